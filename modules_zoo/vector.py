@@ -1,0 +1,87 @@
+"""Modules over flat feature vectors `(B, d)`."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from modules_zoo._common import activation
+
+
+class MLPBlock(nn.Module):
+    """Feed-forward block (LACER's vector space): `depth` layers of width `width * ratio`,
+    projected back to `width`, with the chosen activation."""
+
+    accepts = ("vector",)
+    emits = "vector"
+    search_space = {
+        "width": (16, 32, 64, 128, 256),
+        "ratio": (1, 2, 4),
+        "depth": (1, 2, 3),
+        "activation": ("relu", "gelu", "swish", "tanh"),
+    }
+
+    def __init__(self, in_dim: int, width: int = 64, ratio: int = 1, depth: int = 1,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        dim = in_dim
+        hidden = width * ratio
+        for _ in range(depth):
+            layers += [nn.Linear(dim, hidden), _act(activation)]
+            dim = hidden
+        if hidden != width:
+            layers.append(nn.Linear(hidden, width))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _act(name: str) -> nn.Module:
+    return activation(name)
+
+
+class LinearLayer(nn.Module):
+    """A single affine map to `width` features."""
+
+    accepts = ("vector",)
+    emits = "vector"
+    search_space = {"width": (16, 32, 64, 128, 256)}
+
+    def __init__(self, in_dim: int, width: int = 64) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+class LayerNormBlock(nn.Module):
+    """Layer normalization over the features (keeps the width)."""
+
+    accepts = ("vector",)
+    emits = "vector"
+    search_space = {"affine": (True, False)}
+
+    def __init__(self, in_dim: int, affine: bool = True) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(in_dim, elementwise_affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x)
+
+
+class Activation(nn.Module):
+    """A pointwise nonlinearity (keeps the width)."""
+
+    accepts = ("vector",)
+    emits = "vector"
+    search_space = {"activation": ("relu", "gelu", "swish", "tanh")}
+
+    def __init__(self, in_dim: int, activation: str = "relu") -> None:
+        super().__init__()
+        self.act = _act(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x)
