@@ -79,6 +79,8 @@ class TransformContext:
     """Signal of each observation source (from the observation space)."""
     history: tuple[tuple[str, Site, Mapping[str, ParamValue]], ...] = field(default=())
     """Previously applied (transformation name, site, choice), newest last."""
+    donors: tuple[Node, ...] = ()
+    """Other trees of the population (crossover takes same-source branches from them)."""
 
 
 class Transformation(ABC):
@@ -92,8 +94,12 @@ class Transformation(ABC):
         """Every site where this transformation can act on `tree`."""
 
     @abstractmethod
-    def slots(self, tree: Node, site: Site, ctx: TransformContext) -> list[Slot]:
-        """The open choices at `site`; each has a non-empty finite domain."""
+    def slots(
+        self, tree: Node, site: Site, ctx: TransformContext, chosen: Choice | None = None
+    ) -> list[Slot]:
+        """The choices still open at `site` given those already `chosen`; each has a non-empty
+        finite domain. Slots may depend on earlier answers (a module choice opens its
+        parameters), so a designer asks again until the list is empty."""
 
     @abstractmethod
     def apply(self, tree: Node, site: Site, choice: Choice, ctx: TransformContext) -> Node:
