@@ -6,14 +6,11 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from evo_lacer.envs._instructions import MAX_TEMPLATE_TOKENS, SPEED_TOKENS
 from evo_lacer.errors import ConfigError
 
 Backend = Literal["sumo", "numpy"]
 InstructionSpace = Literal["tokens", "text"]
-
-#: Target speeds an instruction may name (m/s): multiples of 0.5 in [0.5, 15]; the vocabulary
-#: holds exactly these numbers.
-SPEED_TOKENS: tuple[float, ...] = tuple(0.5 * k for k in range(1, 31))
 
 
 @dataclass(frozen=True)
@@ -156,6 +153,11 @@ def _check_config(cfg: RingConfig) -> None:
         raise _fail("n_controlled", cfg.n_controlled, f"use at most n_vehicles={cfg.n_vehicles}")
     for name in ("sim_steps_per_action", "horizon", "history_length", "instruction_length"):
         _check_int(cfg, name, 1)
+    if cfg.instruction_length < MAX_TEMPLATE_TOKENS:
+        raise _fail(
+            "instruction_length", cfg.instruction_length,
+            f"the longest instruction has {MAX_TEMPLATE_TOKENS} tokens: use at least that",
+        )
     _check_int(cfg, "warmup_steps", 0)
     _check_int(cfg, "image_size", 36)
     for name in ("ring_length", "sim_step", "vehicle_length", "max_accel", "max_decel"):

@@ -1,0 +1,42 @@
+"""Benchmark environments: the mixed-autonomy ring road (Flow's Sugiyama setup) with a
+multi-source observation, on Eclipse SUMO or an in-process NumPy simulation."""
+
+from evo_lacer.envs._backend import RingBackend, RingState
+from evo_lacer.envs._config import IDMParams, RingConfig
+from evo_lacer.envs._env import RingTrafficEnv, make_backend
+from evo_lacer.envs._expert import ExpertController, ExpertParams, IDMController
+from evo_lacer.envs._instructions import (
+    VOCAB,
+    Instruction,
+    parse_target,
+    text_to_tokens,
+    tokens_to_text,
+)
+from evo_lacer.envs._numpy_backend import NumpyRingBackend
+from evo_lacer.envs._registration import RING_ENV_ID, register_envs
+from evo_lacer.envs._sb3 import make_sb3_vec_env
+from evo_lacer.envs._traffic import RingTraffic
+from evo_lacer.envs._vector import make_vec_env
+
+__all__ = [
+    "RING_ENV_ID",
+    "VOCAB",
+    "ExpertController",
+    "ExpertParams",
+    "IDMController",
+    "IDMParams",
+    "Instruction",
+    "NumpyRingBackend",
+    "RingBackend",
+    "RingConfig",
+    "RingState",
+    "RingTraffic",
+    "RingTrafficEnv",
+    "make_backend",
+    "make_sb3_vec_env",
+    "make_vec_env",
+    "parse_target",
+    "register_envs",
+    "text_to_tokens",
+    "tokens_to_text",
+]
