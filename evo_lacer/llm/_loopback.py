@@ -82,7 +82,10 @@ class OllamaCompatServer:
         httpd = self.bind()._httpd
         if self._thread is None and httpd is not None:
             self._thread = threading.Thread(
-                target=httpd.serve_forever, name=f"ollama-compat-{self.port}", daemon=True
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},  # close() waits up to one interval
+                name=f"ollama-compat-{self.port}",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -185,16 +188,19 @@ class OllamaCompatServer:
         else:
             prompt = "\n\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in turns)
         options = body.get("options") or {}
-        num_predict = int(options.get("num_predict") or 256)
-        return LLMRequest(
-            system=system,
-            prompt=prompt,
-            schema=schema,
-            seed=int(options.get("seed") or 0),
-            temperature=float(options.get("temperature", 0.8)),
-            max_tokens=num_predict if num_predict > 0 else 1024,
-            timeout_s=self.request_timeout_s,
-        )
+        try:
+            num_predict = int(options.get("num_predict") or 256)
+            return LLMRequest(
+                system=system,
+                prompt=prompt,
+                schema=schema,
+                seed=int(options.get("seed") or 0),
+                temperature=float(options.get("temperature", 0.8)),
+                max_tokens=num_predict if num_predict > 0 else 1024,
+                timeout_s=self.request_timeout_s,
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"bad options {options!r}: {exc}") from None
 
     def _generate(self, request: LLMRequest) -> Generation:
         if isinstance(self.backend, TextGenerator):
@@ -294,7 +300,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/api/show":
             self._json(*app.show(body))
         elif self.path == "/api/chat":
-            status, payload = app.chat(body)
+            try:
+                status, payload = app.chat(body)
+            except Exception as exc:
+                _log.exception("loopback chat failed")
+                status, payload = 500, {"error": f"{type(exc).__name__}: {exc}"}
             if status == 200 and body.get("stream", True):
                 self._stream(payload)
             else:

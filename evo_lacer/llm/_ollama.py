@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evo_lacer.errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable
-from evo_lacer.llm._protocol import LLMReply, LLMRequest
+from evo_lacer.llm._protocol import LLMReply, LLMRequest, chat_messages
 from evo_lacer.llm._schema import check_schema, parse_answer
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -24,16 +24,20 @@ _START_HINT = (
 def resolve_host(host: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """The server URL: ``host``, else ``$OLLAMA_HOST``, else ``DEFAULT_OLLAMA_HOST``.
 
-    Accepts the forms Ollama accepts (``HOST``, ``HOST:PORT``, ``http://HOST:PORT``) and
-    returns ``scheme://host:port`` (default port 11434).
+    Reads it as the ``ollama`` client does (``HOST`` and ``HOST:PORT`` mean http, port 11434;
+    an explicit ``http://`` / ``https://`` without a port means 80 / 443) and returns
+    ``scheme://host:port``.
     """
     env = os.environ if env is None else env
     raw = (host or env.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST).strip().rstrip("/")
+    default_port = 11434
     if "://" not in raw:
         raw = "http://" + raw
+    else:
+        default_port = 443 if raw.lower().startswith("https://") else 80
     parts = urllib.parse.urlsplit(raw)
     try:
-        port = parts.port or 11434
+        port = parts.port or default_port
     except ValueError:
         raise ConfigError(f"Ollama host {raw!r} has a bad port; use http://HOST:PORT") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -100,11 +104,13 @@ class OllamaBackend:
             raise self._translate(exc, timeout_s) from None
         return [m.model for m in listing.models if m.model]
 
+    def close(self) -> None:
+        """Close the HTTP connections (the backend stays usable: they reopen on demand)."""
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
     def _chat(self, request: LLMRequest) -> Any:
-        messages = [
-            {"role": "system", "content": request.system},
-            {"role": "user", "content": request.prompt},
-        ]
         options = {
             "seed": request.seed,
             "temperature": request.temperature,
@@ -113,7 +119,7 @@ class OllamaBackend:
         try:
             return self._client(request.timeout_s).chat(
                 model=self.model,
-                messages=messages,
+                messages=chat_messages(request),
                 format=request.schema,
                 options=options,
                 stream=False,
@@ -152,9 +158,10 @@ class OllamaBackend:
             return LLMUnavailable(
                 f"talking to the Ollama server at {self.host} failed: {type(exc).__name__}: {exc}"
             )
-        if isinstance(exc, LLMError):
-            return exc
-        raise exc
+        return LLMUnavailable(
+            f"unexpected reply from the Ollama server at {self.host} for model "
+            f"{self.model!r}: {type(exc).__name__}: {exc}"
+        )
 
     def _missing_model_message(self) -> str:
         try:

@@ -78,6 +78,13 @@ class Generation:
     """``"stop"`` (the model ended the answer) or ``"length"`` (cut at ``max_tokens``)."""
 
 
+def chat_messages(request: LLMRequest) -> list[dict[str, str]]:
+    """The chat messages of a request; an empty system message is left out so the model's
+    own default system prompt applies."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    return [*messages, {"role": "user", "content": request.prompt}]
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
     """Answers schema-constrained questions.
