@@ -1,9 +1,11 @@
-"""The module zoo: mined module specs, the catalog, and the AST miner."""
+"""The module zoo: mined module specs, the catalog, the AST miner, the opt-in probe, catalog I/O."""
 
 from evo_lacer.zoo._builtin import builtin_catalog, zoo_folder
-from evo_lacer.zoo._cache import ParseCache, default_cache_dir
+from evo_lacer.zoo._cache import ParseCache, ProbeCache, default_cache_dir
 from evo_lacer.zoo._catalog import Catalog
+from evo_lacer.zoo._io import catalog_from_json, catalog_to_json, load_catalog, save_catalog, spec_to_dict
 from evo_lacer.zoo._miner import MiningReport, mine
+from evo_lacer.zoo._probe import ProbeReport, ProbeResult, probe
 from evo_lacer.zoo._spec import BINDINGS, FOREIGN_BINDINGS, SOURCES_MARKER, ModuleSpec, ParamSpec
 
 __all__ = [
@@ -15,8 +17,17 @@ __all__ = [
     "ModuleSpec",
     "ParamSpec",
     "ParseCache",
+    "ProbeCache",
+    "ProbeReport",
+    "ProbeResult",
     "builtin_catalog",
+    "catalog_from_json",
+    "catalog_to_json",
     "default_cache_dir",
+    "load_catalog",
     "mine",
+    "probe",
+    "save_catalog",
+    "spec_to_dict",
     "zoo_folder",
 ]

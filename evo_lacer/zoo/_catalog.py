@@ -92,6 +92,20 @@ class Catalog(Mapping[str, ModuleSpec]):
         keep.update({s.key: s for s in other})
         return Catalog(tuple(keep.values()))
 
+    # JSON --------------------------------------------------------------------------------
+    def to_json(self) -> str:
+        """The catalog as JSON text (see `evo_lacer.zoo.catalog_to_json`)."""
+        from evo_lacer.zoo._io import catalog_to_json
+
+        return catalog_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<string>") -> Catalog:
+        """Parse `to_json` output; `source` (a file name) is named in MiningError messages."""
+        from evo_lacer.zoo._io import catalog_from_json
+
+        return catalog_from_json(text, source)
+
     def resolve(self, name: str) -> type:
         """Import the class of `name` by its recorded import path (never evaluates text)."""
         spec = self.lookup(name)

@@ -5,6 +5,7 @@ Built-in zoo modules declare, as literal class attributes the miner reads by AST
     accepts = ("vector",)              # signal kinds taken as input
     emits = "vector"                   # signal kind produced
     search_space = {"width": (32, 64, 128), "act": ("relu", "gelu")}
+    min_input = {"in_height": 36, "in_width": 36}   # optional lower bounds on bound inputs
 
 Constructor parameters with conventional names are *bound* by the compiler from the input
 signal instead of being searched (see `BINDINGS`).
@@ -44,6 +45,8 @@ SOURCES_MARKER = "@sources"  # a search domain meaning "one of the encoder's sou
 
 ParamKind = Literal["positional", "keyword", "var_positional", "var_keyword"]
 KindsSource = Literal["declared", "probe", "heuristic", "unknown"]
+"""Where `accepts`/`emits` come from: the class's declaration, an observed forward pass (the
+opt-in probe), guesses from conventional names, or nothing known."""
 Layout = Literal["channels_last", "channels_first"]
 
 
@@ -80,6 +83,7 @@ class ModuleSpec:
     forward_params: tuple[str, ...] = ()
     accepts: tuple[SignalKind, ...] = ()
     emits: SignalKind | None = None
+    """The kind produced; None means "the same kind as the input" (e.g. ``nn.ReLU``)."""
     role: Literal["block", "fusion"] = "block"
     layout: Layout = "channels_last"
     """How a Sequence is fed: ``(B, T, d)`` or, for Conv1d-like code, ``(B, d, T)``."""
@@ -95,6 +99,9 @@ class ModuleSpec:
     """Constructor arguments always passed (e.g. ``batch_first=True`` for torch RNNs)."""
     abstract: bool = False
     """Private (``_Name``) or abstract classes: kept for inheritance, never put in trees."""
+    min_input: tuple[tuple[str, int], ...] = ()
+    """Lower bounds on bound input quantities, as (binding, minimum) pairs, e.g.
+    ``(("in_height", 36), ("in_width", 36))`` for NatureCNN; placements below them fail."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
