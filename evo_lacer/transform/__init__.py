@@ -12,16 +12,38 @@ from evo_lacer.transform._base import (
     TransformContext,
     site_class,
 )
+from evo_lacer.transform._composite import CreateComposite
+from evo_lacer.transform._crossover import Crossover
+from evo_lacer.transform._fusion import ChangeFusion
+from evo_lacer.transform._gate import CHECKS, Gate, GateResult, dummy_batch
+from evo_lacer.transform._modules import DeleteModule, InsertModule, SwapModule
+from evo_lacer.transform._params import ChangeParameter
+from evo_lacer.transform._registry import ALL_TRANSFORMATIONS, legal_moves
+from evo_lacer.transform._repeat import RepeatPrevious
 
 __all__ = [
+    "ALL_TRANSFORMATIONS",
+    "CHECKS",
     "DEPTHS",
     "ROLES",
     "SITE_CLASSES",
     "SOURCE_KINDS",
+    "ChangeFusion",
+    "ChangeParameter",
     "Choice",
+    "CreateComposite",
+    "Crossover",
+    "DeleteModule",
+    "Gate",
+    "GateResult",
+    "InsertModule",
+    "RepeatPrevious",
     "Site",
     "Slot",
+    "SwapModule",
     "TransformContext",
     "Transformation",
+    "dummy_batch",
+    "legal_moves",
     "site_class",
 ]

@@ -68,6 +68,9 @@ class Slot:
     name: str
     options: tuple[ParamValue, ...]
     description: str = ""
+    required: bool = True
+    """False for choices `apply` can default (a new module's parameters); designers may
+    still fill them."""
 
 
 @dataclass(frozen=True)
