@@ -17,14 +17,14 @@ class Crossover(Transformation):
     description = "replace a branch by the same-source branch of another tree"
 
     def _donors(self, tree: Node, source: str, ctx: TransformContext) -> tuple[int, ...]:
-        mine = tree_hash(tree.branch(source), ctx.catalog.defaults)
+        mine = tree_hash(tree.branch(source), ctx.catalog)
         out = []
         for i, donor in enumerate(ctx.donors):
             try:
                 theirs = donor.branch(source)
             except TreeError:
                 continue
-            if tree_hash(theirs, ctx.catalog.defaults) == mine:
+            if tree_hash(theirs, ctx.catalog) == mine:
                 continue
             try:
                 ok = kinds_ok(replace_at(tree, (source,), theirs), ctx.inputs, ctx.catalog)

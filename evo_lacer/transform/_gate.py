@@ -113,9 +113,9 @@ class Gate:
                     spec_of(node, self.catalog, path)
         except TreeError as exc:
             return GateResult(False, "structure", str(exc))
-        child_hash = tree_hash(child, self.catalog.defaults)
+        child_hash = tree_hash(child, self.catalog)
         if parent is not None:
-            if tree_hash(parent, self.catalog.defaults) == child_hash:
+            if tree_hash(parent, self.catalog) == child_hash:
                 why = f"the child has the same canonical form (hash {child_hash}) as its parent"
                 return GateResult(False, "unchanged", why, child_hash=child_hash)
             if intended is not None:
@@ -246,8 +246,8 @@ def _changed_at_site(gate: Gate, parent: Node, child: Node, site: Site, choice: 
     """Fallback: the subtree at the site's path changed (or the site's node is gone)."""
     path = site.path if site.role != "gap" or site.path != ("head",) or parent.head is not None else ()
     try:
-        before = canonical(get(parent, path), gate.catalog.defaults)
-        after = canonical(get(child, path), gate.catalog.defaults)
+        before = canonical(get(parent, path), gate.catalog)
+        after = canonical(get(child, path), gate.catalog)
     except TreeError:
         return ""
     if before == after:

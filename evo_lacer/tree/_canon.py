@@ -1,8 +1,9 @@
 """Canonical form, hash and a cheap distance, so equal architectures are evaluated once.
 
 Canonicalization inlines plain chains into their sequential parent, inlines ``repeat`` with
-``times == 1``, drops empty residual/repeat/chain nodes, sorts branches by source, and
-(given a `defaults` lookup) fills every module's omitted parameters with their defaults.
+``times == 1``, drops empty residual/repeat/chain nodes, sorts branches by source, and, given
+a catalog (anything with `defaults(name)` and `canonical_name(name)`), writes every module by
+its full catalog key and fills its omitted parameters with their defaults.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Protocol
 
 from evo_lacer.tree._json import node_to_dict
 from evo_lacer.tree._node import SEQUENTIAL_KINDS, Node, ParamValue, freeze_params
@@ -19,7 +21,26 @@ from evo_lacer.tree._node import SEQUENTIAL_KINDS, Node, ParamValue, freeze_para
 DefaultsFn = Callable[[str], Mapping[str, ParamValue]]
 
 
-def _canon_seq(children: tuple[Node, ...], defaults: DefaultsFn | None) -> tuple[Node, ...]:
+class Canonicalizer(Protocol):
+    """What canonicalization needs from a catalog."""
+
+    def defaults(self, name: str) -> Mapping[str, ParamValue]: ...
+
+    def canonical_name(self, name: str) -> str: ...
+
+
+Lookup = DefaultsFn | Canonicalizer | None
+
+
+def _split(lookup: Lookup) -> tuple[DefaultsFn | None, Callable[[str], str] | None]:
+    if lookup is None:
+        return None, None
+    if hasattr(lookup, "canonical_name") and hasattr(lookup, "defaults"):
+        return lookup.defaults, lookup.canonical_name
+    return lookup, None  # type: ignore[return-value]
+
+
+def _canon_seq(children: tuple[Node, ...], defaults: Lookup) -> tuple[Node, ...]:
     out: list[Node] = []
     for child in children:
         c = canonical(child, defaults)
@@ -32,14 +53,17 @@ def _canon_seq(children: tuple[Node, ...], defaults: DefaultsFn | None) -> tuple
     return tuple(out)
 
 
-def canonical(node: Node, defaults: DefaultsFn | None = None) -> Node:
-    """The canonical form of `node` (see module docstring)."""
+def canonical(node: Node, defaults: Lookup = None) -> Node:
+    """The canonical form of `node` (see module docstring); `defaults` is a catalog or a
+    function giving a module's default parameters."""
     if node.kind in ("module", "fusion"):
-        if defaults is None or node.op is None:
+        fill, rename = _split(defaults)
+        if node.op is None or (fill is None and rename is None):
             return node
-        merged: dict[str, object] = dict(defaults(node.op))
+        merged: dict[str, object] = dict(fill(node.op)) if fill is not None else {}
         merged.update(node.params)
-        return node.__class__(node.kind, op=node.op, params=freeze_params(merged), name=node.name)
+        op = rename(node.op) if rename is not None else node.op
+        return node.__class__(node.kind, op=op, params=freeze_params(merged), name=node.name)
     if node.kind == "encoder":
         kids = [canonical(c, defaults) for c in node.children]
         branches = sorted((k for k in kids if k.kind == "branch"), key=lambda b: str(b.name))
@@ -59,7 +83,7 @@ def _digest(obj: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def tree_hash(node: Node, defaults: DefaultsFn | None = None) -> str:
+def tree_hash(node: Node, defaults: Lookup = None) -> str:
     """A 16-hex-digit hash of the canonical form: equal architectures hash equal."""
     return _digest(node_to_dict(canonical(node, defaults)))
 

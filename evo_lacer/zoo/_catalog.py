@@ -86,6 +86,13 @@ class Catalog(Mapping[str, ModuleSpec]):
         except MiningError:
             return {}
 
+    def canonical_name(self, name: str) -> str:
+        """The full key of `name` (a short name or a key); unknown names are kept as given."""
+        try:
+            return self.lookup(name).key
+        except MiningError:
+            return name
+
     def merged(self, other: Iterable[ModuleSpec]) -> Catalog:
         """A new catalog with `other`'s specs added (same key: `other` wins)."""
         keep = {s.key: s for s in self.specs}

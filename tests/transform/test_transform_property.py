@@ -52,10 +52,10 @@ def _step(data: st.DataObject, tree: Node, ctx: TransformContext, gate: Gate) ->
         except GateRejection as exc:
             assert result.check in str(exc)
         return tree, None
-    assert result.child_hash == tree_hash(child, ctx.catalog.defaults)
+    assert result.child_hash == tree_hash(child, ctx.catalog)
     again = from_json(to_json(child))
     assert again == child
-    assert tree_hash(again, ctx.catalog.defaults) == result.child_hash
+    assert tree_hash(again, ctx.catalog) == result.child_hash
     return child, (name, site, choice)
 
 
