@@ -1,0 +1,119 @@
+"""The Executor role: evaluate many (job id, tree, seed) jobs, yield results as they complete.
+
+A failing candidate is a Feedback (FAILED / TIMED_OUT with its message), never a raise; an
+executor raises only when it is misused or cannot work at all (e.g. an unpicklable evaluator).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
+from evo_lacer.tree import Node
+
+Job = tuple[int, Node, int]
+"""(job id, tree, seed); the job id is chosen by the caller and comes back with the result."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs an evaluator over jobs; a context manager that closes its workers on exit."""
+
+    def submit_many(self, evaluator: Evaluator, jobs: Sequence[Job],
+                    timeout_s: float | None) -> Iterator[tuple[int, Feedback]]:
+        """Yield ``(job id, feedback)`` for every job, in completion order.
+
+        `timeout_s` limits each job (None: no limit); a job over it yields TIMED_OUT.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release workers; idempotent."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+
+class ExecutorBase:
+    """Context-manager plumbing shared by the implementations."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def check_jobs(jobs: Sequence[Job], timeout_s: float | None) -> list[Job]:
+    """Validate a batch: unique integer ids, Node trees, a positive time limit."""
+    if timeout_s is not None and not timeout_s > 0:
+        raise ConfigError(f"timeout_s must be a positive number of seconds or None, got {timeout_s!r}")
+    out: list[Job] = []
+    seen: set[int] = set()
+    for job in jobs:
+        if not (isinstance(job, tuple | list) and len(job) == 3 and isinstance(job[1], Node)):
+            raise ConfigError(f"a job is a (job id, tree: Node, seed) tuple, got {job!r:.200}")
+        out.append((job[0], job[1], job[2]))
+        if job[0] in seen:
+            raise ConfigError(f"job id {job[0]!r} appears twice in one batch; ids must be unique")
+        seen.add(job[0])
+    return out
+
+
+def last_line(exc: BaseException) -> str:
+    """The last line of a traceback, e.g. ``ValueError: bad width``."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+
+
+def run_job(evaluator: Evaluator, tree: Node, seed: int) -> Feedback:
+    """Evaluate one tree; an exception becomes FAILED with the traceback's last line.
+
+    ``cost.seconds`` is filled with the measured wall time when the evaluator left it at 0.
+    """
+    start = time.perf_counter()
+    try:
+        feedback = evaluator.evaluate(tree, seed)
+    except Exception as exc:
+        return Feedback.failure(Status.FAILED, f"evaluator raised {last_line(exc)}",
+                                Cost(seconds=time.perf_counter() - start))
+    seconds = time.perf_counter() - start
+    if not isinstance(feedback, Feedback):
+        return Feedback.failure(
+            Status.FAILED,
+            f"{type(evaluator).__name__}.evaluate returned {type(feedback).__name__}, not a Feedback",
+            Cost(seconds=seconds),
+        )
+    if feedback.cost.seconds == 0:
+        feedback = feedback.with_cost(Cost(seconds, feedback.cost.env_steps, feedback.cost.llm_calls,
+                                           feedback.cost.llm_tokens))
+    return feedback
+
+
+def timed_out(timeout_s: float, seconds: float, how: str) -> Feedback:
+    return Feedback.failure(Status.TIMED_OUT, f"exceeded the time limit of {timeout_s:g} s ({how})",
+                            Cost(seconds=seconds))
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """`-11` -> ``exit code -11 (signal SIGSEGV)``."""
+    if exitcode is None:
+        return "an unknown exit code"
+    if exitcode < 0:
+        try:
+            return f"exit code {exitcode} (signal {signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f"exit code {exitcode} (signal {-exitcode})"
+    return f"exit code {exitcode}"

@@ -1,0 +1,23 @@
+"""Run directories: manifest, candidate and LLM logs, state, artifacts — and the report."""
+
+from evo_lacer.runs._report import write_report
+from evo_lacer.runs._store import (
+    CANDIDATE_FIELDS,
+    FORMAT,
+    VERSION,
+    RunStore,
+    TruncatedRecordWarning,
+    is_run_dir,
+    read_jsonl,
+)
+
+__all__ = [
+    "CANDIDATE_FIELDS",
+    "FORMAT",
+    "VERSION",
+    "RunStore",
+    "TruncatedRecordWarning",
+    "is_run_dir",
+    "read_jsonl",
+    "write_report",
+]

@@ -1,0 +1,279 @@
+"""`report.md` + `best_so_far.png` for one run, a folder of runs, or a list of run folders."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evo_lacer.errors import EvoLacerError, RunStoreError
+from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.runs._store import RunStore, is_run_dir
+from evo_lacer.tree import node_from_dict, render
+
+REPORT = "report.md"
+PLOT = "best_so_far.png"
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+
+@dataclass
+class _Run:
+    """One run folder, read once."""
+
+    name: str
+    store: RunStore
+    strategy: str
+    records: list[dict[str, Any]]
+    feedbacks: list[Feedback | None]
+    llm: list[dict[str, Any]]
+    unreadable: list[str] = field(default_factory=list)
+
+    def evaluated(self) -> list[tuple[dict[str, Any], Feedback]]:
+        """Candidates that cost an evaluation (not rejected by the gate), in order."""
+        return [(r, f) for r, f in zip(self.records, self.feedbacks)
+                if f is not None and f.status is not Status.REJECTED]
+
+    def best_so_far(self) -> list[float]:
+        best, out = -math.inf, []
+        for _, fb in self.evaluated():
+            if fb.ok and fb.fitness is not None:
+                best = max(best, fb.fitness)
+            out.append(best if best > -math.inf else math.nan)
+        return out
+
+    def best(self) -> tuple[dict[str, Any], Feedback] | None:
+        ok = [(r, f) for r, f in self.evaluated() if f.ok and f.fitness is not None]
+        return max(ok, key=lambda rf: rf[1].fitness or 0.0) if ok else None
+
+
+def _run_folders(run_dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+    items = [run_dirs] if isinstance(run_dirs, str | os.PathLike) else list(run_dirs)
+    if not items:
+        raise RunStoreError("no run folder given")
+    folders: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if is_run_dir(path):
+            folders.append(path)
+            continue
+        nested = sorted(p for p in path.iterdir() if is_run_dir(p)) if path.is_dir() else []
+        if nested:
+            folders += nested
+        else:
+            RunStore.open(path)  # raises the precise error (missing, no run.json, ...)
+    return folders
+
+
+def _load(path: Path, name: str) -> _Run:
+    store = RunStore.open(path)
+    records = store.candidates()
+    feedbacks: list[Feedback | None] = []
+    unreadable: list[str] = []
+    for record in records:
+        try:
+            feedbacks.append(Feedback.from_dict(record["feedback"]))
+        except (EvoLacerError, KeyError, TypeError) as exc:
+            feedbacks.append(None)
+            unreadable.append(f"candidate {record.get('id', '?')}: {exc}")
+    if unreadable:
+        warnings.warn(f"{path}: {len(unreadable)} candidate(s) with unreadable feedback were skipped",
+                      RuntimeWarning, stacklevel=3)
+    strategy = store.config.get("strategy") or next(
+        (str(r["strategy"]) for r in records if r.get("strategy")), path.name)
+    return _Run(name, store, str(strategy), records, feedbacks, store.llm_exchanges(), unreadable)
+
+
+def _cell(value: Any) -> str:
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}g}"
+
+
+def _plot(runs: list[_Run], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 4.5), layout="tight")
+    ax = fig.add_subplot()
+    strategies = sorted({r.strategy for r in runs})
+    plotted = False
+    for index, strategy in enumerate(strategies):
+        group = [r for r in runs if r.strategy == strategy]
+        label = strategy if len(group) == 1 else f"{strategy} ({len(group)} runs)"
+        for run in group:
+            curve = run.best_so_far()
+            if not curve or all(math.isnan(v) for v in curve):
+                continue
+            ax.step(range(1, len(curve) + 1), curve, where="post", color=f"C{index % 10}",
+                    linewidth=1.8 if len(group) == 1 else 1.0, alpha=1.0 if len(group) == 1 else 0.7,
+                    label=label)
+            label = "_nolegend_"
+            plotted = True
+    if not plotted:
+        ax.text(0.5, 0.5, "no successful evaluation yet", ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.legend(loc="lower right")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best fitness so far")
+    ax.set_title("Best fitness vs evaluations")
+    ax.grid(True, alpha=0.3)
+    fig.savefig(path, dpi=100)
+
+
+def _tree_text(tree: Any) -> str:
+    data = tree.get("tree") if isinstance(tree, Mapping) and "format" in tree else tree
+    try:
+        return render(node_from_dict(data))
+    except EvoLacerError as exc:
+        return f"(tree could not be read: {exc})\n{tree!r}"
+
+
+def _best_section(runs: list[_Run]) -> list[str]:
+    candidates = [(run, *best) for run in runs if (best := run.best()) is not None]
+    if not candidates:
+        return ["No candidate has been evaluated successfully yet.", ""]
+    run, record, fb = max(candidates, key=lambda c: c[2].fitness or 0.0)
+    lines = [
+        f"Fitness **{_fmt(fb.fitness, 6)}** — candidate `{record.get('id')}` of run `{run.name}` "
+        f"(strategy {run.strategy}, generation {record.get('generation')}, designer "
+        f"{record.get('designer')}, hash `{str(record.get('tree_hash'))[:12]}`).",
+        "",
+        "```text",
+        _tree_text(record.get("tree")),
+        "```",
+        "",
+        f"Cost: {fb.cost.seconds:.2f} s, {fb.cost.env_steps} env steps; fidelity {fb.fidelity}.",
+        "",
+    ]
+    values = [(f"metric {k}", v) for k, v in sorted(fb.metrics.items())]
+    values += [(f"feature {k}", v) for k, v in sorted(fb.features.items())]
+    if values:
+        lines += _table(["signal", "value"], [[k, _fmt(v)] for k, v in values])
+    return lines
+
+
+def _timing_rows(run: _Run) -> list[list[Any]]:
+    totals: dict[str, list[float]] = defaultdict(list)
+    for record in run.records:
+        timings = record.get("timings")
+        if isinstance(timings, Mapping):
+            for key, value in timings.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    totals[str(key)].append(float(value))
+    return [[run.name, key, f"{sum(v):.2f}", f"{sum(v) / len(v):.3f}", len(v)]
+            for key, v in sorted(totals.items())]
+
+
+def _llm_rows(run: _Run) -> list[list[Any]]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for ex in run.llm:
+        groups[(str(ex.get("backend", "?")), str(ex.get("model", "?")))].append(ex)
+
+    def total(items: list[dict[str, Any]], key: str) -> float:
+        return sum(float(x.get(key) or 0) for x in items)
+
+    rows = []
+    for (backend, model), items in sorted(groups.items()):
+        judged = [x["differs_from_random"] for x in items if x.get("differs_from_random") is not None]
+        differs = f"{sum(bool(v) for v in judged)}/{len(judged)}" if judged else "-"
+        rows.append([run.name, backend, model, len(items), int(total(items, "prompt_tokens")),
+                     int(total(items, "completion_tokens")), f"{total(items, 'seconds'):.1f}",
+                     sum(bool(x.get("fallback")) for x in items), differs])
+    return rows
+
+
+def _markdown(runs: list[_Run], plot_name: str) -> str:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}.", "", "## Runs", ""]
+    rows = []
+    for run in runs:
+        best = run.best()
+        evaluated = run.evaluated()
+        rows.append([run.name, run.strategy, run.store.created, len(run.records), len(evaluated),
+                     _fmt(best[1].fitness, 6) if best else "-", str(run.store.path)])
+    lines += _table(["run", "strategy", "created", "candidates", "evaluations", "best fitness",
+                     "folder"], rows)
+
+    lines += ["## Status counts", ""]
+    rows = []
+    for run in runs:
+        counts = Counter(f.status.value for f in run.feedbacks if f is not None)
+        rows.append([run.name, *(counts.get(s, 0) for s in STATUSES), len(run.unreadable), len(run.records)])
+    lines += _table(["run", *STATUSES, "unreadable", "total"], rows)
+
+    lines += ["## Best fitness vs evaluations", "", f"![best fitness so far]({plot_name})", ""]
+    lines += ["## Best tree", "", *_best_section(runs)]
+
+    lines += ["## Evaluation time", ""]
+    rows = []
+    for run in runs:
+        seconds = [f.cost.seconds for _, f in run.evaluated()]
+        rows.append([run.name, len(seconds), f"{sum(seconds):.1f}",
+                     f"{sum(seconds) / len(seconds):.2f}" if seconds else "-",
+                     f"{max(seconds):.2f}" if seconds else "-"])
+    lines += _table(["run", "evaluations", "total s", "mean s", "max s"], rows)
+    timing_rows = [row for run in runs for row in _timing_rows(run)]
+    if timing_rows:
+        lines += ["Per-candidate timings (from the `timings` of each record):", ""]
+        lines += _table(["run", "phase", "total s", "mean s", "records"], timing_rows)
+
+    lines += ["## LLM accounting", ""]
+    llm_rows = [row for run in runs for row in _llm_rows(run)]
+    if llm_rows:
+        lines += _table(["run", "backend", "model", "calls", "prompt tokens", "completion tokens",
+                         "seconds", "fallbacks", "differs from random"], llm_rows)
+    else:
+        lines += ["No LLM exchanges recorded.", ""]
+
+    errors = Counter((f.status.value, f.error.splitlines()[0] if f.error else "")
+                     for run in runs for f in run.feedbacks
+                     if f is not None and not f.ok and f.error)
+    if errors:
+        lines += ["## Most frequent errors", ""]
+        lines += _table(["status", "count", "error"], [[s, n, e] for (s, e), n in errors.most_common(10)])
+    unreadable = [f"{run.name}: {u}" for run in runs for u in run.unreadable]
+    if unreadable:
+        lines += ["## Unreadable records", ""] + [f"- {_cell(u)}" for u in unreadable[:20]] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+                 out: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``report.md`` and ``best_so_far.png`` and return the markdown's path.
+
+    `run_dir` is a run folder, a folder holding run folders, or a list of either; several runs
+    are compared per strategy. `out` defaults to the folder given (the common parent for a list).
+    """
+    folders = _run_folders(run_dir)
+    if out is not None:
+        target = Path(out)
+    elif isinstance(run_dir, str | os.PathLike):
+        target = Path(run_dir)
+    else:
+        target = Path(os.path.commonpath([str(p.resolve()) for p in folders]))
+    target.mkdir(parents=True, exist_ok=True)
+    base = Path(os.path.commonpath([str(p.resolve()) for p in folders])) if len(folders) > 1 else None
+    runs = []
+    for path in folders:
+        name = str(path.resolve().relative_to(base)) if base is not None else path.resolve().name
+        runs.append(_load(path, name))
+    _plot(runs, target / PLOT)
+    report = target / REPORT
+    report.write_text(_markdown(runs, PLOT), encoding="utf-8")
+    return report

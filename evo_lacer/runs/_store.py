@@ -1,0 +1,382 @@
+"""A run directory: manifest, append-only JSONL logs and atomically replaced state files.
+
+Layout of ``RUN_DIR``::
+
+    run.json          manifest: format marker, version, created time, evo-lacer version, config
+    candidates.jsonl  one JSON object per evaluated (or rejected) candidate
+    llm.jsonl         one JSON object per LLM exchange
+    state/NAME.json   planner state, checkpoint, ... (replaced atomically)
+    artifacts/        anything else a component keeps (Optuna journal, best tree, ...)
+
+Every appended line is flushed and fsync'ed before ``append_*`` returns, so a ``kill -9``
+loses at most the line being written; readers drop such a truncated last line with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evo_lacer.errors import RunStoreError
+
+FORMAT = "evo-lacer/run"
+VERSION = 1
+MANIFEST = "run.json"
+CANDIDATES = "candidates.jsonl"
+LLM_LOG = "llm.jsonl"
+STATE_DIR = "state"
+ARTIFACTS_DIR = "artifacts"
+
+CANDIDATE_FIELDS: tuple[str, ...] = (
+    "id", "generation", "parents", "strategy", "transformation", "site", "choice", "designer",
+    "tree", "tree_hash", "feedback", "timings",
+)
+"""Keys every candidate record must carry (more are allowed)."""
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class TruncatedRecordWarning(RuntimeWarning):
+    """A JSONL log ends with a partial line (the writer was killed); the line was dropped."""
+
+
+def _dumps(obj: Any, what: str) -> str:
+    try:
+        return json.dumps(obj, sort_keys=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise RunStoreError(f"{what} is not JSON-serializable: {exc}") from None
+
+
+def _normalized(config: Any) -> Any:
+    """The config as it reads back from JSON (tuples become lists), for comparisons."""
+    return json.loads(_dumps(config, "the run config"))
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist a directory entry (a new or renamed file); a no-op where directories can't be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write `text` to a temp file next to `path`, fsync it, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise RunStoreError(
+            f"{what} name {name!r} is not allowed; use letters, digits, '_', '-' and '.' "
+            "(no path separators), e.g. 'planner'"
+        )
+    return name
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSONL log; a missing file is empty, a partial last line is dropped with a warning."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RunStoreError(f"{path}: cannot be read: {exc}") from None
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    records: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunStoreError(
+                f"{path}, line {number}: corrupt record ({exc}); the file was edited or damaged — "
+                "restore it from a backup or delete that line"
+            ) from None
+        if not isinstance(record, dict):
+            raise RunStoreError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
+        records.append(record)
+    if tail.strip():
+        try:
+            record = json.loads(tail)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            warnings.warn(
+                f"{path}, line {len(lines) + 1}: dropped a truncated last record "
+                f"({len(tail)} bytes; the writer was probably killed while writing it)",
+                TruncatedRecordWarning,
+                stacklevel=3,
+            )
+            return records
+        if not isinstance(record, dict):
+            raise RunStoreError(
+                f"{path}, line {len(lines) + 1}: expected a JSON object, got {type(record).__name__}"
+            )
+        records.append(record)
+    return records
+
+
+def _repair_tail(path: Path) -> None:
+    """Make `path` end with a newline before appending: a complete last record gets its newline,
+    a partial one (a kill mid-write) is cut off, so the next record never merges with it."""
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        cut, chunk = size, 1 << 16
+        while cut > 0:  # walk back to the last newline
+            start = max(0, cut - chunk)
+            fh.seek(start)
+            found = fh.read(cut - start).rfind(b"\n")
+            if found >= 0:
+                cut = start + found + 1
+                break
+            cut = start
+        fh.seek(cut)
+        tail = fh.read()
+    try:
+        complete = isinstance(json.loads(tail), dict)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        complete = False
+    with open(path, "r+b") as fh:
+        if complete:
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"\n")
+        else:
+            warnings.warn(
+                f"{path}: cut a truncated last record ({len(tail)} bytes) before appending",
+                TruncatedRecordWarning,
+                stacklevel=4,
+            )
+            fh.truncate(cut)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class RunStore:
+    """Handle on one run directory. Create with :meth:`create`, reopen with :meth:`open`.
+
+    One process writes a run at a time (appends are serialized across its threads); readers
+    may read while it is being written.
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+        self._path = path
+        self._manifest = manifest
+        self._repaired: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, run_dir: str | os.PathLike[str], config: dict[str, Any], *,
+               resume_ok: bool = False) -> RunStore:
+        """Start a run in `run_dir` (created if missing) with `config` (a JSON-serializable dict).
+
+        An existing run there is reopened only with ``resume_ok=True`` and an equal config;
+        a non-empty folder that is not a run is refused.
+        """
+        if not isinstance(config, dict):
+            raise RunStoreError(f"the run config must be a dict, got {type(config).__name__}")
+        path = Path(run_dir)
+        normalized = _normalized(config)
+        if (path / MANIFEST).exists():
+            store = cls.open(path)
+            if not resume_ok:
+                raise RunStoreError(
+                    f"{path} already holds a run (created {store.created}); choose a new folder, "
+                    "or resume it (resume_ok=True / `evo-lacer resume`)"
+                )
+            if store.config != normalized:
+                keys = sorted(
+                    k for k in set(store.config) | set(normalized)
+                    if store.config.get(k, object()) != normalized.get(k, object())
+                )
+                raise RunStoreError(
+                    f"{path / MANIFEST}: holds a run with a different config (differs in {keys}); "
+                    "resume it with its own config or choose a new folder"
+                )
+            return store
+        if path.exists() and not path.is_dir():
+            raise RunStoreError(f"{path} is a file, not a run folder")
+        if path.is_dir() and any(path.iterdir()):
+            raise RunStoreError(
+                f"{path} is not empty and holds no {MANIFEST}; it is not an evo-lacer run — "
+                "choose an empty or new folder"
+            )
+        from evo_lacer import __version__
+
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "evo_lacer_version": __version__,
+            "config": normalized,
+        }
+        path.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        return cls(path, manifest)
+
+    @classmethod
+    def open(cls, run_dir: str | os.PathLike[str]) -> RunStore:
+        """Open an existing run; a missing, corrupt or foreign folder is a RunStoreError."""
+        path = Path(run_dir)
+        manifest_path = path / MANIFEST
+        if not path.exists():
+            raise RunStoreError(f"run folder {path} does not exist")
+        if not path.is_dir():
+            raise RunStoreError(f"{path} is a file, not a run folder")
+        if not manifest_path.is_file():
+            raise RunStoreError(f"{path} is not an evo-lacer run: it has no {MANIFEST}")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunStoreError(f"{manifest_path}: corrupt manifest, not valid JSON ({exc})") from None
+        except OSError as exc:
+            raise RunStoreError(f"{manifest_path}: cannot be read: {exc}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+            raise RunStoreError(
+                f"{manifest_path}: not an evo-lacer run manifest (format {found!r}, expected {FORMAT!r})"
+            )
+        if manifest.get("version") != VERSION:
+            raise RunStoreError(
+                f"{manifest_path}: run format version {manifest.get('version')!r} is not supported "
+                f"(this evo-lacer reads version {VERSION})"
+            )
+        if not isinstance(manifest.get("config"), dict):
+            raise RunStoreError(f"{manifest_path}: `config` is missing or not an object")
+        return cls(path, manifest)
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config the run was created with (as read back from JSON)."""
+        return self._manifest["config"]  # type: ignore[no-any-return]
+
+    @property
+    def created(self) -> str:
+        return str(self._manifest.get("created", ""))
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return dict(self._manifest)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self._path)!r})"
+
+    # -- logs -------------------------------------------------------------------------------
+
+    def _append(self, name: str, record: dict[str, Any], what: str) -> None:
+        if not isinstance(record, dict):
+            raise RunStoreError(f"{what} must be a dict, got {type(record).__name__}")
+        line = (_dumps(record, what) + "\n").encode("utf-8")
+        target = self._path / name
+        with self._lock:
+            if name not in self._repaired:
+                _repair_tail(target)
+                self._repaired.add(name)
+            with open(target, "ab") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    def append_candidate(self, record: dict[str, Any]) -> None:
+        """Append one candidate record (see CANDIDATE_FIELDS) as a durable JSON line."""
+        if isinstance(record, dict):
+            missing = [k for k in CANDIDATE_FIELDS if k not in record]
+            if missing:
+                raise RunStoreError(
+                    f"candidate record {record.get('id', '?')!r} lacks {missing}; "
+                    f"every candidate needs {list(CANDIDATE_FIELDS)} (use None where not applicable)"
+                )
+        self._append(CANDIDATES, record, f"candidate record {record.get('id', '?')!r}"
+                     if isinstance(record, dict) else "candidate record")
+
+    def candidates(self) -> list[dict[str, Any]]:
+        """All candidate records in the order they were appended."""
+        return read_jsonl(self._path / CANDIDATES)
+
+    def append_llm(self, exchange: dict[str, Any]) -> None:
+        """Append one LLM exchange (backend, model, prompt_tokens, ... ) as a durable JSON line."""
+        self._append(LLM_LOG, exchange, "LLM exchange record")
+
+    def llm_exchanges(self) -> list[dict[str, Any]]:
+        return read_jsonl(self._path / LLM_LOG)
+
+    # -- state and artifacts -------------------------------------------------------------------
+
+    def state_path(self, name: str) -> Path:
+        _check_name(name, "state")
+        return self._path / STATE_DIR / (name if name.endswith(".json") else f"{name}.json")
+
+    def save_state(self, name: str, state: dict[str, Any]) -> None:
+        """Replace ``state/NAME.json`` atomically: a kill leaves the old or the new version, whole."""
+        if not isinstance(state, dict):
+            raise RunStoreError(f"state {name!r} must be a dict, got {type(state).__name__}")
+        target = self.state_path(name)
+        _atomic_write(target, _dumps(state, f"state {name!r}") + "\n")
+
+    def load_state(self, name: str) -> dict[str, Any] | None:
+        """The last saved state `name`, or None if it was never saved."""
+        target = self.state_path(name)
+        try:
+            text = target.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            state = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunStoreError(f"{target}: corrupt state file, not valid JSON ({exc})") from None
+        if not isinstance(state, dict):
+            raise RunStoreError(f"{target}: expected a JSON object, got {type(state).__name__}")
+        return state
+
+    def artifact_path(self, name: str) -> Path:
+        """Where to keep artifact `name` (``artifacts/NAME``; the folder is created)."""
+        _check_name(name, "artifact")
+        folder = self._path / ARTIFACTS_DIR
+        folder.mkdir(exist_ok=True)
+        return folder / name
+
+
+def is_run_dir(path: str | os.PathLike[str]) -> bool:
+    """True when `path` is a folder with a run manifest (not validated)."""
+    return (Path(path) / MANIFEST).is_file()

@@ -1,0 +1,103 @@
+"""write_report and `evo-lacer report` on synthetic run folders."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from evo_lacer.cli import main
+from evo_lacer.errors import RunStoreError
+from evo_lacer.evaluate import Status
+from evo_lacer.runs import RunStore, write_report
+from evo_lacer.tree import render
+
+from ._records import candidate, llm_exchange, tree
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_run(path: Path, strategy: str, fitness_offset: float = 0.0, llm: bool = True) -> RunStore:
+    store = RunStore.create(path, {"strategy": strategy, "seed": 0})
+    statuses = [Status.OK, Status.FAILED, Status.OK, Status.REJECTED, Status.TIMED_OUT, Status.OK,
+                Status.OK, Status.FAILED]
+    for i, status in enumerate(statuses):
+        fitness = (i * 1.5 if i != 5 else 20.0) + fitness_offset if status is Status.OK else None
+        store.append_candidate(candidate(i, status, fitness, strategy=strategy))
+    if llm:
+        for i in range(4):
+            store.append_llm(llm_exchange(i, fallback=i == 3))
+    return store
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width > 100 and height > 100
+    assert data[-8:-4] == b"IEND"
+
+
+def test_report_of_one_run(tmp_path: Path) -> None:
+    make_run(tmp_path / "run", "hybrid")
+    report = write_report(tmp_path / "run")
+    assert report == tmp_path / "run" / "report.md"
+    assert_png(tmp_path / "run" / "best_so_far.png")
+    text = report.read_text()
+    assert "| run | ok | failed | timed_out | rejected | unreadable | total |" in text
+    assert "| run | 4 | 2 | 1 | 1 | 0 | 8 |" in text
+    assert "![best fitness so far](best_so_far.png)" in text
+    assert render(tree(8 + 5)) in text  # the best candidate is #5 (fitness 20)
+    assert "Fitness **20**" in text and "metric reward" in text and "feature ego/effective_rank" in text
+    # LLM accounting: 4 calls, 1206 prompt tokens, 160 completion tokens, 5 s, 1 fallback, 1 of 3 differs
+    assert "| run | ollama | qwen2.5:0.5b | 4 | 1206 | 160 | 5.0 | 1 | 1/3 |" in text
+    assert "| run | 7 | " in text  # evaluation time over the 7 evaluated (not rejected) candidates
+    assert "| run | evaluate | " in text and "| run | gate | " in text
+    assert "failed because of reasons 1" in text
+
+
+def test_report_compares_a_folder_of_runs_per_strategy(tmp_path: Path) -> None:
+    make_run(tmp_path / "runs" / "hybrid-0", "hybrid", 1.0)
+    make_run(tmp_path / "runs" / "hybrid-1", "hybrid", 2.0)
+    make_run(tmp_path / "runs" / "random-0", "random", 0.0, llm=False)
+    report = write_report(tmp_path / "runs")
+    assert report == tmp_path / "runs" / "report.md"
+    assert_png(tmp_path / "runs" / "best_so_far.png")
+    text = report.read_text()
+    for name in ("hybrid-0", "hybrid-1", "random-0"):
+        assert f"| {name} | " in text
+    assert "Fitness **22**" in text and "run `hybrid-1`" in text
+
+    out = tmp_path / "out"
+    report = write_report([tmp_path / "runs" / "hybrid-0", tmp_path / "runs" / "random-0"], out)
+    assert report == out / "report.md" and "hybrid-1" not in report.read_text()
+    assert_png(out / "best_so_far.png")
+
+
+def test_report_of_an_empty_run(tmp_path: Path) -> None:
+    RunStore.create(tmp_path / "run", {"strategy": "random"})
+    text = write_report(tmp_path / "run").read_text()
+    assert "No candidate has been evaluated successfully yet." in text
+    assert "No LLM exchanges recorded." in text
+    assert_png(tmp_path / "run" / "best_so_far.png")
+
+
+def test_report_refuses_what_is_not_a_run(tmp_path: Path) -> None:
+    with pytest.raises(RunStoreError, match="does not exist"):
+        write_report(tmp_path / "missing")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(RunStoreError, match=r"has no run\.json"):
+        write_report(tmp_path / "plain")
+
+
+def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_run(tmp_path / "a", "hybrid")
+    make_run(tmp_path / "b", "evolution", llm=False)
+    assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "rep")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert (tmp_path / "rep" / "report.md").is_file()
+    assert_png(tmp_path / "rep" / "best_so_far.png")
+    assert main(["report", str(tmp_path / "nothing")]) == 1
+    assert "evo-lacer report: error:" in capsys.readouterr().err
