@@ -1,6 +1,44 @@
 """Evaluators: a tree in, a Feedback out (RL training, or a user's fitness function)."""
 
 from evo_lacer.evaluate._base import Evaluator
+from evo_lacer.evaluate._comparison import CompareConfig, CompareResult, run_comparison
+from evo_lacer.evaluate._features import (
+    dead_units,
+    effective_rank,
+    feature_statistics,
+    linear_cka,
+    ridge_r2,
+)
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
+from evo_lacer.evaluate._fidelity import Promoter, promote_record, successive_halving
+from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter, filter_feedback
+from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
+from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
+from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
-__all__ = ["Cost", "Evaluator", "Feedback", "Status"]
+__all__ = [
+    "SIGNALS",
+    "CompareConfig",
+    "CompareResult",
+    "Cost",
+    "Evaluator",
+    "Feedback",
+    "FeedbackFilter",
+    "FitnessRecord",
+    "FunctionEvaluator",
+    "ImitationEvaluator",
+    "Promoter",
+    "RLEvaluator",
+    "Status",
+    "auto_expert",
+    "dead_units",
+    "effective_rank",
+    "feature_statistics",
+    "filter_feedback",
+    "linear_cka",
+    "ppo_defaults",
+    "promote_record",
+    "ridge_r2",
+    "run_comparison",
+    "successive_halving",
+]

@@ -1,0 +1,321 @@
+"""The public entry points: `search()` starts a run, `resume()` continues one.
+
+They only wire components -- evaluator, catalog, spaces, LLM backend, executor, gate, run
+store -- into the shared harness and loop (`evo_lacer.search`); every setting is a field of
+`SearchConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+
+from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
+from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
+from evo_lacer.evaluate._function import FitnessFn
+from evo_lacer.llm import LLMBackend
+from evo_lacer.search import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
+from evo_lacer.search._build import default_seed_tree
+from evo_lacer.search._flat_strategy import FlatSpaceLike
+from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
+from evo_lacer.zoo import Catalog, builtin_catalog
+
+COMPONENTS = "components.pkl"
+"""Run artifact with the pickled evaluator (and custom catalog / space) that `resume` reloads."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What a search found and what it cost."""
+
+    best_tree: Node | None
+    """The best tree evaluated (highest fitness), None when no evaluation succeeded."""
+    best_module: torch.nn.Module | None
+    """`best_tree` compiled for the observation space (fresh weights)."""
+    best_feedback: Feedback | None
+    history: tuple[Candidate, ...]
+    """Every candidate of the run, by id (evaluated, rejected by the gate, or answered by the cache)."""
+    run_dir: Path
+    accounting: Mapping[str, Any]
+    """Evaluations, rejections, cache hits, failures, wall and evaluation seconds, LLM use, ..."""
+    config: SearchConfig
+    best_id: int | None = None
+
+
+def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None, evaluator: Evaluator | None,
+                    catalog: Catalog | None, rl_options: Mapping[str, Any] | None = None) -> Evaluator:
+    if sum(x is not None for x in (env, fitness, evaluator)) != 1:
+        raise ConfigError("pass exactly one of env= (a gymnasium id or factory), fitness= (with "
+                          "observation_space=) or evaluator=")
+    if evaluator is not None:
+        if not isinstance(evaluator, Evaluator):
+            raise ConfigError(f"evaluator {evaluator!r} does not implement the Evaluator protocol "
+                              "(observation_space, evaluate(tree, seed), describe())")
+        return evaluator
+    if fitness is not None:
+        if observation_space is None:
+            raise ConfigError("fitness= needs observation_space= (the gymnasium space the trees are "
+                              "built for)")
+        return FunctionEvaluator(fitness, observation_space, catalog)
+    from evo_lacer import evaluate
+
+    rl_evaluator: Any = getattr(evaluate, "RLEvaluator", None)
+    if rl_evaluator is None:
+        raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
+                          "pass fitness= and observation_space=, or evaluator=")
+    options = dict(rl_options or {})
+    if catalog is not None:
+        options.setdefault("catalog", catalog)
+    return cast(Evaluator, rl_evaluator(env, **options))
+
+
+def _resolve_llm(llm: str | LLMBackend | None, config: SearchConfig) -> tuple[LLMBackend | None, str]:
+    """The backend for LLM strategies (None: design at random) and the spec to record."""
+    if not config.uses_llm:
+        return None, "none"
+    if llm is not None and not isinstance(llm, str):
+        if not callable(getattr(llm, "complete", None)):
+            raise ConfigError(f"llm={llm!r} is neither a spec string nor an LLMBackend (with .complete)")
+        return llm, f"custom:{getattr(llm, 'name', '?')}:{getattr(llm, 'model', '?')}"
+    spec = config.llm if llm is None else llm
+    if spec.startswith("custom:"):
+        raise ConfigError(f"this run used a backend object ({spec}); pass it again as llm=")
+    from evo_lacer.llm import make_backend
+
+    try:
+        backend = make_backend(spec)
+    except LLMUnavailable as exc:
+        if spec.strip().lower() != "auto":
+            raise
+        warnings.warn(f"llm='auto' found no usable LLM ({exc}); designing at random", RuntimeWarning,
+                      stacklevel=3)
+        return None, "none"
+    return backend, spec
+
+
+def _flat_space(space: Any, evaluator: Evaluator) -> FlatSpaceLike:
+    from evo_lacer.flat import FlatSpace
+
+    if isinstance(space, FlatSpace):
+        return space if space.sources else space.for_sources(evaluator.observation_space)
+    return FlatSpace.load(space).for_sources(evaluator.observation_space)
+
+
+def _pickle_components(store: Any, components: dict[str, Any]) -> dict[str, bool]:
+    kept: dict[str, bytes] = {}
+    for name, obj in components.items():
+        try:
+            kept[name] = pickle.dumps(obj)
+        except Exception as exc:
+            warnings.warn(f"the {name} cannot be pickled ({type(exc).__name__}: {exc}); to resume this run "
+                          f"pass it again: resume(run_dir, {name}=...)", RuntimeWarning, stacklevel=4)
+    store.artifact_path(COMPONENTS).write_bytes(pickle.dumps(kept))
+    return {name: name in kept for name in components}
+
+
+def _load_components(store: Any) -> dict[str, Any]:
+    path = store.artifact_path(COMPONENTS)
+    if not path.is_file():
+        return {}
+    out = {}
+    for name, blob in pickle.loads(path.read_bytes()).items():
+        try:
+            out[name] = pickle.loads(blob)
+        except Exception as exc:
+            warnings.warn(f"{path}: the saved {name} cannot be loaded ({exc})", RuntimeWarning, stacklevel=3)
+    return out
+
+
+def search(
+    env: str | Callable[[], Any] | None = None,
+    *,
+    observation_space: Any = None,
+    fitness: FitnessFn | None = None,
+    evaluator: Evaluator | None = None,
+    budget: int | None = None,
+    seed: int | None = None,
+    strategy: str | None = None,
+    llm: str | LLMBackend | None = None,
+    workers: int | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    max_params: int | None = None,
+    max_latency_ms: float | None = None,
+    seed_tree: Node | str | os.PathLike[str] | None = None,
+    population_size: int | None = None,
+    config: SearchConfig | None = None,
+    catalog: Catalog | None = None,
+    space: Any = None,
+    rl_options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> SearchResult:
+    """Search for an encoder tree; see `SearchConfig` for every setting.
+
+    The task is one of: ``env`` (a gymnasium id or factory; RL evaluation), ``fitness`` with
+    ``observation_space`` (a callable ``fitness(tree, module) -> float | dict | FitnessRecord``),
+    or ``evaluator``. ``llm`` is a spec string or an `LLMBackend`; with ``"none"`` the LLM
+    strategies design at random. ``seed_tree`` (tree strategies): a tree or a tree file; default
+    the flat space's first configuration. ``space``: a `FlatSpace` or a space file (default
+    ``trees/lacer_space.json``). ``run_dir``: a new folder (default: a fresh temporary folder).
+    ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...).
+    Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
+    """
+    known = {f.name for f in dataclasses.fields(SearchConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"search() got unknown options {unknown}; SearchConfig fields: {sorted(known)}")
+    overrides: dict[str, Any] = {k: v for k, v in dict(
+        budget=budget, seed=seed, strategy=strategy, workers=workers, max_params=max_params,
+        max_latency_ms=max_latency_ms, population_size=population_size).items() if v is not None}
+    if isinstance(llm, str):
+        overrides["llm"] = llm
+    if isinstance(seed_tree, str | os.PathLike):
+        overrides["seed_tree"] = str(seed_tree)
+    if isinstance(space, str | os.PathLike):
+        overrides["space"] = str(space)
+    overrides.update(options)
+    cfg = dataclasses.replace(config or SearchConfig(), **overrides)
+
+    task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options)
+    cat = catalog if catalog is not None else getattr(task_evaluator, "catalog", None) or builtin_catalog()
+    flat = _flat_space(space if space is not None and not isinstance(space, str | os.PathLike) else cfg.space,
+                       task_evaluator)
+    if isinstance(seed_tree, Node):
+        seeds = [seed_tree]
+    elif cfg.seed_tree is not None:
+        seeds = [load_tree(cfg.seed_tree)]
+    else:
+        seeds = [default_seed_tree(flat)]
+    backend, llm_spec = _resolve_llm(llm, cfg)
+    if llm is not None and not isinstance(llm, str):
+        cfg = dataclasses.replace(cfg, llm=llm_spec)
+
+    from evo_lacer.runs import RunStore
+
+    folder = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="evo-lacer-"))
+    run_config = {**cfg.to_dict(), "seed_trees": [node_to_dict(t) for t in seeds],
+                  "task": task_evaluator.describe(), "evaluator": repr(task_evaluator),
+                  "observation_space": str(task_evaluator.observation_space), "llm_backend": llm_spec}
+    store = RunStore.create(folder, run_config)
+    components: dict[str, Any] = {"evaluator": task_evaluator}
+    if catalog is not None:
+        components["catalog"] = catalog
+    if space is not None and not isinstance(space, str | os.PathLike):
+        components["space"] = flat
+    _pickle_components(store, components)
+    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress)
+
+
+def resume(
+    run_dir: str | os.PathLike[str], *, evaluator: Evaluator | None = None,
+    llm: str | LLMBackend | None = None, workers: int | None = None, catalog: Catalog | None = None,
+    space: Any = None, progress: bool = False,
+) -> SearchResult:
+    """Continue a run (killed or finished) with no evaluation lost or repeated.
+
+    The evaluator, custom catalog and space are reloaded from the run when they were picklable;
+    otherwise pass them again. ``workers`` may differ from the original run; ``llm`` overrides the
+    recorded backend spec (needed when the run was given a backend object).
+    """
+    from evo_lacer.runs import RunStore
+
+    store = RunStore.open(run_dir)
+    data = dict(store.config)
+    fields = {f.name for f in dataclasses.fields(SearchConfig)}
+    cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})
+    if workers is not None:
+        cfg = dataclasses.replace(cfg, workers=workers)
+    saved = _load_components(store)
+    task_evaluator = evaluator or saved.get("evaluator")
+    if task_evaluator is None:
+        raise RunStoreError(f"{store.path}: the run's evaluator was not saved (not picklable); "
+                            "pass it again: resume(run_dir, evaluator=...)")
+    cat = catalog or saved.get("catalog") or getattr(task_evaluator, "catalog", None) or builtin_catalog()
+    flat = _flat_space(space if space is not None else saved.get("space", cfg.space), task_evaluator)
+    seeds = [node_from_dict(t) for t in data.get("seed_trees", [])] or [default_seed_tree(flat)]
+    backend, _ = _resolve_llm(llm if llm is not None else str(data.get("llm_backend", cfg.llm)), cfg)
+    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress)
+
+
+def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
+             seeds: list[Node], backend: LLMBackend | None, progress: bool) -> SearchResult:
+    from evo_lacer.compile import compile_tree, infer_sources
+    from evo_lacer.execute import make_executor
+    from evo_lacer.transform import Gate
+
+    space = evaluator.observation_space
+    inputs = {k: s.signal for k, s in infer_sources(space).items()}
+    timed = cfg.max_latency_ms is not None or "-latency_ms" in cfg.objectives
+    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=3 if timed else 1,
+                seed=cfg.seed)
+
+    def gate_fn(parent: Node | None, child: Node, intended: Any) -> dict[str, Any]:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, cfg.gate_threads))  # tiny dummy batches: threads only contend
+        try:
+            return dataclasses.asdict(gate.check(parent, child, intended))
+        finally:
+            torch.set_num_threads(threads)
+
+    def hash_fn(tree: Node) -> str:
+        return tree_hash(tree, catalog)
+
+    strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
+                              exchange_sink=store.append_llm, task=evaluator.describe())
+    kind = cfg.executor if cfg.executor != "auto" else ("inprocess" if cfg.workers <= 1 else "process")
+    executor = make_executor(cfg.workers, kind)
+    bar: ProgressBar | None = None
+    try:
+        harness = Harness(store=store, evaluator=evaluator, executor=executor, strategy=cfg.strategy,
+                          budget=cfg.budget, seed=cfg.seed, gate=gate_fn, hash_fn=hash_fn,
+                          timeout_s=cfg.eval_timeout_s)
+        if progress:
+            bar = ProgressBar(cfg.budget, initial=harness.evaluated, desc=cfg.strategy)
+            harness.progress = bar
+        loop = run_loop(store, harness, strategy, batch_size=cfg.batch_size,
+                        max_proposals=cfg.budget * cfg.max_proposals_factor)
+    finally:
+        executor.close()
+        if bar is not None:
+            bar.close()
+    history = tuple(sorted(harness.records.values(), key=lambda c: c.id))
+    best = harness.best
+    best_tree = node_from_dict(dict(best.tree)) if best is not None else None
+    best_module = None
+    if best_tree is not None:
+        try:
+            best_module = compile_tree(best_tree, space, catalog)
+        except Exception as exc:
+            warnings.warn(f"the best tree no longer compiles: {exc}", RuntimeWarning, stacklevel=3)
+        save_tree(best_tree, store.artifact_path("best_tree.json"))
+    accounting = _accounting(history, harness, loop, strategy.accounting(), cfg)
+    store.save_state("summary", accounting)
+    return SearchResult(best_tree, best_module, None if best is None else best.feedback, history,
+                        Path(store.path), accounting, cfg, None if best is None else best.id)
+
+
+def _accounting(history: tuple[Candidate, ...], harness: Harness, loop: Any, strategy: dict[str, Any],
+                cfg: SearchConfig) -> dict[str, Any]:
+    evaluated = [c for c in history if c.evaluated]
+    eval_s = sum(c.feedback.cost.seconds for c in evaluated)
+    statuses = {s: sum(1 for c in evaluated if c.status.value == s) for s in ("ok", "failed", "timed_out")}
+    return {
+        "strategy": cfg.strategy, "budget": cfg.budget, "evaluations": len(evaluated),
+        "proposals": len(history), "rejected": sum(1 for c in history if c.status.value == "rejected"),
+        "cached": sum(1 for c in history if c.cached), **statuses,
+        "generations": loop.generations, "stop_reason": loop.stop_reason, "wall_s": loop.wall_s,
+        "eval_s": eval_s, "overhead_ratio": loop.wall_s / eval_s if eval_s > 0 else None,
+        "best_fitness": None if harness.best is None else harness.best.fitness, **strategy,
+    }
+
+
+__all__ = ["SearchConfig", "SearchResult", "resume", "search"]

@@ -1,0 +1,33 @@
+"""`evo-lacer resume DIR`: continue a run (killed or finished) where it stopped."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("resume", help="continue a killed or finished search run",
+                              description="Continue a run: recorded candidates are reused, never evaluated "
+                                          "again; the search goes on until its budget is spent.")
+    p.add_argument("run_dir", help="the run folder")
+    p.add_argument("--workers", type=int, help="parallel evaluations (default: as recorded)")
+    p.add_argument("--llm", help="LLM backend spec (default: as recorded)")
+    p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                   help="write report.md and plots into the run folder at the end")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="show a progress bar with the best fitness so far")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evo_lacer.api import resume
+    from evo_lacer.cli._cmd_search import print_summary
+
+    result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress)
+    print_summary(result)
+    if args.report:
+        from evo_lacer.runs import write_report
+
+        print(f"report: {write_report(result.run_dir)}")
+    return 0

@@ -1,0 +1,142 @@
+"""SearchConfig: every setting of a search, frozen and documented per field (the CLI is generated
+from it). Objects that are not settings -- the evaluator, an LLM backend object, a catalog --
+are passed to `search()` separately."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from evo_lacer.errors import ConfigError
+from evo_lacer.search._population import check_objectives
+
+StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool"]
+STRATEGIES: tuple[str, ...] = ("hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool")
+TREE_STRATEGIES: tuple[str, ...] = ("hybrid", "evolution", "llmastool")
+"""Strategies that evolve trees with transformations (population + planner + designer)."""
+FLAT_STRATEGIES: tuple[str, ...] = ("random", "tpe", "lacer", "genius")
+"""Strategies that pick whole configurations of the flat per-source space."""
+LLM_STRATEGIES: tuple[str, ...] = ("hybrid", "lacer", "genius", "llmastool")
+"""Strategies that use an LLM (with ``llm="none"`` they design at random)."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Settings of one search run (stored in the run directory; `resume` reads them back)."""
+
+    strategy: StrategyName = "hybrid"
+    """hybrid (DEAP + Optuna planner + LLM designer + reflection), evolution (DEAP + random planner
+    + random designer), random (random configurations of the flat space), tpe (Optuna TPE over the
+    flat space), lacer (LLM proposes flat configurations from reward, metric and feature feedback),
+    genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM)."""
+    budget: int = 32
+    """Number of evaluations (gate rejections and repeated architectures cost none)."""
+    seed: int = 0
+    """Seed of every random choice of the search (and of each evaluation)."""
+    population_size: int = 8
+    """Individuals kept by the DEAP population (tree strategies)."""
+    batch_size: int = 8
+    """Candidates proposed per generation and evaluated in parallel; lacer/genius: proposals per round."""
+    elitism: int = 1
+    """Best individuals that always survive (single objective)."""
+    tournament_size: int = 3
+    """Tournament size for parent and survivor selection (single objective)."""
+    objectives: tuple[str, ...] = ("fitness",)
+    """Maximized objectives: 'fitness' first, then e.g. '-params', '-latency_ms', a task metric name
+    or '-metric'; more than one selects survivors with NSGA-II. Commas separate names too (on the
+    command line: --objectives=fitness,-params)."""
+    llm: str = "auto"
+    """LLM backend: auto | none | embedded | embedded:PATH | ollama:MODEL[@http://host:port]; none
+    makes LLM strategies design at random (offline, deterministic)."""
+    workers: int = 1
+    """Parallel evaluations (1: in this process)."""
+    executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
+    """Where evaluations run; auto: in process for workers <= 1, else a process pool."""
+    eval_timeout_s: float | None = None
+    """Time limit of one evaluation in seconds (None: none); over it the candidate is TIMED_OUT."""
+    max_params: int | None = None
+    """Gate: reject encoders with more trainable parameters than this."""
+    max_latency_ms: float | None = None
+    """Gate: reject encoders whose forward pass takes longer than this (milliseconds)."""
+    gate_threads: int = 1
+    """Torch threads of the gate's dummy forward passes in the search process (restored after)."""
+    seed_tree: str | None = None
+    """Tree JSON file to start from (tree strategies); default: a minimal tree for the sources."""
+    space: str | None = None
+    """Flat search-space JSON file (flat strategies); default: the per-source space for the sources."""
+    planner_sampler: Literal["tpe", "gp"] = "tpe"
+    """Optuna sampler of the hybrid planner."""
+    novelty_weight: float = 0.3
+    """Weight w of the novelty bonus in the planner's score (improvement + w * novelty)."""
+    n_startup_trials: int = 10
+    """Random trials before the Optuna samplers model the outcomes."""
+    epsilon: float = 0.1
+    """Exploration rate of the Thompson planner (llmastool)."""
+    reflection: bool = True
+    """Let the LLM reflect on each generation's feedback and keep insights for later prompts."""
+    insight_memory: int = 8
+    """Reflection insights kept (the oldest are dropped)."""
+    history_in_prompt: int = 6
+    """Recent candidates shown in each design prompt."""
+    max_sites: int = 12
+    """Most candidate sites offered to the LLM designer in one question."""
+    llm_temperature: float = 0.2
+    """Sampling temperature of LLM requests."""
+    llm_timeout_s: float = 60.0
+    """Time limit of one LLM request in seconds; past it the choice falls back to random."""
+    llm_max_tokens: int = 96
+    """Most tokens of one design answer."""
+    max_proposals_factor: int = 20
+    """Stop early after budget * this many proposals (guards against a space with no new trees)."""
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
+        for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
+                     "workers"):
+            value = getattr(self, name)
+            least = 0 if name == "workers" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"SearchConfig.{name} must be a positive integer, got {value!r}")
+        if not 0 <= self.elitism <= self.population_size:
+            raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
+                              f"({self.population_size}), got {self.elitism}")
+        if self.executor not in ("auto", "inprocess", "process", "dask"):
+            raise ConfigError(f"SearchConfig.executor {self.executor!r} is not auto|inprocess|process|dask")
+        if self.planner_sampler not in ("tpe", "gp"):
+            raise ConfigError(f"SearchConfig.planner_sampler must be 'tpe' or 'gp', "
+                              f"got {self.planner_sampler!r}")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {self.epsilon}")
+        if self.eval_timeout_s is not None and not self.eval_timeout_s > 0:
+            raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {self.eval_timeout_s}")
+        if not self.llm_timeout_s > 0:
+            raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {self.llm_timeout_s}")
+        names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
+        split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
+        object.__setattr__(self, "objectives", split)
+        check_objectives(self.objectives)
+
+    @property
+    def tree_based(self) -> bool:
+        return self.strategy in TREE_STRATEGIES
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.strategy in LLM_STRATEGIES
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["objectives"] = list(self.objectives)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown SearchConfig fields {unknown}; known: {sorted(names)}")
+        kwargs = dict(data)
+        if "objectives" in kwargs:
+            kwargs["objectives"] = tuple(kwargs["objectives"])
+        return cls(**kwargs)

@@ -1,0 +1,223 @@
+"""Flat strategies (random, tpe, lacer, genius): whole configurations of the per-source space.
+
+- random: ``space.sample(rng)``;
+- tpe: an Optuna TPE study drives ``space.suggest(trial)``;
+- lacer: the LLM proposes whole configurations (k per round: `batch_size` requests, each told
+  what this round already proposed) from the history of designs with their reward, task metrics
+  and feature statistics; genius: the same with fitness only.
+
+The LLM's answer is held to the space's JSON schema (``space.json_schema()``) and validated by
+``space.validate``; a failed or invalid answer is replaced by a random configuration (counted as
+a fallback). With no LLM backend, lacer and genius propose random configurations.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import optuna
+
+from evo_lacer.evaluate import Feedback
+from evo_lacer.llm import LLMBackend
+from evo_lacer.search._harness import Proposal
+from evo_lacer.search._llm_client import ExchangeSink, LLMClient
+from evo_lacer.search._optuna_state import add_trials, quiet_optuna, study_to_state
+from evo_lacer.search._planner import rng_from_state, rng_state
+from evo_lacer.search._prompts import SYSTEM_CONFIG, config_prompt
+from evo_lacer.search._records import Candidate
+from evo_lacer.search._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.tree import Node
+
+
+class FlatSpaceLike(Protocol):
+    """What the flat strategies need of `evo_lacer.flat.FlatSpace`."""
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]: ...
+    def suggest(self, trial: Any) -> dict[str, Any]: ...
+    def validate(self, config: Any) -> dict[str, Any]: ...
+    def to_tree(self, config: Any) -> Node: ...
+    def describe(self) -> str: ...
+    def json_schema(self) -> dict[str, Any]: ...
+
+
+class FirstChoiceTrial:
+    """Stands in for an Optuna trial and always takes the first option (the space's minimal
+    configuration when its choices are listed smallest first)."""
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        return next(iter(choices))
+
+
+def first_config(space: FlatSpaceLike) -> dict[str, Any]:
+    return space.suggest(FirstChoiceTrial())
+
+
+class FlatStrategy(Strategy):
+    """random / tpe / lacer / genius over a flat space (see module docstring)."""
+
+    def __init__(self, *, name: str, space: FlatSpaceLike, seed: int, task: str = "",
+                 backend: LLMBackend | None = None, exchange_sink: ExchangeSink | None = None,
+                 n_startup_trials: int = 10, history_shown: int = 8, temperature: float = 0.2,
+                 timeout_s: float = 60.0, max_tokens: int = 320) -> None:
+        self.name = name
+        self.space = space
+        self.seed = seed
+        self.task = task
+        self.n_startup_trials = n_startup_trials
+        self.history_shown = history_shown
+        self.max_tokens = max_tokens
+        self.rng = np.random.default_rng([seed, 0xF1A7])
+        self.client = None if backend is None else LLMClient(
+            backend, exchange_sink=exchange_sink, temperature=temperature, timeout_s=timeout_s)
+        self.history: list[tuple[dict[str, Any], Feedback]] = []
+        self.study: optuna.Study | None = None
+        self.pending_trials: list[int] = []
+        self.fallbacks = 0
+        self.differs = 0
+        self.decisions = 0
+        self._fields: dict[str, list[Any]] | None = None
+        if name == "tpe":
+            self.study = self._new_study()
+
+    @property
+    def llm_based(self) -> bool:
+        return self.name in ("lacer", "genius")
+
+    def _new_study(self) -> optuna.Study:
+        with quiet_optuna():
+            return optuna.create_study(direction="maximize")
+
+    # --- propose -------------------------------------------------------------------------
+    def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        round_configs: list[dict[str, Any]] = []
+        for i in range(n):
+            cid = first_id + i
+            start = time.perf_counter()
+            plan: dict[str, Any] = {}
+            designer, fell_back = "random", False
+            extra: dict[str, Any] = {}
+            try:
+                if self.name == "tpe":
+                    config, plan = self._tpe_config()
+                    designer = "tpe"
+                elif self.llm_based and self.client is not None:
+                    config, fell_back, extra = self._llm_config(cid, round_configs)
+                    designer = "llm"
+                else:
+                    config = self.space.sample(candidate_rng(self.seed, cid))
+                round_configs.append(config)
+                tree: Node | None = self.space.to_tree(config)
+                error = ""
+            except Exception as exc:
+                config = locals().get("config", {}) or {}
+                tree, error = None, f"configuration could not be built: {type(exc).__name__}: {exc}"
+            out.append(Proposal(tree=tree, transformation=self.name, choice=dict(config),
+                                designer=designer, fell_back=fell_back, plan=plan, error=error,
+                                propose_s=time.perf_counter() - start, extra=extra))
+        return out
+
+    def _tpe_config(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        assert self.study is not None
+        with quiet_optuna():
+            self.study.sampler = optuna.samplers.TPESampler(
+                seed=int(self.rng.integers(0, 2**31 - 1)), n_startup_trials=self.n_startup_trials,
+                multivariate=True, constant_liar=True)
+            trial = self.study.ask()
+            self.pending_trials.append(trial.number)
+            config = self.space.suggest(trial)
+        return dict(config), {"trial": trial.number}
+
+    def _llm_config(self, cid: int, this_round: list[dict[str, Any]]
+                    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+        assert self.client is not None
+        rng = candidate_rng(self.seed, cid)
+        baseline = self.space.sample(copy.deepcopy(rng))
+        ranked = sorted((h for h in self.history if h[1].ok), key=lambda h: -(h[1].fitness or 0.0))
+        shown = ranked[: self.history_shown // 2]
+        recent = [h for h in self.history[-self.history_shown:] if h not in shown]
+        shown += recent[: self.history_shown - len(shown)]
+        prompt = config_prompt(task=self.task, space=self.space.describe(), history=shown,
+                               rich=self.name == "lacer", this_round=this_round)
+        value, error = self.client.ask(purpose="propose", system=SYSTEM_CONFIG, prompt=prompt,
+                                       schema=self.space.json_schema(), seed=candidate_seed(self.seed, cid),
+                                       max_tokens=self.max_tokens, candidate_id=cid)
+        config: dict[str, Any] | None = None
+        if value is not None:
+            try:
+                config = dict(self.space.validate(value))
+            except Exception as exc:
+                error = f"invalid configuration: {type(exc).__name__}: {exc}"
+        fell_back = config is None
+        if config is None:
+            config = dict(self.space.sample(rng))
+        self.decisions += 1
+        self.fallbacks += int(fell_back)
+        differs = json.dumps(config, sort_keys=True, default=str) != json.dumps(baseline, sort_keys=True,
+                                                                                 default=str)
+        self.differs += int(differs)
+        return config, fell_back, {"llm_error": error, "differs_from_random": differs}
+
+    # --- observe -------------------------------------------------------------------------
+    def observe(self, candidates: Sequence[Candidate]) -> None:
+        cands = sorted(candidates, key=lambda c: c.id)
+        if self.name == "tpe" and self.study is not None:
+            values = [t.value for t in self.study.get_trials(deepcopy=False) if t.value is not None]
+            lo, hi = (min(values), max(values)) if values else (None, None)
+            with quiet_optuna():
+                for c in cands:
+                    trial = c.plan.get("trial")
+                    if trial is None:
+                        continue
+                    if c.fitness is not None:
+                        self.study.tell(int(trial), float(c.fitness))
+                    elif lo is not None and hi is not None:
+                        self.study.tell(int(trial), lo - max(hi - lo, 1e-6))
+                    else:
+                        self.study.tell(int(trial), state=optuna.trial.TrialState.FAIL)
+            self.pending_trials = []
+        for c in cands:
+            if c.evaluated:
+                self.history.append((dict(c.choice), c.feedback))
+
+    # --- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "strategy": self.name, "rng": rng_state(self.rng),
+            "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
+            "study": None if self.study is None else study_to_state(self.study),
+            "pending_trials": list(self.pending_trials),
+            "counters": {"fallbacks": self.fallbacks, "differs": self.differs, "decisions": self.decisions},
+            "llm": None if self.client is None else self.client.accounting.to_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        from evo_lacer.search._accounting import LLMAccounting
+
+        self.rng = rng_from_state(state["rng"])
+        self.history = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state["history"]]
+        if state.get("study") is not None:
+            self.study = self._new_study()
+            add_trials(self.study, state["study"])
+        self.pending_trials = [int(t) for t in state.get("pending_trials", [])]
+        counters = state.get("counters", {})
+        self.fallbacks = int(counters.get("fallbacks", 0))
+        self.differs = int(counters.get("differs", 0))
+        self.decisions = int(counters.get("decisions", 0))
+        if self.client is not None and state.get("llm"):
+            self.client.accounting = LLMAccounting.from_dict(state["llm"])
+
+    def accounting(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"designer": "llm" if self.client is not None else
+                               ("tpe" if self.name == "tpe" else "random")}
+        if self.client is not None:
+            llm = self.client.accounting
+            llm.decisions, llm.fallbacks = self.decisions, self.fallbacks
+            llm.differs_from_random = self.differs
+            out["llm"] = llm.to_dict()
+        return out

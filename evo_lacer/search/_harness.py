@@ -1,0 +1,217 @@
+"""The harness every strategy runs in: ids, gate, cache, budget, evaluation, recording.
+
+A strategy proposes trees; the harness gives each an id, screens it with the gate, answers
+architectures already evaluated from the run's cache (by canonical hash), evaluates the rest
+through the executor (one batch per generation), and appends every candidate to the run store
+as soon as its outcome is known.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from evo_lacer.evaluate import Evaluator, Feedback, Status
+from evo_lacer.search._records import Candidate
+from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
+
+PENDING_ERROR = "pending evaluation"
+
+
+@dataclass
+class Proposal:
+    """A tree a strategy wants evaluated, with how it was made (``tree`` None: the design failed)."""
+
+    tree: Node | None
+    parents: tuple[int, ...] = ()
+    parent_tree: Node | None = None
+    transformation: str = ""
+    site: str = ""
+    site_class: str = ""
+    choice: Mapping[str, Any] = field(default_factory=dict)
+    prompt_category: str = ""
+    designer: str = ""
+    fell_back: bool = False
+    plan: Mapping[str, Any] = field(default_factory=dict)
+    error: str = ""
+    """Why no tree came out (a transformation or designer error); the candidate is REJECTED."""
+    propose_s: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    intended: tuple[str, Any, Mapping[str, Any]] | None = None
+    """(transformation, Site, choice) the gate checks really happened (None: no intent check)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress display shows after each evaluation."""
+
+    evaluated: int
+    budget: int
+    best_fitness: float | None
+    generation: int
+    candidate: Candidate
+
+
+GateFn = Callable[[Node | None, Node, Any], dict[str, Any]]
+"""(parent, child, intended) -> {"ok": bool, "check": str, "reason": str, "params": ..., ...}"""
+
+
+def _better(a: Candidate, b: Candidate) -> bool:
+    """Higher fitness wins; ties go to the earlier candidate (order-independent)."""
+    fa, fb = a.fitness or 0.0, b.fitness or 0.0
+    return fa > fb or (fa == fb and a.id < b.id)
+
+
+class Harness:
+    """Ids, gate, cache, budget and evaluation for one run (see module docstring)."""
+
+    def __init__(
+        self, *, store: Any, evaluator: Evaluator, executor: Any, strategy: str, budget: int, seed: int,
+        gate: GateFn | None = None, hash_fn: Callable[[Node], str] = tree_hash,
+        timeout_s: float | None = None, progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.evaluator = evaluator
+        self.executor = executor
+        self.strategy = strategy
+        self.budget = budget
+        self.seed = seed
+        self.gate = gate
+        self.hash_fn = hash_fn
+        self.timeout_s = timeout_s
+        self.progress = progress
+        self.next_id = 0
+        self.proposals = 0
+        self.records: dict[int, Candidate] = {}
+        self.cache: dict[str, Candidate] = {}
+        self.best: Candidate | None = None
+        self.eval_seconds = 0.0
+        for data in store.candidates():
+            self._remember(Candidate.from_dict(data))
+
+    # --- bookkeeping ---------------------------------------------------------------------
+    @property
+    def evaluated(self) -> int:
+        return sum(1 for c in self.records.values() if c.evaluated)
+
+    @property
+    def budget_left(self) -> int:
+        return self.budget - self.evaluated
+
+    def _remember(self, cand: Candidate) -> None:
+        self.records[cand.id] = cand
+        self.next_id = max(self.next_id, cand.id + 1)
+        if cand.evaluated:
+            self.eval_seconds += cand.feedback.cost.seconds
+            self.cache.setdefault(cand.tree_hash, cand)
+            if cand.feedback.ok and (self.best is None or _better(cand, self.best)):
+                self.best = cand
+
+    def _record(self, cand: Candidate, generation: int) -> None:
+        data = cand.to_dict()
+        data["strategy"] = self.strategy
+        self.store.append_candidate(data)
+        self._remember(cand)
+        if cand.evaluated and self.progress is not None:
+            self.progress(Progress(self.evaluated, self.budget,
+                                   None if self.best is None else self.best.fitness, generation, cand))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"next_id": self.next_id, "proposals": self.proposals}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.next_id = max(self.next_id, int(state["next_id"]))
+        self.proposals = int(state["proposals"])
+
+    # --- one generation ------------------------------------------------------------------
+    def prepare(self, proposals: Sequence[Proposal], generation: int) -> list[Candidate]:
+        """Ids, gate and cache for a generation's proposals; those still to evaluate carry a
+        placeholder feedback (`PENDING_ERROR`) and ``evaluated=True``."""
+        out: list[Candidate] = []
+        batch: dict[str, int] = {}
+        for prop in proposals:
+            cid = self.next_id
+            self.next_id += 1
+            self.proposals += 1
+            base = Candidate(
+                id=cid, generation=generation, tree={}, tree_hash="", parents=tuple(prop.parents),
+                feedback=Feedback.failure(Status.REJECTED, prop.error or "no tree"),
+                transformation=prop.transformation, site=prop.site, site_class=prop.site_class,
+                choice=dict(prop.choice), prompt_category=prop.prompt_category, designer=prop.designer,
+                fell_back=prop.fell_back, plan=dict(prop.plan), timings={"propose_s": prop.propose_s},
+                extra=dict(prop.extra),
+            )
+            if prop.tree is None:
+                out.append(replace(base, gate={"ok": False, "check": "design", "reason": prop.error}))
+                continue
+            h = self.hash_fn(prop.tree)
+            base = replace(base, tree=node_to_dict(prop.tree), tree_hash=h)
+            if h in self.cache:
+                hit = self.cache[h]
+                out.append(replace(base, feedback=hit.feedback, gate=dict(hit.gate), cached=True,
+                                   extra={**base.extra, "cached_from": hit.id}))
+                continue
+            if h in batch:
+                out.append(replace(base, cached=True, extra={**base.extra, "cached_from": batch[h]},
+                                   feedback=Feedback.failure(Status.FAILED, PENDING_ERROR)))
+                continue
+            start = time.perf_counter()
+            gate = {"ok": True, "check": "", "reason": ""}
+            if self.gate is not None:
+                try:
+                    gate = self.gate(prop.parent_tree, prop.tree, prop.intended)
+                except Exception as exc:  # a gate bug rejects the candidate, never stops the search
+                    gate = {"ok": False, "check": "gate-error", "reason": f"{type(exc).__name__}: {exc}"}
+            timings = {**base.timings, "gate_s": time.perf_counter() - start}
+            if not gate.get("ok", False):
+                reason = f"gate check {gate.get('check', '?')!r} failed: {gate.get('reason', '')}"
+                out.append(replace(base, gate=gate, timings=timings,
+                                   feedback=Feedback.failure(Status.REJECTED, reason)))
+                continue
+            batch[h] = cid
+            out.append(replace(base, gate=gate, timings=timings, evaluated=True,
+                               feedback=Feedback.failure(Status.FAILED, PENDING_ERROR)))
+        return out
+
+    def run(self, prepared: Sequence[Candidate], generation: int) -> list[Candidate]:
+        """Record and evaluate a prepared generation; candidates already in the store (a resumed
+        run) are reused, never evaluated again. Returns the generation's candidates by id."""
+        done: dict[int, Candidate] = {c.id: self.records[c.id] for c in prepared if c.id in self.records}
+        todo: list[Candidate] = []
+        for cand in prepared:
+            if cand.id in done:
+                continue
+            if cand.evaluated:
+                hit = self.cache.get(cand.tree_hash)
+                if hit is None:
+                    todo.append(cand)
+                    continue
+                cand = replace(cand, evaluated=False, cached=True, feedback=hit.feedback,
+                               extra={**cand.extra, "cached_from": hit.id})
+            if cand.cached and cand.feedback.error == PENDING_ERROR and not cand.feedback.ok:
+                continue  # a duplicate within the batch: answered after the evaluations
+            self._record(cand, generation)
+            done[cand.id] = cand
+        by_id = {c.id: c for c in todo}
+        jobs = [(c.id, self._tree(c), self.seed) for c in todo]
+        if jobs:
+            for job_id, feedback in self.executor.submit_many(self.evaluator, jobs, self.timeout_s):
+                cand = by_id[job_id]
+                cand = replace(cand, feedback=feedback,
+                               timings={**cand.timings, "eval_s": feedback.cost.seconds})
+                self._record(cand, generation)
+                done[cand.id] = cand
+        for cand in prepared:
+            if cand.id not in done:
+                hit = self.cache[cand.tree_hash]
+                cand = replace(cand, feedback=hit.feedback, gate=dict(hit.gate),
+                               extra={**cand.extra, "cached_from": hit.id})
+                self._record(cand, generation)
+                done[cand.id] = cand
+        return [done[c.id] for c in sorted(prepared, key=lambda c: c.id)]
+
+    @staticmethod
+    def _tree(cand: Candidate) -> Node:
+        return node_from_dict(dict(cand.tree))

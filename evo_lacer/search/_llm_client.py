@@ -1,0 +1,75 @@
+"""One guarded way to ask the LLM: every exchange logged and counted, no failure ever raised."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from evo_lacer.errors import LLMError, LLMUnavailable
+from evo_lacer.llm import LLMBackend, LLMRequest
+from evo_lacer.llm._schema import validate
+from evo_lacer.search._accounting import LLMAccounting
+
+ExchangeSink = Callable[[dict[str, Any]], None]
+
+
+class LLMClient:
+    """Asks `backend` schema-constrained questions on behalf of a designer or proposer.
+
+    Returns the validated answer or ``(None, error)``: a failed, timed-out or invalid answer is
+    the caller's cue to fall back. After ``max_unavailable`` consecutive `LLMUnavailable` errors
+    the backend is not asked again in this process (each skipped call is counted).
+    """
+
+    def __init__(self, backend: LLMBackend, *, exchange_sink: ExchangeSink | None = None,
+                 temperature: float = 0.2, timeout_s: float = 60.0, max_unavailable: int = 3) -> None:
+        self.backend = backend
+        self.exchange_sink = exchange_sink
+        self.temperature = temperature
+        self.timeout_s = timeout_s
+        self.max_unavailable = max_unavailable
+        self.accounting = LLMAccounting()
+        self.disabled = False
+        self._unavailable_streak = 0
+
+    def ask(self, *, purpose: str, system: str, prompt: str, schema: dict[str, Any], seed: int,
+            max_tokens: int, candidate_id: int = -1) -> tuple[Any, str | None]:
+        """The validated answer, or (None, error text)."""
+        if self.disabled:
+            self.accounting.skipped_calls += 1
+            return None, "LLM switched off after repeated unavailability"
+        record: dict[str, Any] = {"purpose": purpose, "candidate": candidate_id, "seed": seed,
+                                  "system": system, "prompt": prompt, "schema": schema,
+                                  "backend": getattr(self.backend, "name", "?"),
+                                  "model": getattr(self.backend, "model", "?")}
+        start = time.perf_counter()
+        value: Any = None
+        error: str | None = None
+        try:
+            request = LLMRequest(system=system, prompt=prompt, schema=schema, seed=seed,
+                                 temperature=self.temperature, max_tokens=max_tokens,
+                                 timeout_s=self.timeout_s)
+            reply = self.backend.complete(request)
+            validate(reply.value, schema)
+            value = reply.value
+            self._unavailable_streak = 0
+            record.update(ok=True, fallback=False, value=value, text=reply.text,
+                          prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+                          seconds=reply.seconds, model=reply.model)
+            self.accounting.add_call(seconds=time.perf_counter() - start, prompt_tokens=reply.prompt_tokens,
+                                     completion_tokens=reply.completion_tokens)
+        except Exception as exc:  # a broken backend must never stop the search
+            error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, LLMUnavailable):
+                self._unavailable_streak += 1
+                if self._unavailable_streak >= self.max_unavailable:
+                    self.disabled = True
+            elif not isinstance(exc, LLMError):
+                error = f"backend bug: {error}"
+            seconds = time.perf_counter() - start
+            self.accounting.add_call(seconds=seconds, error=type(exc).__name__)
+            record.update(ok=False, fallback=True, error=error[:2000], seconds=seconds)
+        if self.exchange_sink is not None:
+            self.exchange_sink(record)
+        return value, error

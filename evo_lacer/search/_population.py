@@ -1,0 +1,139 @@
+"""The DEAP population: individuals with `deap.base.Fitness`, survival and parent selection.
+
+The fitness classes are created once, here, at import (no `deap.creator` globals). All
+objectives are maximized (a minimized quantity enters negated), so one class per number of
+objectives suffices. Selection draws from a `numpy.random.Generator` passed in, never from
+Python's global `random`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from deap import base, tools
+
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Feedback
+from evo_lacer.tree import Node
+
+MAX_OBJECTIVES = 6
+FITNESS_CLASSES: dict[int, type[base.Fitness]] = {
+    n: type(f"Fitness{n}", (base.Fitness,), {"weights": (1.0,) * n, "__module__": __name__})
+    for n in range(1, MAX_OBJECTIVES + 1)
+}
+MISSING_OBJECTIVE = -1e18
+"""Value of an objective a feedback lacks (worse than any real value, finite for crowding)."""
+
+BUILTIN_OBJECTIVES = ("fitness", "-params", "-latency_ms")
+
+
+def check_objectives(names: Sequence[str]) -> None:
+    """Raise ConfigError unless `names` is a usable objective list."""
+    if not names:
+        raise ConfigError("objectives must name at least one objective, e.g. ('fitness',)")
+    if len(names) > MAX_OBJECTIVES:
+        raise ConfigError(f"at most {MAX_OBJECTIVES} objectives are supported, got {len(names)}")
+    if names[0] != "fitness":
+        raise ConfigError(f"the first objective must be 'fitness' (got {names[0]!r}); add others after it")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"objectives {tuple(names)} name one objective twice")
+
+
+def objective_values(names: Sequence[str], feedback: Feedback, gate: Mapping[str, Any]) -> tuple[float, ...]:
+    """Maximized objective values of one OK candidate.
+
+    ``fitness``; ``-params`` / ``-latency_ms`` (from the gate's measurement); ``objective:I``
+    (the evaluator's I-th extra objective); any other name is a task metric (``-name`` minimizes).
+    """
+    out = []
+    for name in names:
+        sign, key = (-1.0, name[1:]) if name.startswith("-") else (1.0, name)
+        value: Any
+        if name == "fitness":
+            value = feedback.fitness
+        elif key in ("params", "latency_ms"):
+            value = gate.get(key)
+        elif key.startswith("objective:"):
+            idx = int(key.split(":", 1)[1])
+            value = feedback.objectives[idx] if idx < len(feedback.objectives) else None
+        else:
+            value = feedback.metrics.get(key)
+        ok = isinstance(value, int | float) and math.isfinite(float(value))
+        out.append(sign * float(value) if ok else MISSING_OBJECTIVE)
+    return tuple(out)
+
+
+def make_fitness(values: Sequence[float]) -> base.Fitness:
+    fit = FITNESS_CLASSES[len(values)]()
+    fit.values = tuple(values)
+    return fit
+
+
+@dataclass(eq=False)
+class Individual:
+    """A tree in the population, with its DEAP fitness and the candidate that produced it."""
+
+    tree: Node
+    candidate_id: int
+    tree_hash: str
+    feedback: Feedback
+    fitness: base.Fitness
+
+    @property
+    def score(self) -> float:
+        """The primary fitness."""
+        return float(self.fitness.values[0])
+
+
+def _sort_key(ind: Individual) -> tuple[tuple[float, ...], int]:
+    return (tuple(-v for v in ind.fitness.wvalues), ind.candidate_id)
+
+
+def best_of(individuals: Sequence[Individual]) -> Individual:
+    """The best by lexicographic fitness (ties: the earliest candidate)."""
+    return min(individuals, key=_sort_key)
+
+
+def tournament(pool: Sequence[Individual], size: int, rng: np.random.Generator) -> Individual:
+    """The best of `size` individuals drawn uniformly (with replacement) from `pool`."""
+    picks = [pool[int(i)] for i in rng.integers(0, len(pool), size=max(1, size))]
+    return best_of(picks)
+
+
+def survive(
+    pool: Sequence[Individual], mu: int, *, elitism: int, tournament_size: int,
+    multi_objective: bool, rng: np.random.Generator,
+) -> list[Individual]:
+    """The next population of at most `mu` distinct individuals from `pool`.
+
+    Single objective: the `elitism` best survive, the rest are tournament winners drawn without
+    replacement. Several objectives: NSGA-II (`deap.tools.selNSGA2`).
+    """
+    pool = sorted(pool, key=lambda ind: ind.candidate_id)
+    if len(pool) <= mu:
+        return list(pool)
+    if multi_objective:
+        return sorted(tools.selNSGA2(list(pool), mu), key=lambda ind: ind.candidate_id)
+    ranked = sorted(pool, key=_sort_key)
+    chosen = ranked[: min(elitism, mu)]
+    rest = [ind for ind in pool if ind not in chosen]
+    while len(chosen) < mu and rest:
+        winner = tournament(rest, tournament_size, rng)
+        chosen.append(winner)
+        rest.remove(winner)
+    return sorted(chosen, key=lambda ind: ind.candidate_id)
+
+
+def select_parent(
+    population: Sequence[Individual], *, tournament_size: int, multi_objective: bool,
+    rng: np.random.Generator,
+) -> Individual:
+    """One parent: a tournament on fitness, or (several objectives) a uniform draw from the
+    NSGA-II survivors (the pressure comes from survival)."""
+    if multi_objective:
+        return population[int(rng.integers(0, len(population)))]
+    return tournament(population, tournament_size, rng)

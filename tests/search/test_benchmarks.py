@@ -1,0 +1,30 @@
+"""The search benchmarks run at a tiny size (in a subprocess, as a user would run them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(script: str, *args: str, tmp_path: Path) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args, "--out", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_planner_speed_smoke(tmp_path) -> None:
+    out = _run("planner_speed.py", "--trials", "12", "--planners", "random", "thompson", "optuna-tpe",
+               tmp_path=tmp_path)
+    assert "optuna-tpe" in out and (tmp_path / "planner_speed.png").is_file()
+
+
+def test_search_overhead_smoke(tmp_path) -> None:
+    out = _run("search_overhead.py", "--budget", "3", "--sleep-ms", "5", "--strategies", "random",
+               "--skip-llm", tmp_path=tmp_path)
+    assert "wall/eval" in out and (tmp_path / "search_overhead.png").is_file()

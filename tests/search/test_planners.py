@@ -1,0 +1,164 @@
+"""Contract suite every planner passes, plus each planner's own behaviour."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from evo_lacer.errors import ConfigError
+from evo_lacer.search import (
+    PROMPT_CATEGORIES,
+    OptunaPlanner,
+    Outcome,
+    Planner,
+    RandomPlanner,
+    ThompsonPlanner,
+)
+from evo_lacer.search._optuna_planner import closest_legal
+
+LEGAL_A = {"swap_module": ("vector/early/module", "sequence/late/module"),
+           "change_parameter": ("vector/early/module",)}
+LEGAL_B = {"insert_module": ("fused/late/gap",), "change_fusion": ("fused/late/fusion",)}
+
+PLANNERS = {
+    "random": lambda: RandomPlanner(seed=3),
+    "thompson": lambda: ThompsonPlanner(seed=3, epsilon=0.2),
+    "optuna-tpe": lambda: OptunaPlanner(seed=3, n_startup_trials=2),
+    "optuna-gp": lambda: OptunaPlanner(seed=3, sampler="gp", n_startup_trials=2),
+}
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None
+
+
+@pytest.fixture(params=sorted(PLANNERS))
+def make(request: pytest.FixtureRequest):
+    if request.param == "optuna-gp" and not HAVE_SCIPY:
+        pytest.skip("Optuna's GP sampler needs scipy")
+    return PLANNERS[request.param]
+
+
+@pytest.mark.skipif(HAVE_SCIPY, reason="scipy is installed")
+def test_gp_sampler_without_scipy_says_how_to_fix() -> None:
+    with pytest.raises(ConfigError, match="pip install scipy"):
+        OptunaPlanner(sampler="gp")
+
+
+def _outcomes(n: int, rng: np.random.Generator) -> list[Outcome]:
+    kinds = ["ok", "failed", "rejected", "duplicate"]
+    out = []
+    for _ in range(n):
+        status = kinds[int(rng.integers(0, 4))]
+        imp = None if status in ("failed", "rejected") else float(rng.uniform(-1, 1))
+        out.append(Outcome(status, imp, float(rng.uniform(0, 1))))
+    return out
+
+
+def _drive(planner: Planner, rounds: int, seed: int = 0) -> list[list[dict]]:
+    rng = np.random.default_rng(seed)
+    seen = []
+    for _ in range(rounds):
+        plans = planner.ask([LEGAL_A, LEGAL_B, LEGAL_A])
+        seen.append([p.to_dict() for p in plans])
+        planner.tell(_outcomes(len(plans), rng))
+    return seen
+
+
+def test_plans_are_legal(make) -> None:
+    planner = make()
+    for _ in range(6):
+        legal = [LEGAL_A, LEGAL_B]
+        plans = planner.ask(legal)
+        assert len(plans) == 2
+        for plan, moves in zip(plans, legal):
+            assert plan.transformation in moves
+            assert plan.site_class is None or plan.site_class in moves[plan.transformation]
+            assert plan.prompt_category in PROMPT_CATEGORIES
+        planner.tell([Outcome("ok", 0.5, 0.2), Outcome("failed")])
+
+
+def test_tell_before_ask_is_an_error(make) -> None:
+    with pytest.raises(RuntimeError, match="before ask"):
+        make().tell([Outcome("ok", 0.1)])
+
+
+def test_ask_twice_is_an_error(make) -> None:
+    planner = make()
+    planner.ask([LEGAL_A])
+    with pytest.raises(RuntimeError, match="twice"):
+        planner.ask([LEGAL_A])
+
+
+def test_tell_needs_one_outcome_per_plan(make) -> None:
+    planner = make()
+    planner.ask([LEGAL_A, LEGAL_B])
+    with pytest.raises(ValueError, match="2 pending"):
+        planner.tell([Outcome("ok", 0.1)])
+
+
+def test_empty_legal_moves_are_refused(make) -> None:
+    with pytest.raises(ConfigError, match="empty"):
+        make().ask([{}])
+
+
+def test_state_round_trip_continues_identically(make) -> None:
+    a = make()
+    _drive(a, 4)
+    state = json.loads(json.dumps(a.state_dict()))
+    b = make()
+    b.load_state_dict(state)
+    assert _drive(a, 3, seed=9) == _drive(b, 3, seed=9)
+
+
+def test_state_round_trip_with_pending_plans(make) -> None:
+    a = make()
+    _drive(a, 2)
+    plans = a.ask([LEGAL_A, LEGAL_B])
+    b = make()
+    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    assert b.pending == tuple(plans)
+    outcomes = [Outcome("ok", 0.3, 0.1), Outcome("ok", -0.2, 0.4)]
+    a.tell(outcomes)
+    b.tell(outcomes)
+    assert _drive(a, 2, seed=5) == _drive(b, 2, seed=5)
+
+
+def test_state_of_another_planner_is_refused() -> None:
+    with pytest.raises(ConfigError, match="planner state"):
+        ThompsonPlanner().load_state_dict(RandomPlanner().state_dict())
+
+
+def test_thompson_prefers_the_operation_that_improves() -> None:
+    planner = ThompsonPlanner(seed=0, epsilon=0.0)
+    legal = {"swap_module": ("vector/early/module",), "delete_module": ("vector/early/module",)}
+    for _ in range(30):
+        plans = planner.ask([legal] * 4)
+        planner.tell([Outcome("ok", 0.5 if p.transformation == "swap_module" else -0.5) for p in plans])
+    assert planner.posterior_mean("swap_module") > 0.8 > 0.2 > planner.posterior_mean("delete_module")
+    plans = planner.ask([legal] * 20)
+    assert sum(p.transformation == "swap_module" for p in plans) >= 18
+    assert all(p.site_class is None for p in plans)
+
+
+def test_optuna_scores_improvement_plus_novelty() -> None:
+    planner = OptunaPlanner(novelty_weight=0.5)
+    assert planner.score(Outcome("ok", 0.4, 0.2)) == pytest.approx(0.5)
+    assert planner.score(Outcome("failed")) == planner.score(Outcome("rejected")) == -1.0
+
+
+def test_optuna_maps_an_illegal_sample_to_the_closest_legal_move() -> None:
+    rng = np.random.default_rng(0)
+    # same transformation kept, role matched before source kind
+    assert closest_legal("swap_module", "sequence/early/module", LEGAL_A, rng) == \
+        ("swap_module", "sequence/late/module")
+    # an illegal transformation: the role decides
+    assert closest_legal("delete_module", "image/late/fusion", LEGAL_B, rng) == \
+        ("change_fusion", "fused/late/fusion")
+    planner = OptunaPlanner(seed=1)
+    for _ in range(5):
+        plans = planner.ask([LEGAL_B])
+        assert plans[0].transformation in LEGAL_B
+        assert plans[0].info["mapped"] == (tuple(plans[0].info["sampled"]) !=
+                                           (plans[0].transformation, plans[0].site_class))
+        planner.tell([Outcome("ok", 0.0)])

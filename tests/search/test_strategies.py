@@ -1,0 +1,133 @@
+"""Every strategy end to end on a cheap fitness, offline (llm="none"), through one harness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from search_helpers import FirstOptionBackend, failing_fitness, param_fitness, rich_fitness, small_space
+
+from evo_lacer.api import SearchResult, resume, search
+from evo_lacer.errors import ConfigError, RunStoreError
+from evo_lacer.evaluate import Status
+from evo_lacer.search import STRATEGIES, SearchConfig
+from evo_lacer.tree import node_to_dict, tree_hash
+
+BUDGET = 8
+
+
+def _run(tmp_path, strategy: str, name: str = "", **kw) -> SearchResult:
+    kw.setdefault("llm", "none")
+    return search(observation_space=small_space(), fitness=kw.pop("fitness", param_fitness),
+                  strategy=strategy, budget=kw.pop("budget", BUDGET), seed=kw.pop("seed", 0),
+                  run_dir=tmp_path / (name or strategy), population_size=4, batch_size=4, **kw)
+
+
+def _essence(result: SearchResult) -> list[tuple]:
+    """The history without timings: what must be identical for the same seed."""
+    return [(c.id, c.generation, c.parents, c.transformation, c.site,
+             json.dumps(dict(c.choice), sort_keys=True), c.tree_hash, c.status.value, c.fitness,
+             c.evaluated, c.cached) for c in result.history]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_strategy_runs_end_to_end(tmp_path, strategy: str) -> None:
+    result = _run(tmp_path, strategy)
+    evaluated = [c for c in result.history if c.evaluated]
+    assert len(evaluated) == BUDGET == result.accounting["evaluations"]
+    assert len({c.tree_hash for c in evaluated}) == BUDGET  # never evaluated twice
+    assert result.best_feedback is not None and result.best_tree is not None
+    assert result.best_feedback.fitness == max(c.fitness for c in evaluated if c.fitness is not None)
+    assert result.best_module is not None and result.best_module.features_dim > 0
+    assert tree_hash(result.best_tree) in {tree_hash(t) for t in [result.best_tree]}
+    records = [json.loads(line) for line in (result.run_dir / "candidates.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in records) == [c.id for c in result.history]
+    assert all(r["strategy"] == strategy for r in records)
+    assert (result.run_dir / "artifacts" / "best_tree.json").is_file()
+    if strategy in ("hybrid", "evolution", "llmastool"):
+        assert result.history[0].transformation == "seed"
+        assert {c.transformation for c in result.history[1:]} <= {
+            "change_parameter", "swap_module", "insert_module", "delete_module", "create_composite",
+            "repeat_previous", "change_fusion", "crossover"}
+
+
+@pytest.mark.parametrize("strategy", ["hybrid", "tpe", "lacer"])
+def test_same_seed_same_history(tmp_path, strategy: str) -> None:
+    a = _run(tmp_path, strategy, "a", seed=5)
+    b = _run(tmp_path, strategy, "b", seed=5)
+    assert _essence(a) == _essence(b)
+    c = _run(tmp_path, strategy, "c", seed=6)
+    assert _essence(a) != _essence(c)
+
+
+def test_failing_fitness_is_recorded_and_the_search_goes_on(tmp_path) -> None:
+    result = _run(tmp_path, "evolution", fitness=failing_fitness)
+    statuses = [c.status for c in result.history if c.evaluated]
+    assert len(statuses) == BUDGET and Status.FAILED in statuses and Status.OK in statuses
+    failed = next(c for c in result.history if c.status is Status.FAILED)
+    assert "too big" in failed.feedback.error
+    assert result.accounting["failed"] == statuses.count(Status.FAILED)
+
+
+def test_gate_rejections_cost_no_evaluation(tmp_path) -> None:
+    result = _run(tmp_path, "evolution", max_params=4000, budget=6)
+    rejected = [c for c in result.history if c.status is Status.REJECTED]
+    assert rejected and all(not c.evaluated and c.gate["check"] == "params" for c in rejected)
+    assert sum(c.evaluated for c in result.history) == 6
+    assert all(c.gate["params"] <= 4000 for c in result.history if c.evaluated)
+
+
+def test_multi_objective_selection(tmp_path) -> None:
+    result = _run(tmp_path, "hybrid", fitness=rich_fitness, objectives=("fitness", "-params"))
+    assert result.accounting["evaluations"] == BUDGET
+    assert all("params" in c.gate for c in result.history if c.evaluated)
+
+
+def test_llm_strategies_with_a_first_option_llm(tmp_path) -> None:
+    for strategy in ("hybrid", "llmastool", "lacer", "genius"):
+        backend = FirstOptionBackend()
+        result = _run(tmp_path, strategy, llm=backend, budget=6)
+        llm = result.accounting["llm"]
+        assert llm["calls"] == len(backend.requests) > 0 and llm["fallbacks"] == 0
+        exchanges = (result.run_dir / "llm.jsonl").read_text().splitlines()
+        assert len(exchanges) == llm["calls"]
+        assert result.config.llm.startswith("custom:first-option")
+        if strategy == "hybrid":
+            assert llm["reflections"] >= 1
+        if strategy in ("lacer", "genius"):
+            assert all(c.designer == "llm" for c in result.history)
+    lacer_prompt = backend.requests[-1].prompt
+    assert "Evaluated designs" in lacer_prompt
+
+
+def test_process_workers(tmp_path) -> None:
+    result = _run(tmp_path, "random", workers=2)
+    assert result.accounting["evaluations"] == BUDGET
+
+
+def test_bad_calls_say_how_to_fix(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="exactly one of"):
+        search(observation_space=small_space(), budget=2, run_dir=tmp_path / "x")
+    with pytest.raises(ConfigError, match="unknown options"):
+        _run(tmp_path, "random", name="y", populaton_size=3)
+    with pytest.raises(ConfigError, match="strategy"):
+        SearchConfig(strategy="magic")  # type: ignore[arg-type]
+    _run(tmp_path, "random", name="z", budget=2)
+    with pytest.raises(RunStoreError, match="already holds a run"):
+        _run(tmp_path, "random", name="z", budget=2)
+
+
+def test_seed_tree_and_resume_of_a_finished_run(tmp_path) -> None:
+    first = _run(tmp_path, "evolution", budget=4)
+    seeded = _run(tmp_path, "evolution", name="seeded", budget=4, seed_tree=first.best_tree)
+    assert seeded.history[0].tree == node_to_dict(first.best_tree)
+    again = resume(first.run_dir)
+    assert _essence(again) == _essence(first)
+
+
+def test_env_id_uses_the_rl_evaluator(tmp_path) -> None:
+    result = search("CartPole-v1", rl_options={"steps": 64, "eval_episodes": 1}, strategy="evolution",
+                    budget=3, batch_size=2, llm="none", run_dir=tmp_path / "rl", progress=True)
+    assert result.accounting["evaluations"] == 3
+    assert "reward" in result.best_feedback.metrics and result.best_feedback.features
+    assert "RLEvaluator" in json.loads((result.run_dir / "run.json").read_text())["config"]["evaluator"]
