@@ -35,9 +35,12 @@ class _Run:
     unreadable: list[str] = field(default_factory=list)
 
     def evaluated(self) -> list[tuple[dict[str, Any], Feedback]]:
-        """Candidates that cost an evaluation (not rejected by the gate), in order."""
+        """Candidates that cost an evaluation, in order: not rejected by the gate and not
+        answered from the cache (records carry `evaluated` / `cached` flags when written by
+        the search engine; older or foreign records fall back to the status)."""
         return [(r, f) for r, f in zip(self.records, self.feedbacks)
-                if f is not None and f.status is not Status.REJECTED]
+                if f is not None and f.status is not Status.REJECTED
+                and r.get("evaluated", not r.get("cached", False))]
 
     def best_so_far(self) -> list[float]:
         best, out = -math.inf, []
