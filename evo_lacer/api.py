@@ -246,6 +246,14 @@ def resume(
     return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress)
 
 
+def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
+    """A killable process pool where it matters: several workers, a time limit, or an evaluator
+    that asks for isolation (RL training: slow, may crash, libsumo allows one simulation per
+    process). Cheap custom fitness functions run in this process, where overhead is lowest."""
+    isolate = cfg.workers > 1 or cfg.eval_timeout_s is not None or getattr(evaluator, "isolate", False)
+    return "process" if isolate else "inprocess"
+
+
 def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
              seeds: list[Node], backend: LLMBackend | None, progress: bool) -> SearchResult:
     from evo_lacer.compile import compile_tree, infer_sources
@@ -271,7 +279,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
 
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
                               exchange_sink=store.append_llm, task=evaluator.describe())
-    kind = cfg.executor if cfg.executor != "auto" else ("inprocess" if cfg.workers <= 1 else "process")
+    kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
     executor = make_executor(cfg.workers, kind)
     bar: ProgressBar | None = None
     try:

@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     task.add_argument("--fitness", help="fitness callable 'module:name', called as fitness(tree, module)")
     task.add_argument("--observation-space", help="gymnasium space 'module:name' (with --fitness); a "
                                                    "callable is called with no arguments")
-    task.add_argument("--rl-steps", type=int, help="PPO training steps per candidate (with --env)")
+    task.add_argument("--steps", "--rl-steps", dest="rl_steps", type=int,
+                      help="PPO training steps per candidate (with --env)")
     p.add_argument("--run-dir", help="new run folder (default: runs/STRATEGY-SEED-TIME)")
     p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write report.md and plots into the run folder at the end")

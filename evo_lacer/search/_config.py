@@ -49,9 +49,10 @@ class SearchConfig:
     """LLM backend: auto | none | embedded | embedded:PATH | ollama:MODEL[@http://host:port]; none
     makes LLM strategies design at random (offline, deterministic)."""
     workers: int = 1
-    """Parallel evaluations (1: in this process)."""
+    """Parallel evaluations."""
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
-    """Where evaluations run; auto: in process for workers <= 1, else a process pool."""
+    """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
+    time limit, else in this process (cheap custom fitness functions)."""
     eval_timeout_s: float | None = None
     """Time limit of one evaluation in seconds (None: none); over it the candidate is TIMED_OUT."""
     max_params: int | None = None
