@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import cast
 
 from evo_lacer.compile import infer_signals
+from evo_lacer.compile._build import bound_values
 from evo_lacer.errors import EvoLacerError, MiningError, ShapeError, TreeError
-from evo_lacer.signals import SIGNAL_KINDS, Image, Sequence, Signal, SignalKind, Vector
+from evo_lacer.signals import SIGNAL_KINDS, Signal, SignalKind
 from evo_lacer.transform._base import TransformContext
 from evo_lacer.tree import (
     SEQUENTIAL_KINDS,
@@ -23,6 +24,7 @@ from evo_lacer.tree import (
     Path,
     format_path,
     get,
+    insert_at,
     replace_at,
     short_op,
 )
@@ -222,15 +224,7 @@ def fitting_blocks(tree: Node, path: Path, in_kind: SignalKind, ctx: TransformCo
     ]
 
 
-def bound_sizes(signal: Signal) -> dict[str, int]:
-    """The input quantities the compiler binds from `signal` (see `zoo.BINDINGS`)."""
-    if isinstance(signal, Vector):
-        return {"in_dim": signal.d}
-    if isinstance(signal, Sequence):
-        return {"in_dim": signal.d, "in_channels": signal.d, "seq_len": signal.t}
-    if isinstance(signal, Image):
-        return {"in_dim": signal.c, "in_channels": signal.c, "in_height": signal.h, "in_width": signal.w}
-    return {"seq_len": signal.length, "vocab_size": signal.vocab}
+bound_sizes = bound_values  # the input quantities the compiler binds from a signal
 
 
 def meets_min_input(spec: ModuleSpec, signal: Signal) -> bool:
@@ -267,14 +261,7 @@ def insert_child(tree: Node, parent: Path, index: int, new: Node) -> Node:
             raise TreeError(f"{format_path(parent)}: the tree has no head; insert at position 0")
         head = Node("chain", children=(new,), name="head")
         return tree.with_children((*tree.children, head))
-    target = get(tree, parent)
-    if target.kind not in SEQUENTIAL_KINDS:
-        raise TreeError(f"{format_path(parent)}: cannot insert into a {target.kind} node")
-    if not 0 <= index <= len(target.children):
-        raise TreeError(f"{format_path(parent)}: position {index} out of 0..{len(target.children)}")
-    kids = list(target.children)
-    kids.insert(index, new)
-    return replace_at(tree, parent, target.with_children(tuple(kids)))
+    return insert_at(tree, parent, index, new)
 
 
 def remove_child(tree: Node, path: Path) -> Node:
