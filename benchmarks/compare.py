@@ -1,0 +1,53 @@
+"""Search strategies compared on the mixed-autonomy ring road: best fitness vs evaluations.
+
+    python benchmarks/compare.py                 # default: cheap fidelity, NumPy ring, minutes
+    python benchmarks/compare.py --smoke         # 4 strategies, 1 seed, budget 2, no LLM (< 1 min)
+    python benchmarks/compare.py --backend sumo --fidelity full --steps 20000 --seeds 3 --budget 24
+    evo-lacer compare ...                        # the same, from the console script
+
+The setting (every option is a field of ``evo_lacer.evaluate.CompareConfig``):
+
+- **Task**: ``evo_lacer/RingTraffic-v0`` (Flow's Sugiyama ring: 22 vehicles, 230 m, 0.1 s
+  simulation steps, 0.5 s control steps, one automated vehicle; observation = ``ego`` vector,
+  ``history`` time series, ``bev`` 40x40 RGB image, ``instruction`` token ids), episodes of
+  ``--horizon`` control steps after a 75 s warm-up, on ``--backend numpy`` (same dynamics,
+  in-process) or ``sumo`` (Eclipse SUMO through libsumo, subprocess envs for ``--n-envs`` > 1).
+- **Fidelity** ``cheap`` (default): ``ImitationEvaluator`` — the scripted ``ExpertController``
+  is rolled out once (``--dataset-steps`` transitions, action noise 0.3, labels = clean expert
+  actions); each candidate encoder + a linear head is trained by behaviour cloning for
+  ``--grad-steps`` Adam steps (batch 64, lr 3e-3); fitness = imitation skill = 1 - held-out
+  MSE / MSE of the best constant (held-out = last 25 % of the episodes); feature statistics
+  on the dataset; the cloned policy drives one held-out episode (``reward of best``).
+- **Fidelity** ``full``: ``RLEvaluator`` — PPO (SB3 defaults except n_steps/batch fitted to
+  the budget: n_steps <= 512, batch 64, 10 epochs, lr 3e-4) for ``--steps`` env steps; fitness
+  = mean episodic reward over ``--eval-episodes`` held-out episodes (seeds 1_000_000 + k, the
+  same for every candidate, never used in training).
+- **Strategies** (one harness, same evaluator, budget and seeds; search seeds 0..seeds-1):
+  random, evolution, tpe, hybrid, lacer, genius, llmastool, and LACER's nested feedback
+  ablations: ``lacer-nofeatures`` (feature statistics stripped from the feedback by
+  ``FeedbackFilter``), ``lacer-noreward`` (reward entries stripped from the metrics; the
+  fitness itself still reaches the prompt, so this removes only the duplicated reward lines),
+  ``lacer-noinit`` (run only when ``SearchConfig`` has an ``initial_evaluations`` option).
+- **LLM**: ``--llm auto`` (embedded llama.cpp SmolLM2 when no Ollama server), requests time
+  out after ``--llm-timeout-s`` and fall back to random choices (counted as fallbacks).
+- **References**: the expert controller (its reward on the held-out episodes; imitation
+  skill 1 by definition) and SB3's default ``CombinedExtractor`` evaluated by the same
+  evaluator and budget, once per seed. ``--confirm-steps N`` re-trains every run's best
+  tree and the CombinedExtractor with PPO for N steps (the promotion of the cheap fidelity's
+  winners to the full one).
+- **Outputs** in ``--out`` (default ``benchmarks/out/compare``): ``compare.md`` (final best
+  mean ± std over seeds, reward of the best, evaluations to reach ``--threshold`` — default
+  the median final best of all runs —, LLM calls / tokens / seconds / fallbacks, wall
+  time), ``compare.png`` (best-so-far curves, mean and 95 % Student-t band over seeds, the
+  references as horizontal lines), ``compare.json`` (raw numbers) and ``runs/`` (every run
+  folder, readable by ``evo-lacer report``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from evo_lacer.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["compare", *sys.argv[1:]]))

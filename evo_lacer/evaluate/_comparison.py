@@ -1,0 +1,284 @@
+"""Strategies x seeds x budget on the ring road, one harness: the comparison behind
+``benchmarks/compare.py`` and ``evo-lacer compare`` (the setting is documented there).
+
+Every strategy gets the same evaluator, budget and seeds. LACER's feedback ablations are
+extra strategy names: ``lacer-nofeatures`` and ``lacer-noreward`` wrap the evaluator in a
+``FeedbackFilter``; ``lacer-noinit`` needs a search knob for LACER's initial evaluation and
+is skipped (with a note) while ``SearchConfig`` has none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate._base import Evaluator
+from evo_lacer.evaluate._feedback import Feedback
+from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter
+
+RING_ID = "evo_lacer/RingTraffic-v0"
+RING_TASK = ("Reward per control step: Flow's desired-velocity reward (1 when every vehicle drives at the "
+             "instruction's target speed, less the further they are from it) minus 0.05 per m/s^2 of the "
+             "automated vehicle's acceleration; a collision ends the episode with -10.")
+
+ABLATIONS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
+    "lacer-nofeatures": ("lacer", ("reward", "metrics"), {}),
+    "lacer-noreward": ("lacer", ("metrics", "features"), {}),
+    "lacer-noinit": ("lacer", SIGNALS, {"initial_evaluations": 0}),
+}
+"""Ablation name -> (search strategy, feedback signals kept, extra SearchConfig options)."""
+
+DEFAULT_STRATEGIES = ("random", "evolution", "tpe", "hybrid", "lacer", "genius", "llmastool",
+                      "lacer-nofeatures", "lacer-noreward", "lacer-noinit")
+SMOKE_STRATEGIES = ("random", "evolution", "lacer", "lacer-nofeatures")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """The comparison's settings (the CLI options are generated from these fields)."""
+
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    """Search strategies and LACER ablations (lacer-nofeatures, lacer-noreward, lacer-noinit)."""
+    seeds: int = 2
+    """Independent runs per strategy (search seeds 0..seeds-1)."""
+    budget: int = 6
+    """Evaluations per run."""
+    backend: Literal["numpy", "sumo"] = "numpy"
+    """Ring simulator: numpy (fast, same dynamics) or sumo (Eclipse SUMO through libsumo)."""
+    fidelity: Literal["cheap", "full"] = "cheap"
+    """cheap: behaviour cloning of the expert (ImitationEvaluator); full: PPO for `steps` env steps."""
+    steps: int = 2048
+    """PPO env steps per evaluation at the full fidelity (and for --confirm-steps 0 < N)."""
+    n_envs: int = 1
+    """PPO training envs (subprocesses for SUMO)."""
+    horizon: int = 100
+    """Control steps per ring episode (the env's default is 300)."""
+    eval_episodes: int = 2
+    """Held-out episodes per full evaluation (and for the expert's score)."""
+    dataset_steps: int = 1000
+    """Expert transitions collected once for the cheap fidelity."""
+    grad_steps: int = 100
+    """Behaviour-cloning gradient steps per cheap evaluation."""
+    max_eval_s: float | None = None
+    """Training time limit of one evaluation, then TIMED_OUT (None: 60 s cheap, no limit full)."""
+    confirm_steps: int = 0
+    """If > 0, re-evaluate every run's best tree and the CombinedExtractor with PPO for this many steps."""
+    llm: str = "auto"
+    """LLM backend spec for the LLM strategies (auto | none | embedded | ollama:MODEL)."""
+    llm_timeout_s: float = 30.0
+    """Time limit of one LLM request (then the choice falls back to random)."""
+    workers: int = 1
+    """Parallel evaluations inside each run."""
+    threshold: float | None = None
+    """Fitness to reach for the 'evaluations to threshold' column (default: the median final best)."""
+    out: str = "benchmarks/out/compare"
+    """Output folder: compare.md, compare.png, compare.json and runs/."""
+    smoke: bool = False
+    """A tiny setting for tests (< 1 min): 4 strategies, 1 seed, budget 2, no LLM."""
+
+    def resolved(self) -> CompareConfig:
+        """The smoke preset applied, and the names checked."""
+        cfg = self
+        if self.smoke:
+            strategies = SMOKE_STRATEGIES if self.strategies == DEFAULT_STRATEGIES else self.strategies
+            cfg = dataclasses.replace(
+                self, strategies=strategies, seeds=1, budget=2, horizon=30, eval_episodes=1,
+                dataset_steps=200, grad_steps=10, steps=min(self.steps, 128), llm="none")
+        from evo_lacer.search import STRATEGIES
+
+        bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
+        if bad:
+            raise ConfigError(f"unknown strategies {bad}; choose from {(*STRATEGIES, *ABLATIONS)}")
+        if cfg.seeds < 1 or cfg.budget < 1:
+            raise ConfigError(f"seeds={cfg.seeds} and budget={cfg.budget} must be >= 1")
+        return cfg
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        return {"backend": self.backend, "horizon": self.horizon}
+
+
+@dataclass
+class RunRow:
+    """One (strategy, seed) run."""
+
+    strategy: str
+    seed: int
+    curve: list[float] = field(default_factory=list)
+    """Best fitness so far after each evaluation (NaN before the first success)."""
+    best: float = math.nan
+    best_reward: float = math.nan
+    """``metrics["reward"]`` of the best candidate (the cloned policy's, at the cheap fidelity)."""
+    confirm: float = math.nan
+    """PPO reward of the best tree when --confirm-steps > 0."""
+    llm: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    skipped: str = ""
+
+
+@dataclass
+class Reference:
+    """A reference row: the expert controller or SB3's default extractor."""
+
+    name: str
+    fitness: list[float] = field(default_factory=list)
+    reward: list[float] = field(default_factory=list)
+    confirm: list[float] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class CompareResult:
+    config: CompareConfig
+    rows: list[RunRow]
+    references: list[Reference]
+    threshold: float
+    paths: dict[str, str] = field(default_factory=dict)
+
+
+def task_evaluator(cfg: CompareConfig) -> Evaluator:
+    """The evaluator every strategy shares."""
+    from evo_lacer.evaluate._imitation import ImitationEvaluator
+    from evo_lacer.evaluate._rl import RLEvaluator
+
+    if cfg.fidelity == "cheap":
+        return ImitationEvaluator(RING_ID, env_kwargs=cfg.env_kwargs, dataset_steps=cfg.dataset_steps,
+                                  grad_steps=cfg.grad_steps, batch_size=64, rollout_episodes=1,
+                                  max_seconds=60.0 if cfg.max_eval_s is None else cfg.max_eval_s,
+                                  task=RING_TASK)
+    return RLEvaluator(RING_ID, steps=cfg.steps, n_envs=cfg.n_envs, eval_episodes=cfg.eval_episodes,
+                       env_kwargs=cfg.env_kwargs, max_seconds=cfg.max_eval_s, task=RING_TASK)
+
+
+def confirm_evaluator(cfg: CompareConfig) -> Any:
+    from evo_lacer.evaluate._rl import RLEvaluator
+
+    return RLEvaluator(RING_ID, steps=cfg.confirm_steps or cfg.steps, n_envs=cfg.n_envs,
+                       eval_episodes=cfg.eval_episodes, env_kwargs=cfg.env_kwargs,
+                       feedback=("reward", "metrics"))
+
+
+def references(cfg: CompareConfig, evaluator: Any, log: Callable[[str], None]) -> list[Reference]:
+    """The expert controller and SB3's CombinedExtractor, scored like the candidates."""
+    from evo_lacer.envs import ExpertController, RingConfig
+
+    scorer = confirm_evaluator(cfg)
+    expert = Reference("expert controller", note="scripted; imitation skill 1 by definition"
+                       if cfg.fidelity == "cheap" else "scripted")
+    fb = scorer.score_controller(ExpertController(RingConfig(**cfg.env_kwargs)))
+    expert.reward.append(float(fb.metrics["reward"]))
+    expert.fitness.append(1.0 if cfg.fidelity == "cheap" else float(fb.metrics["reward"]))
+    combined = Reference("SB3 CombinedExtractor", note="default extractor, same fidelity and budget")
+    for seed in range(cfg.seeds):
+        fb = evaluator.baseline(seed)
+        log(f"reference CombinedExtractor seed {seed}: {fb.status.value} {fb.fitness} {fb.error[:120]}")
+        if fb.ok:
+            combined.fitness.append(float(fb.fitness))
+            combined.reward.append(float(fb.metrics.get("reward", math.nan)))
+        if cfg.confirm_steps > 0:
+            ppo = scorer.baseline(seed)
+            combined.confirm.append(float(ppo.fitness) if ppo.ok else math.nan)
+    return [expert, combined]
+
+
+def best_so_far(feedbacks: list[Feedback]) -> list[float]:
+    best, out = -math.inf, []
+    for fb in feedbacks:
+        if fb.ok and fb.fitness is not None:
+            best = max(best, fb.fitness)
+        out.append(best if best > -math.inf else math.nan)
+    return out
+
+
+def _search_options(strategy: str) -> tuple[str, tuple[str, ...], dict[str, Any], str]:
+    from evo_lacer.search import SearchConfig
+
+    base, keep, options = ABLATIONS.get(strategy, (strategy, SIGNALS, {}))
+    known = {f.name for f in dataclasses.fields(SearchConfig)}
+    missing = sorted(set(options) - known)
+    skipped = f"search has no {', '.join(missing)} option" if missing else ""
+    return base, keep, options, skipped
+
+
+def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, folder: Path) -> RunRow:
+    """One search run of the comparison."""
+    from evo_lacer.api import search
+
+    row = RunRow(strategy, seed)
+    base, keep, options, row.skipped = _search_options(strategy)
+    if row.skipped:
+        return row
+    task = evaluator if keep == SIGNALS else FeedbackFilter(evaluator, keep)
+    start = time.perf_counter()
+    result = search(evaluator=task, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
+                    workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s, **options)
+    row.wall_s = time.perf_counter() - start
+    evaluated = [c.feedback for c in result.history if c.evaluated]
+    row.curve = best_so_far(evaluated)
+    if result.best_feedback is not None and result.best_feedback.fitness is not None:
+        row.best = float(result.best_feedback.fitness)
+        row.best_reward = float(result.best_feedback.metrics.get("reward", math.nan))
+    llm = dict(result.accounting.get("llm") or {})
+    row.llm = {k: float(llm.get(k, 0) or 0) for k in ("calls", "tokens", "seconds", "fallbacks")}
+    if cfg.confirm_steps > 0 and result.best_tree is not None:
+        fb = confirm_evaluator(cfg).evaluate(result.best_tree, seed)
+        row.confirm = float(fb.fitness) if fb.ok and fb.fitness is not None else math.nan
+    return row
+
+
+def run_comparison(config: CompareConfig, log: Callable[[str], None] = print) -> CompareResult:
+    """Run every (strategy, seed), then write the table, the plot and the raw numbers."""
+    from evo_lacer.evaluate._comparison_report import write_outputs
+
+    cfg = config.resolved()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    evaluator = task_evaluator(cfg)
+    refs = references(cfg, evaluator, log)
+    rows: list[RunRow] = []
+    for strategy in cfg.strategies:
+        for seed in range(cfg.seeds):
+            folder = out / "runs" / f"{strategy}-s{seed}"
+            if folder.exists():
+                shutil.rmtree(folder)  # a search needs a new run folder
+            row = run_one(cfg, strategy, seed, evaluator, folder)
+            rows.append(row)
+            log(f"{strategy} seed {seed}: best {row.best:.4g} in {row.wall_s:.1f}s"
+                + (f" (skipped: {row.skipped})" if row.skipped else ""))
+    finals = [r.best for r in rows if math.isfinite(r.best)]
+    threshold = cfg.threshold if cfg.threshold is not None else (
+        float(np.median(finals)) if finals else math.inf)
+    result = CompareResult(cfg, rows, refs, threshold)
+    result.paths = write_outputs(result, out)
+    return result
+
+
+def result_to_json(result: CompareResult) -> dict[str, Any]:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+
+    return clean({
+        "config": dataclasses.asdict(result.config), "threshold": result.threshold,
+        "rows": [dataclasses.asdict(r) for r in result.rows],
+        "references": [dataclasses.asdict(r) for r in result.references],
+    })
+
+
+def dump_json(result: CompareResult, path: Path) -> None:
+    path.write_text(json.dumps(result_to_json(result), indent=2), encoding="utf-8")

@@ -1,0 +1,412 @@
+"""ImitationEvaluator: the cheap fidelity. Seconds per candidate instead of minutes of PPO.
+
+A scripted expert is rolled out once per process (with action noise, labels stay the
+expert's clean actions: DART-style coverage of the states a learner drifts into) and the
+dataset is cached. Each candidate is compiled into the same SB3 policy PPO would use, with a
+*linear* head on the features (``net_arch=[]``), trained by behaviour cloning for a few
+hundred gradient steps, and measured on held-out episodes:
+
+- ``fitness`` = imitation skill = ``1 - loss / loss_of_the_best_constant`` on the held-out
+  episodes (1: perfect; 0: no better than ignoring the observation; MSE for continuous
+  actions, cross-entropy for discrete ones), plus ``probe_weight`` x the mean probe R²;
+- without an expert (an env with none, ``expert=None``) the encoder is left untrained and
+  ``fitness`` is the mean held-out probe R² of its features (a random policy collects data);
+- feature statistics over the dataset (up to ``feature_samples`` rows; the probes are fit on
+  the first episodes and scored on the held-out last ones) and, with ``rollout_episodes``, the
+  reward and task metrics of the cloned policy on the same held-out seeds as ``RLEvaluator``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from gymnasium import spaces
+
+from evo_lacer.errors import EvaluationError
+from evo_lacer.evaluate._envtools import (
+    EnvSpec,
+    branch_outputs,
+    encoder_statistics,
+    env_facts,
+    env_name,
+    eval_seeds,
+    make_env,
+    obs_probe_targets,
+    own_random_state,
+    rollout,
+    sb3_view,
+    stack_obs,
+    take_obs,
+    torch_threads,
+    warm_up,
+)
+from evo_lacer.evaluate._features import split_indices
+from evo_lacer.evaluate._feedback import Cost, Feedback, Status
+from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
+from evo_lacer.evaluate._rl import sources_text
+from evo_lacer.tree import Node
+from evo_lacer.zoo import Catalog
+
+Expert = Callable[[Any], Any]
+
+
+@dataclass
+class Dataset:
+    """Expert (or random) transitions, split by episode into train / held-out rows."""
+
+    obs: Any
+    actions: np.ndarray | None
+    probes: dict[str, np.ndarray]
+    groups: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    steps: int
+    seconds: float
+    tensors: dict[str, Any] = field(default_factory=dict)
+    """Per-observation-space tensor versions of ``obs`` (built once per process)."""
+
+
+_DATASETS: OrderedDict[str, Dataset] = OrderedDict()
+_MAX_DATASETS = 4
+
+
+def auto_expert(env: gym.Env) -> Expert | None:
+    """The scripted expert evo-lacer knows for ``env`` (the ring road's), else None."""
+    from evo_lacer.envs import ExpertController, RingTrafficEnv
+
+    unwrapped = env.unwrapped
+    if isinstance(unwrapped, RingTrafficEnv):
+        return ExpertController(unwrapped.config)
+    return None
+
+
+class ImitationEvaluator:
+    """Behaviour-cloning fidelity (see the module docstring). Settings:
+
+    - ``env`` / ``env_kwargs``: as for ``RLEvaluator``;
+    - ``expert``: ``"auto"`` (the ring's ``ExpertController``, else none), None, or a
+      picklable ``obs -> action`` callable;
+    - ``dataset_steps``: transitions collected once (episodes seeded from ``data_seed``);
+    - ``action_noise``: std of Gaussian noise on executed continuous actions / probability
+      of a random discrete action while collecting (labels stay the expert's);
+    - ``grad_steps``, ``batch_size``, ``learning_rate``: the cloning (Adam);
+    - ``holdout``: fraction of episodes held out for the loss, probes and statistics;
+    - ``rollout_episodes``: episodes the cloned policy drives (reward, task metrics);
+    - ``probe_weight``: weight of the mean probe R² added to the fitness;
+    - ``task``: extra text for ``describe()`` (e.g. what the reward pays for);
+    - ``max_seconds``: cloning wall-clock limit, then a TIMED_OUT feedback (the search space
+      holds encoders a thousand times slower than others).
+    """
+
+    def __init__(
+        self,
+        env: EnvSpec,
+        expert: Expert | str | None = "auto",
+        *,
+        dataset_steps: int = 3000,
+        action_noise: float = 0.3,
+        grad_steps: int = 300,
+        batch_size: int = 128,
+        learning_rate: float = 3e-3,
+        holdout: float = 0.25,
+        rollout_episodes: int = 1,
+        probe_weight: float = 0.0,
+        env_kwargs: Mapping[str, Any] | None = None,
+        catalog: Catalog | None = None,
+        kinds: Mapping[str, str] | None = None,
+        data_seed: int = 12_345,
+        eval_seed: int = 1_000_000,
+        feature_samples: int = 1024,
+        feedback: Iterable[str] = SIGNALS,
+        fidelity: str = "imitation",
+        max_seconds: float | None = None,
+        task: str = "",
+        torch_threads: int | None = 1,
+        device: str = "cpu",
+    ) -> None:
+        if isinstance(expert, str) and expert != "auto":
+            raise EvaluationError(f"ImitationEvaluator(expert={expert!r}): use 'auto', None or a callable")
+        for name, value, low in (("dataset_steps", dataset_steps, 16), ("grad_steps", grad_steps, 0),
+                                 ("batch_size", batch_size, 1), ("rollout_episodes", rollout_episodes, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise EvaluationError(f"ImitationEvaluator({name}={value!r}): use an integer >= {low}")
+        if not 0.0 < holdout < 1.0:
+            raise EvaluationError(f"ImitationEvaluator(holdout={holdout!r}): use a fraction in (0, 1)")
+        self.env = env
+        self.expert = expert
+        self.dataset_steps = dataset_steps
+        self.action_noise = action_noise
+        self.grad_steps = grad_steps
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.holdout = holdout
+        self.rollout_episodes = rollout_episodes
+        self.probe_weight = probe_weight
+        self.env_kwargs = dict(env_kwargs or {})
+        self.catalog = catalog
+        self.kinds = dict(kinds) if kinds else None
+        self.data_seed = data_seed
+        self.eval_seed = eval_seed
+        self.feature_samples = feature_samples
+        self.feedback = check_signals(feedback, "ImitationEvaluator(feedback=...)")
+        self.fidelity = fidelity
+        self.max_seconds = max_seconds
+        self.task = task
+        self.torch_threads = torch_threads
+        self.device = device
+        self._key = uuid.uuid4().hex  # copies (pickles) of this evaluator share its dataset
+        self.observation_space, self.action_space, self._doc, _ = env_facts(env, self.env_kwargs)
+
+    # --- the dataset ------------------------------------------------------------------------
+
+    def dataset(self) -> Dataset:
+        """The transitions, collected on first use in this process and cached."""
+        data = _DATASETS.get(self._key)
+        if data is None:
+            data = self._collect()
+            _DATASETS[self._key] = data
+            while len(_DATASETS) > _MAX_DATASETS:
+                _DATASETS.popitem(last=False)
+        _DATASETS.move_to_end(self._key)
+        return data
+
+    def _collect(self) -> Dataset:
+        start = time.perf_counter()
+        rng = np.random.default_rng(self.data_seed)
+        env = make_env(self.env, self.env_kwargs)
+        try:
+            expert = auto_expert(env) if self.expert == "auto" else self.expert
+            space = env.action_space
+            space.seed(self.data_seed)
+            labels: list[Any] = []
+
+            def act(obs: Any) -> Any:
+                if not callable(expert):
+                    return space.sample()
+                label = np.asarray(expert(obs))
+                labels.append(label)
+                if isinstance(space, spaces.Box) and self.action_noise > 0:
+                    noisy = label + rng.normal(0.0, self.action_noise, label.shape)
+                    return np.clip(noisy, space.low, space.high).astype(space.dtype)
+                if rng.random() < self.action_noise and not isinstance(space, spaces.Box):
+                    return space.sample()
+                return label
+
+            roll = rollout(env, act, itertools.count(self.data_seed), total_steps=self.dataset_steps)
+        finally:
+            env.close()
+        groups = np.asarray(roll.groups)
+        train, test = split_indices(len(groups), groups, self.holdout)
+        batch = stack_obs(roll.obs)
+        probes = roll.probe_arrays() or obs_probe_targets(batch, self.observation_space)
+        return Dataset(
+            obs=batch, actions=np.stack(labels) if labels else None, probes=probes, groups=groups,
+            train=train, test=test, steps=roll.steps, seconds=time.perf_counter() - start,
+        )
+
+    # --- the role ---------------------------------------------------------------------------
+    def evaluate(self, tree: Node, seed: int) -> Feedback:
+        """Clone the expert through ``tree`` (compiled as PPO's extractor) and score it."""
+
+        def kwargs() -> dict[str, Any]:
+            from evo_lacer.compile import policy_kwargs_for
+
+            return dict(policy_kwargs_for(tree, self.catalog, kinds=self.kinds))
+
+        return self.evaluate_policy(kwargs, seed)
+
+    def baseline(self, seed: int) -> Feedback:
+        """The same measurement for SB3's default extractor (``CombinedExtractor`` for Dict)."""
+        return self.evaluate_policy(dict, seed)
+
+    def evaluate_policy(self, policy_kwargs: Callable[[], dict[str, Any]], seed: int) -> Feedback:
+        """Clone and score an SB3 policy built with ``policy_kwargs()``; never raises."""
+        start = time.perf_counter()
+        try:
+            with torch_threads(self.torch_threads), own_random_state():
+                data = self.dataset()
+                kwargs = policy_kwargs()
+                warm_up(kwargs, sb3_view(self.observation_space))
+                torch.manual_seed(seed)  # weights and dropout; the global stream is restored after
+                feedback = self._run(kwargs, seed, data, start)
+        except _OutOfTime as exc:
+            return self._failure(Status.TIMED_OUT, str(exc), Cost(time.perf_counter() - start))
+        except Exception as exc:
+            return self._failure(Status.FAILED, f"{type(exc).__name__}: {exc}",
+                                 Cost(time.perf_counter() - start))
+        return filter_feedback(feedback, self.feedback)
+
+    def _failure(self, status: Status, error: str, cost: Cost) -> Feedback:
+        return replace(Feedback.failure(status, error, cost), fidelity=self.fidelity)
+
+    def describe(self) -> str:
+        kwargs = f" with {self.env_kwargs}" if self.env_kwargs else ""
+        text = [f"Gymnasium env {env_name(self.env)!r}{kwargs}."]
+        if self._doc:
+            text.append(self._doc)
+        if self.task:
+            text.append(self.task)
+        text.append(f"Observation sources: {sources_text(self.observation_space)}. "
+                    f"Action space: {self.action_space}.")
+        what = ("a linear head on the encoder's features is trained to imitate a scripted expert; "
+                "fitness is the held-out imitation skill (1 - loss / loss of a constant guess)")
+        if self.expert is None:
+            what = "fitness is the mean held-out linear-probe R² of the untrained encoder's features"
+        text.append(f"Cheap fidelity: {what}. Feedback signals: " + ", ".join(self.feedback) + ".")
+        return " ".join(text)
+
+    # --- internals --------------------------------------------------------------------------
+    def _policy(self, policy_kwargs: dict[str, Any]) -> Any:
+        from stable_baselines3.common.policies import ActorCriticPolicy, MultiInputActorCriticPolicy
+
+        space = sb3_view(self.observation_space)
+        cls = MultiInputActorCriticPolicy if isinstance(space, spaces.Dict) else ActorCriticPolicy
+        kwargs = {**policy_kwargs, "net_arch": []}
+        policy = cls(space, self.action_space, lambda _: self.learning_rate, **kwargs)  # type: ignore[arg-type]
+        return policy.to(self.device)
+
+    def _tensors(self, data: Dataset, policy: Any) -> Any:
+        key = repr(policy.observation_space)
+        if key not in data.tensors:
+            data.tensors[key] = policy.obs_to_tensor(data.obs)[0]
+        return data.tensors[key]
+
+    def _run(self, policy_kwargs: dict[str, Any], seed: int, data: Dataset, start: float) -> Feedback:
+        from evo_lacer.compile import parameter_count
+
+        policy = self._policy(policy_kwargs)
+        obs = self._tensors(data, policy)
+        loss_fn = _loss_for(self.action_space)
+        metrics: dict[str, float] = {}
+        steps = data.steps
+        if data.actions is not None:
+            labels = torch.as_tensor(data.actions)
+            test_loss, base_loss = self._clone(policy, obs, labels, loss_fn, data, seed)
+            skill = 1.0 - test_loss / base_loss if base_loss > 0 else 0.0
+            metrics.update(imitation_loss=test_loss, constant_loss=base_loss, imitation_skill=skill)
+        policy.set_training_mode(False)
+        metrics["encoder_params"] = float(parameter_count(policy.pi_features_extractor))
+        if self.rollout_episodes:
+            env = make_env(self.env, self.env_kwargs)
+            try:
+                roll = rollout(env, lambda o: policy.predict(o, deterministic=True)[0],
+                               eval_seeds(self.eval_seed, self.rollout_episodes), keep_obs=False)
+            finally:
+                env.close()
+            metrics.update(roll.summary())
+            steps += roll.steps
+        features = self._features(policy, obs, data)
+        probes = [v for k, v in features.items() if k.startswith("probe_r2/")]
+        probe_mean = float(np.mean(probes)) if probes else 0.0
+        if data.actions is not None:
+            fitness = metrics["imitation_skill"] + self.probe_weight * probe_mean
+        else:
+            fitness = probe_mean
+        if not np.isfinite(fitness):
+            raise EvaluationError(f"the imitation fitness is {fitness}")
+        return Feedback(Status.OK, fitness=float(fitness), metrics=metrics, features=features,
+                        cost=Cost(time.perf_counter() - start, steps), fidelity=self.fidelity)
+
+    def _forward(self, policy: Any, obs: Any) -> torch.Tensor:
+        features = policy.extract_features(obs, policy.pi_features_extractor)
+        return policy.action_net(policy.mlp_extractor.forward_actor(features))  # type: ignore[no-any-return]
+
+    def _clone(self, policy: Any, obs: Any, labels: torch.Tensor, loss_fn: _Loss, data: Dataset,
+               seed: int) -> tuple[float, float]:
+        params = [*policy.pi_features_extractor.parameters(), *policy.action_net.parameters()]
+        optim = torch.optim.Adam(params, lr=self.learning_rate)
+        gen = np.random.default_rng(seed)
+        train = data.train
+        policy.set_training_mode(True)
+        end = None if self.max_seconds is None else time.perf_counter() + self.max_seconds
+        for step in range(self.grad_steps):
+            if end is not None and time.perf_counter() > end:
+                raise _OutOfTime(f"cloning stopped at {step}/{self.grad_steps} gradient steps: "
+                                 f"max_seconds={self.max_seconds} exceeded")
+            rows = torch.as_tensor(gen.choice(train, min(self.batch_size, len(train)), replace=False))
+            loss = loss_fn(self._forward(policy, take_obs(obs, rows)), labels[rows])
+            if not torch.isfinite(loss):
+                raise EvaluationError(f"the cloning loss became {loss.item()}")
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+        policy.set_training_mode(False)
+        test = torch.as_tensor(data.test)
+        total = 0.0
+        with torch.no_grad():
+            for lo in range(0, len(test), 512):
+                rows = test[lo:lo + 512]
+                total += float(loss_fn(self._forward(policy, take_obs(obs, rows)), labels[rows])) * len(rows)
+        return total / len(test), loss_fn.constant(labels[torch.as_tensor(train)], labels[test])
+
+    def _features(self, policy: Any, obs: Any, data: Dataset) -> dict[str, float]:
+        needed = "features" in self.feedback or data.actions is None or self.probe_weight > 0
+        if not needed:
+            return {}
+        from stable_baselines3.common.preprocessing import preprocess_obs
+
+        n = len(data.groups)  # all rows, so the probes fit on many episodes; held out: the last
+        rows = np.unique(np.linspace(0, n - 1, min(n, self.feature_samples)).astype(int))
+        batch = take_obs(obs, torch.as_tensor(rows))
+        targets = {k: v[rows] for k, v in data.probes.items()}
+
+        def encode(chunk: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+            pre = preprocess_obs(chunk, policy.observation_space, normalize_images=policy.normalize_images)
+            return branch_outputs(policy.pi_features_extractor, pre)
+
+        return encoder_statistics(encode, batch, len(rows), targets, data.groups[rows])
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class _Loss:
+    """Behaviour-cloning loss for an action space, and the loss of the best constant guess:
+    MSE for Box actions, summed cross-entropy over the components of (Multi)Discrete ones."""
+
+    def __init__(self, kind: str, nvec: tuple[int, ...] = (), start: tuple[int, ...] = ()) -> None:
+        self.kind, self.nvec = kind, nvec
+        self.start = torch.tensor(start or (0,) * len(nvec), dtype=torch.long)
+
+    def ids(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels.reshape(len(labels), -1).long() - self.start
+
+    def __call__(self, out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.kind == "mse":
+            return F.mse_loss(out, labels.reshape(out.shape).to(out.dtype))
+        ids = self.ids(labels)
+        parts = out.split(list(self.nvec), dim=1)
+        return sum((F.cross_entropy(p, ids[:, i]) for i, p in enumerate(parts)), torch.zeros(()))
+
+    def constant(self, train: torch.Tensor, test: torch.Tensor) -> float:
+        if self.kind == "mse":
+            mean = train.reshape(len(train), -1).double().mean(dim=0)
+            return float(((test.reshape(len(test), -1).double() - mean) ** 2).mean())
+        tr, te = self.ids(train), self.ids(test)
+        total = 0.0
+        for i, n in enumerate(self.nvec):
+            prior = (torch.bincount(tr[:, i], minlength=n).double() + 1.0) / (len(tr) + n)
+            total += float(-torch.log(prior[te[:, i]]).mean())
+        return total
+
+
+def _loss_for(space: gym.Space) -> _Loss:
+    if isinstance(space, spaces.Box):
+        return _Loss("mse")
+    if isinstance(space, spaces.Discrete):
+        return _Loss("ce", (int(space.n),), (int(space.start),))
+    if isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
+        start = np.broadcast_to(space.start, space.nvec.shape)
+        return _Loss("ce", tuple(int(n) for n in space.nvec), tuple(int(s) for s in start))
+    raise EvaluationError(f"behaviour cloning supports Box, Discrete and MultiDiscrete actions, not {space}")

@@ -1,0 +1,315 @@
+"""RLEvaluator: train PPO (Stable-Baselines3) with the compiled tree as its features extractor,
+then score it on held-out episodes: reward, task metrics from ``info``, feature statistics.
+
+Works with any gymnasium env whose observation space the compiler supports, given its id.
+The evaluator holds only the env id / factory and settings, so it pickles to worker
+processes; envs are built inside ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from evo_lacer.errors import EvaluationError
+from evo_lacer.evaluate._envtools import (
+    EnvSpec,
+    Rollouts,
+    branch_outputs,
+    encoder_statistics,
+    env_facts,
+    env_name,
+    eval_seeds,
+    make_env,
+    obs_probe_targets,
+    own_random_state,
+    policy_name,
+    rollout,
+    sb3_view,
+    space_summary,
+    stack_obs,
+    take_obs,
+    torch_threads,
+    warm_up,
+)
+from evo_lacer.evaluate._feedback import Cost, Feedback, Status
+from evo_lacer.evaluate._filter import check_signals, filter_feedback
+from evo_lacer.tree import Node
+from evo_lacer.zoo import Catalog
+
+
+def ppo_defaults(steps: int, n_envs: int) -> dict[str, Any]:
+    """PPO settings that fit a small budget: the rollout divides ``steps`` so the budget is
+    spent exactly (SB3 always finishes a rollout), minibatches of at most 64."""
+    per_env = max(steps // n_envs, 8)
+    n_steps = min(512, per_env)
+    while per_env % n_steps and n_steps > 8:
+        n_steps -= 1
+    batch = n_steps * n_envs
+    return {"n_steps": n_steps, "batch_size": min(64, batch), "n_epochs": 10, "learning_rate": 3e-4}
+
+
+def deadline_callback(seconds: float) -> Any:
+    """An SB3 callback that stops training ``seconds`` after it is made (``.expired`` says so)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Deadline(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.expired = False
+            self._end = time.perf_counter() + seconds
+
+        def _on_step(self) -> bool:
+            self.expired = time.perf_counter() > self._end
+            return not self.expired
+
+    return Deadline()
+
+
+class RLEvaluator:
+    """Scores a tree by the mean held-out episodic reward of a PPO agent that uses it.
+
+    - ``env``: a gymnasium id or a picklable zero-argument factory;
+    - ``steps``: PPO training env steps (the budget of one candidate);
+    - ``n_envs``: training envs (subprocesses for SUMO, which allows one simulation per
+      process; in-process otherwise, see ``vec_env``);
+    - ``eval_episodes``: held-out episodes, seeded ``eval_seed + k`` — never training seeds,
+      and the same for every candidate so that candidates face the same episodes;
+    - ``catalog`` / ``kinds``: passed to the compiler (``None``: built-in zoo, inferred kinds);
+    - ``ppo_kwargs``: override ``ppo_defaults`` (``policy_kwargs`` merge with the tree's);
+    - ``env_kwargs``: ``gym.make`` keyword arguments (e.g. ``backend="numpy"``);
+    - ``fidelity``: the label written into every Feedback;
+    - ``feedback``: the signals kept (``reward``, ``metrics``, ``features``);
+    - ``max_seconds``: training wall-clock limit, then a TIMED_OUT feedback;
+    - ``task``: extra text for ``describe()`` (e.g. what the reward pays for);
+    - ``torch_threads``: torch threads during an evaluation (1 suits small nets and many
+      worker processes; None leaves torch alone).
+    """
+
+    isolate = True
+    """Asks the search to run evaluations in worker processes: PPO is slow, may crash, and
+    libsumo allows one simulation per process."""
+
+    def __init__(
+        self,
+        env: EnvSpec,
+        steps: int = 20_000,
+        n_envs: int = 1,
+        eval_episodes: int = 3,
+        catalog: Catalog | None = None,
+        ppo_kwargs: Mapping[str, Any] | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        fidelity: str = "full",
+        feedback: Iterable[str] = ("reward", "metrics", "features"),
+        *,
+        kinds: Mapping[str, str] | None = None,
+        eval_seed: int = 1_000_000,
+        feature_samples: int = 1024,
+        max_seconds: float | None = None,
+        task: str = "",
+        torch_threads: int | None = 1,
+        vec_env: str = "auto",
+        device: str = "cpu",
+    ) -> None:
+        checks = (("steps", steps, 8), ("n_envs", n_envs, 1), ("eval_episodes", eval_episodes, 1),
+                  ("feature_samples", feature_samples, 8))
+        for name, value, low in checks:
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise EvaluationError(f"RLEvaluator({name}={value!r}): use an integer >= {low}")
+        if vec_env not in ("auto", "dummy", "subproc"):
+            raise EvaluationError(f"RLEvaluator(vec_env={vec_env!r}): use 'auto', 'dummy' or 'subproc'")
+        if not isinstance(env, str) and not callable(env):
+            raise EvaluationError(f"RLEvaluator(env={env!r}): pass a gymnasium id or an env factory")
+        self.env = env
+        self.steps = steps
+        self.n_envs = n_envs
+        self.eval_episodes = eval_episodes
+        self.catalog = catalog
+        self.ppo_kwargs = dict(ppo_kwargs or {})
+        self.env_kwargs = dict(env_kwargs or {})
+        self.fidelity = fidelity
+        self.feedback = check_signals(feedback, "RLEvaluator(feedback=...)")
+        self.kinds = dict(kinds) if kinds else None
+        self.eval_seed = eval_seed
+        self.feature_samples = feature_samples
+        self.max_seconds = max_seconds
+        self.task = task
+        self.torch_threads = torch_threads
+        self.vec_env = vec_env
+        self.device = device
+        # one env is built (and closed) now: a bad id fails here, and the spaces are known
+        self.observation_space, self.action_space, self._doc, self._one_sim_per_process = env_facts(
+            env, self.env_kwargs)
+
+    @property
+    def held_out_seeds(self) -> list[int]:
+        return eval_seeds(self.eval_seed, self.eval_episodes)
+
+    def train_seed(self, seed: int) -> int:
+        """The seed of training env 0 (env i gets ``+ i``), moved past the held-out seeds
+        when its range would overlap them."""
+        low, high = self.eval_seed, self.eval_seed + self.eval_episodes
+        return seed if seed + self.n_envs <= low or seed >= high else seed + high - low + self.n_envs
+
+    # --- the role --------------------------------------------------------------------------
+    def evaluate(self, tree: Node, seed: int) -> Feedback:
+        """Train PPO with ``tree`` as features extractor for ``steps`` env steps, then score it."""
+
+        def kwargs() -> dict[str, Any]:
+            from evo_lacer.compile import policy_kwargs_for
+
+            return dict(policy_kwargs_for(tree, self.catalog, kinds=self.kinds))
+
+        return self.evaluate_policy(kwargs, seed)
+
+    def baseline(self, seed: int) -> Feedback:
+        """The same training and scoring with SB3's default extractor (``CombinedExtractor``
+        for Dict spaces, ``FlattenExtractor`` / ``NatureCNN`` otherwise)."""
+        return self.evaluate_policy(dict, seed)
+
+    def evaluate_policy(self, policy_kwargs: Callable[[], dict[str, Any]], seed: int) -> Feedback:
+        """Train and score a PPO agent built with ``policy_kwargs()``; never raises."""
+        start = time.perf_counter()
+        steps_done = 0
+        try:
+            with torch_threads(self.torch_threads), own_random_state():
+                kwargs = policy_kwargs()
+                warm_up(kwargs, sb3_view(self.observation_space))
+                model, steps_done, expired = self._train(kwargs, seed)
+                if expired:
+                    return self._failure(
+                        Status.TIMED_OUT,
+                        f"training stopped at {steps_done}/{self.steps} steps: max_seconds="
+                        f"{self.max_seconds} exceeded",
+                        Cost(time.perf_counter() - start, steps_done),
+                    )
+                feedback = self._score(model, steps_done, start)
+        except Exception as exc:
+            return self._failure(Status.FAILED, f"{type(exc).__name__}: {exc}",
+                                 Cost(time.perf_counter() - start, steps_done))
+        return filter_feedback(feedback, self.feedback)
+
+    def score_controller(self, act: Callable[[Any], Any]) -> Feedback:
+        """A scripted controller (``obs -> action``) on the held-out episodes: a reference
+        score on the same scale as ``evaluate``'s fitness."""
+        start = time.perf_counter()
+        env = make_env(self.env, self.env_kwargs)
+        try:
+            roll = rollout(env, act, self.held_out_seeds, keep_obs=False)
+        finally:
+            env.close()
+        summary = roll.summary()
+        return Feedback(Status.OK, fitness=summary["reward"], metrics=summary,
+                        cost=Cost(time.perf_counter() - start, roll.steps), fidelity=self.fidelity)
+
+    def _failure(self, status: Status, error: str, cost: Cost) -> Feedback:
+        return replace(Feedback.failure(status, error, cost), fidelity=self.fidelity)
+
+    def describe(self) -> str:
+        kwargs = f" with {self.env_kwargs}" if self.env_kwargs else ""
+        text = [f"Gymnasium env {env_name(self.env)!r}{kwargs}."]
+        if self._doc:
+            text.append(self._doc)
+        if self.task:
+            text.append(self.task)
+        text.append(f"Observation sources: {sources_text(self.observation_space)}.")
+        text.append(f"Action space: {self.action_space}.")
+        text.append(
+            f"Each encoder is the features extractor of a PPO agent trained for {self.steps} env "
+            f"steps; fitness is the mean episodic reward over {self.eval_episodes} held-out "
+            "episodes. Feedback signals: " + ", ".join(self.feedback) + "."
+        )
+        return " ".join(text)
+
+    # --- internals -------------------------------------------------------------------------
+    def _train(self, policy_kwargs: dict[str, Any], seed: int) -> tuple[Any, int, bool]:
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.logger import Logger
+        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+        space = self.observation_space
+        subproc = self.vec_env == "subproc" or (
+            self.vec_env == "auto" and self.n_envs > 1 and self._one_sim_per_process
+        )
+        train_seed = self.train_seed(seed)
+        vec = make_vec_env(partial(make_env, self.env, self.env_kwargs), n_envs=self.n_envs,
+                           seed=train_seed, vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv)
+        try:
+            kwargs = {**ppo_defaults(self.steps, self.n_envs), **self.ppo_kwargs}
+            user_pk = dict(kwargs.pop("policy_kwargs", {}) or {})
+            model = PPO(policy_name(space), vec, policy_kwargs={**policy_kwargs, **user_pk}, seed=train_seed,
+                        device=self.device, verbose=0, **kwargs)
+            model.set_logger(Logger(folder=None, output_formats=[]))  # SB3 would make a /tmp folder
+            callback = None if self.max_seconds is None else deadline_callback(self.max_seconds)
+            model.learn(total_timesteps=self.steps, callback=callback)
+            expired = bool(callback is not None and callback.expired)
+            return model, int(model.num_timesteps), expired
+        finally:
+            vec.close()  # before evaluation: a SUMO env may not share the process
+
+    def _score(self, model: Any, steps_done: int, start: float) -> Feedback:
+        from evo_lacer.compile import parameter_count
+
+        env = make_env(self.env, self.env_kwargs)
+        keep_obs = "features" in self.feedback
+
+        def act(obs: Any) -> Any:
+            return model.predict(obs, deterministic=True)[0]
+
+        try:
+            roll = rollout(env, act, self.held_out_seeds, keep_obs=keep_obs)
+        finally:
+            env.close()
+        summary = roll.summary()
+        if not np.isfinite(summary["reward"]):
+            raise EvaluationError(f"the mean evaluation reward is {summary['reward']}")
+        extractor = model.policy.pi_features_extractor
+        summary["encoder_params"] = float(parameter_count(extractor))
+        train_returns = [ep["r"] for ep in model.ep_info_buffer or []]
+        if train_returns:
+            summary["train_reward"] = float(np.mean(train_returns))
+        features = self._features(model, roll) if keep_obs else {}
+        return Feedback(
+            Status.OK, fitness=summary["reward"], metrics=summary, features=features,
+            cost=Cost(time.perf_counter() - start, steps_done + roll.steps), fidelity=self.fidelity,
+        )
+
+    def _features(self, model: Any, roll: Rollouts) -> dict[str, float]:
+        from stable_baselines3.common.preprocessing import preprocess_obs
+
+        n = len(roll.obs)
+        if n < 8:
+            return {}
+        rows = np.unique(np.linspace(0, n - 1, min(n, self.feature_samples)).astype(int))
+        batch = take_obs(stack_obs(roll.obs), rows)
+        targets = {k: v[rows] for k, v in roll.probe_arrays().items()}
+        if not targets:
+            targets = obs_probe_targets(batch, self.observation_space)
+        policy = model.policy
+        policy.set_training_mode(False)
+
+        def encode(chunk: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+            tensors, _ = policy.obs_to_tensor(chunk)
+            pre = preprocess_obs(tensors, policy.observation_space, normalize_images=policy.normalize_images)
+            return branch_outputs(policy.pi_features_extractor, pre)
+
+        return encoder_statistics(encode, batch, len(rows), targets, np.asarray(roll.groups)[rows])
+
+
+def sources_text(space: gym.Space) -> str:
+    """The sources of ``space`` with their signal kinds (via the compiler when present)."""
+    try:
+        from evo_lacer.compile import infer_sources
+
+        return "; ".join(f"{name}: {spec.signal}" for name, spec in infer_sources(space).items())
+    except Exception:  # a space the compiler rejects is still worth describing
+        pass
+    return space_summary(space)

@@ -1,0 +1,39 @@
+"""benchmarks/compare.py and benchmarks/ppo_speed.py at smoke size, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return proc, time.perf_counter() - start
+
+
+def test_compare_smoke_finishes_in_a_minute(tmp_path: Path) -> None:
+    proc, seconds = _run(["benchmarks/compare.py", "--smoke", "--out", str(tmp_path)], timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert seconds < 60, f"--smoke took {seconds:.0f}s"
+    table = (tmp_path / "compare.md").read_text()
+    names = ("random", "evolution", "lacer", "lacer-nofeatures", "expert controller", "CombinedExtractor")
+    assert all(name in table for name in names)
+    assert (tmp_path / "compare.png").stat().st_size > 1000
+    data = json.loads((tmp_path / "compare.json").read_text())
+    assert {r["strategy"] for r in data["rows"]} == {"random", "evolution", "lacer", "lacer-nofeatures"}
+    assert all(len(r["curve"]) == 2 for r in data["rows"])
+    assert (tmp_path / "runs" / "lacer-s0").is_dir()
+
+
+def test_ppo_speed_smoke(tmp_path: Path) -> None:
+    png = tmp_path / "speed.png"
+    proc, _ = _run(["benchmarks/ppo_speed.py", "--smoke", "--out", str(png)], timeout=180)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "CombinedExtractor" in proc.stdout and "env steps/s" in proc.stdout
+    assert png.stat().st_size > 1000

@@ -1,0 +1,47 @@
+"""The comparison's bookkeeping (curves, thresholds, table) and its CLI, without running searches."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evo_lacer.cli import build_parser
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import CompareConfig, CompareResult, Feedback, Status
+from evo_lacer.evaluate._comparison import Reference, RunRow, best_so_far
+from evo_lacer.evaluate._comparison_report import evals_to_threshold, markdown
+
+
+def test_best_so_far_and_threshold() -> None:
+    fbs = [Feedback.failure(Status.FAILED, "x"), Feedback(Status.OK, fitness=0.2),
+           Feedback(Status.OK, fitness=0.1), Feedback(Status.OK, fitness=0.5)]
+    curve = best_so_far(fbs)
+    assert math.isnan(curve[0]) and curve[1:] == [0.2, 0.2, 0.5]
+    assert evals_to_threshold(curve, 0.3) == 4
+    assert evals_to_threshold(curve, 0.9) is None
+
+
+def test_markdown_table_has_strategies_references_and_skips() -> None:
+    cfg = CompareConfig(strategies=("random", "lacer-noinit"), seeds=2, budget=2)
+    rows = [RunRow("random", 0, [0.1, 0.3], best=0.3, best_reward=5.0, llm={"calls": 0}),
+            RunRow("random", 1, [0.2, 0.2], best=0.2, best_reward=4.0),
+            RunRow("lacer-noinit", 0, skipped="search has no initial_evaluations option")]
+    refs = [Reference("expert controller", [1.0], [9.0]), Reference("SB3 CombinedExtractor", [0.25, 0.27])]
+    text = markdown(CompareResult(cfg, rows, refs, threshold=0.26), "compare.png")
+    assert "| random | 2 | 0.25 ± 0.0707 | 4.5 ± 0.707 | 2.0 (1/2) |" in text
+    assert "not run: search has no initial_evaluations option" in text
+    assert "*SB3 CombinedExtractor*" in text
+
+
+def test_config_checks_and_smoke_preset() -> None:
+    with pytest.raises(ConfigError, match="unknown strategies"):
+        CompareConfig(strategies=("darts",)).resolved()
+    smoke = CompareConfig(smoke=True).resolved()
+    assert smoke.seeds == 1 and smoke.budget == 2 and smoke.llm == "none"
+
+
+def test_cli_options_come_from_the_config() -> None:
+    args = build_parser().parse_args(["compare", "--smoke", "--strategies", "random", "tpe", "--budget", "3"])
+    assert args.smoke is True and args.strategies == ["random", "tpe"] and args.budget == 3
+    assert args.fidelity == "cheap" and args.backend == "numpy"
