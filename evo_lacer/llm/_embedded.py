@@ -64,7 +64,7 @@ class EmbeddedBackend:
         model_path: str | os.PathLike[str] | None = None,
         *,
         n_threads: int | None = None,
-        n_ctx: int = 2048,
+        n_ctx: int = 8192,
         n_batch: int = 512,
         grammar_cache_size: int = 64,
     ) -> None:

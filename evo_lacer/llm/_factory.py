@@ -31,7 +31,7 @@ def make_backend(
     spec: str,
     *,
     n_threads: int | None = None,
-    n_ctx: int = 2048,
+    n_ctx: int = 8192,
     probe_timeout_s: float = 0.5,
     env: Mapping[str, str] | None = None,
 ) -> LLMBackend | None:

@@ -52,8 +52,20 @@ def num(value: float | None) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
+# Feature statistics that say most about an encoder come first in prompts (LACER's signals):
+# how well features predict ground truth, how much branches overlap, the fused features.
+_PRIORITY = ("probe_r2/", "redundancy/", "fused/")
+
+
+def _rank(key: str) -> tuple[int, str]:
+    for i, prefix in enumerate(_PRIORITY):
+        if key.startswith(prefix):
+            return i, key
+    return len(_PRIORITY), key
+
+
 def format_stats(values: Mapping[str, float], limit: int = 12) -> str:
-    items = sorted(values.items())[:limit]
+    items = sorted(values.items(), key=lambda kv: _rank(kv[0]))[:limit]
     more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
     return ", ".join(f"{k}={num(v)}" for k, v in items) + more
 
