@@ -26,6 +26,7 @@ from evo_lacer.llm import LLMBackend
 from evo_lacer.search import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
 from evo_lacer.search._build import default_seed_tree
 from evo_lacer.search._flat_strategy import FlatSpaceLike
+from evo_lacer.search._promotion import PROMOTE, promote
 from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
 from evo_lacer.zoo import Catalog, builtin_catalog
 
@@ -52,7 +53,9 @@ class SearchResult:
 
 
 def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None, evaluator: Evaluator | None,
-                    catalog: Catalog | None, rl_options: Mapping[str, Any] | None = None) -> Evaluator:
+                    catalog: Catalog | None, rl_options: Mapping[str, Any] | None = None,
+                    fidelity: str = "full") -> Evaluator:
+    """The evaluator the search loop uses (for env=: PPO, or imitation at the cheap fidelities)."""
     if sum(x is not None for x in (env, fitness, evaluator)) != 1:
         raise ConfigError("pass exactly one of env= (a gymnasium id or factory), fitness= (with "
                           "observation_space=) or evaluator=")
@@ -72,6 +75,9 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
     if rl_evaluator is None:
         raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
                           "pass fitness= and observation_space=, or evaluator=")
+    if fidelity in ("cheap", "halving"):
+        cheap_options = {k: v for k, v in (rl_options or {}).items() if k in ("env_kwargs", "kinds")}
+        return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
     options = dict(rl_options or {})
     if catalog is not None:
         options.setdefault("catalog", catalog)
@@ -185,7 +191,10 @@ def search(
     overrides.update(options)
     cfg = dataclasses.replace(config or SearchConfig(), **overrides)
 
-    task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options)
+    fidelity = cfg.fidelity if env is not None else "full"
+    task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options,
+                                     fidelity)
+    full = _make_evaluator(env, None, None, None, catalog, rl_options) if fidelity == "halving" else None
     cat = catalog if catalog is not None else getattr(task_evaluator, "catalog", None) or builtin_catalog()
     flat = _flat_space(space if space is not None and not isinstance(space, str | os.PathLike) else cfg.space,
                        task_evaluator)
@@ -207,12 +216,14 @@ def search(
                   "observation_space": str(task_evaluator.observation_space), "llm_backend": llm_spec}
     store = RunStore.create(folder, run_config)
     components: dict[str, Any] = {"evaluator": task_evaluator}
+    if full is not None:
+        components["full_evaluator"] = full
     if catalog is not None:
         components["catalog"] = catalog
     if space is not None and not isinstance(space, str | os.PathLike):
         components["space"] = flat
     _pickle_components(store, components)
-    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress)
+    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
 
 
 def resume(
@@ -243,7 +254,11 @@ def resume(
     flat = _flat_space(space if space is not None else saved.get("space", cfg.space), task_evaluator)
     seeds = [node_from_dict(t) for t in data.get("seed_trees", [])] or [default_seed_tree(flat)]
     backend, _ = _resolve_llm(llm if llm is not None else str(data.get("llm_backend", cfg.llm)), cfg)
-    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress)
+    full = saved.get("full_evaluator")
+    if cfg.fidelity == "halving" and full is None:
+        raise RunStoreError(f"{store.path}: the run's full-fidelity evaluator was not saved; it cannot be "
+                            "resumed (start a new search)")
+    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
 
 
 def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
@@ -255,7 +270,8 @@ def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
 
 
 def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
-             seeds: list[Node], backend: LLMBackend | None, progress: bool) -> SearchResult:
+             seeds: list[Node], backend: LLMBackend | None, progress: bool,
+             full: Evaluator | None = None) -> SearchResult:
     from evo_lacer.compile import compile_tree, infer_sources
     from evo_lacer.execute import make_executor
     from evo_lacer.transform import Gate
@@ -291,12 +307,25 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
             harness.progress = bar
         loop = run_loop(store, harness, strategy, batch_size=cfg.batch_size,
                         max_proposals=cfg.budget * cfg.max_proposals_factor)
+        promoted: list[Candidate] = []
+        if full is not None:
+            searched = [c for c in harness.records.values() if c.transformation != PROMOTE]
+            earlier = [Candidate.from_dict(r) for r in store.candidates()
+                       if r.get("transformation") == PROMOTE]
+
+            def record(cand: Candidate) -> None:
+                store.append_candidate({**cand.to_dict(), "strategy": cfg.strategy})
+
+            promoted = promote([*searched, *earlier], full, executor, keep=cfg.promote, seed=cfg.seed,
+                               record=record, timeout_s=cfg.eval_timeout_s)
     finally:
         executor.close()
         if bar is not None:
             bar.close()
-    history = tuple(sorted(harness.records.values(), key=lambda c: c.id))
+    history = tuple(sorted({**harness.records, **{c.id: c for c in promoted}}.values(), key=lambda c: c.id))
     best = harness.best
+    if full is not None:  # the full fidelity decides; cheap scores are on another scale
+        best = promoted[0] if promoted and promoted[0].feedback.ok else None
     best_tree = node_from_dict(dict(best.tree)) if best is not None else None
     best_module = None
     if best_tree is not None:
@@ -306,6 +335,8 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
             warnings.warn(f"the best tree no longer compiles: {exc}", RuntimeWarning, stacklevel=3)
         save_tree(best_tree, store.artifact_path("best_tree.json"))
     accounting = _accounting(history, harness, loop, strategy.accounting(), cfg)
+    if full is not None:
+        accounting["best_fitness"] = None if best is None else best.fitness
     store.save_state("summary", accounting)
     return SearchResult(best_tree, best_module, None if best is None else best.feedback, history,
                         Path(store.path), accounting, cfg, None if best is None else best.id)
@@ -322,7 +353,8 @@ def _accounting(history: tuple[Candidate, ...], harness: Harness, loop: Any, str
         "cached": sum(1 for c in history if c.cached), **statuses,
         "generations": loop.generations, "stop_reason": loop.stop_reason, "wall_s": loop.wall_s,
         "eval_s": eval_s, "overhead_ratio": loop.wall_s / eval_s if eval_s > 0 else None,
-        "best_fitness": None if harness.best is None else harness.best.fitness, **strategy,
+        "best_fitness": None if harness.best is None else harness.best.fitness,
+        "promoted": sum(1 for c in history if c.transformation == PROMOTE), **strategy,
     }
 
 

@@ -53,6 +53,12 @@ class SearchConfig:
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
     """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
     time limit, else in this process (cheap custom fitness functions)."""
+    fidelity: Literal["full", "cheap", "halving"] = "full"
+    """With env=: full (PPO per candidate), cheap (imitation of the env's expert + feature probes,
+    seconds per candidate) or halving (search on cheap, then promote the best `promote` fraction
+    to full PPO; the result's best is the best full evaluation)."""
+    promote: float = 0.25
+    """halving: fraction of the distinct cheap-evaluated architectures re-evaluated with PPO."""
     eval_timeout_s: float | None = None
     """Time limit of one evaluation in seconds (None: none); over it the candidate is TIMED_OUT."""
     max_params: int | None = None
@@ -107,6 +113,10 @@ class SearchConfig:
         if self.planner_sampler not in ("tpe", "gp"):
             raise ConfigError(f"SearchConfig.planner_sampler must be 'tpe' or 'gp', "
                               f"got {self.planner_sampler!r}")
+        if self.fidelity not in ("full", "cheap", "halving"):
+            raise ConfigError(f"SearchConfig.fidelity must be full|cheap|halving, got {self.fidelity!r}")
+        if not 0.0 < self.promote <= 1.0:
+            raise ConfigError(f"SearchConfig.promote must be a fraction in (0, 1], got {self.promote!r}")
         if not 0.0 <= self.epsilon <= 1.0:
             raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {self.epsilon}")
         if self.eval_timeout_s is not None and not self.eval_timeout_s > 0:
