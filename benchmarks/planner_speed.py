@@ -20,8 +20,7 @@ import numpy as np
 from gymnasium import spaces
 
 from evo_lacer.compile import infer_sources
-from evo_lacer.flat import FlatSpace
-from evo_lacer.search import (
+from evo_lacer.engine import (
     OptunaPlanner,
     Outcome,
     Planner,
@@ -29,6 +28,7 @@ from evo_lacer.search import (
     ThompsonPlanner,
     default_seed_tree,
 )
+from evo_lacer.flat import FlatSpace
 from evo_lacer.transform import TransformContext, legal_moves
 from evo_lacer.zoo import builtin_catalog
 

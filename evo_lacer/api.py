@@ -1,7 +1,7 @@
 """The public entry points: `search()` starts a run, `resume()` continues one.
 
 They only wire components -- evaluator, catalog, spaces, LLM backend, executor, gate, run
-store -- into the shared harness and loop (`evo_lacer.search`); every setting is a field of
+store -- into the shared harness and loop (`evo_lacer.engine`); every setting is a field of
 `SearchConfig`.
 """
 
@@ -19,14 +19,14 @@ from typing import Any, cast
 
 import torch
 
+from evo_lacer.engine import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
+from evo_lacer.engine._build import default_seed_tree
+from evo_lacer.engine._flat_strategy import FlatSpaceLike
+from evo_lacer.engine._promotion import PROMOTE, promote
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
 from evo_lacer.llm import LLMBackend
-from evo_lacer.search import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
-from evo_lacer.search._build import default_seed_tree
-from evo_lacer.search._flat_strategy import FlatSpaceLike
-from evo_lacer.search._promotion import PROMOTE, promote
 from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
 from evo_lacer.zoo import Catalog, builtin_catalog
 

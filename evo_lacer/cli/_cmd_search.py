@@ -33,7 +33,7 @@ def load_object(ref: str, what: str) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    from evo_lacer.search import SearchConfig
+    from evo_lacer.engine import SearchConfig
 
     p = subparsers.add_parser(
         "search", help="search for an encoder tree (RL env or a fitness function)",
@@ -78,7 +78,7 @@ def print_summary(result: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evo_lacer.api import search
-    from evo_lacer.search import SearchConfig
+    from evo_lacer.engine import SearchConfig
 
     config = dataclass_from_args(SearchConfig, args)
     kwargs: dict[str, Any] = {}

@@ -94,7 +94,7 @@ class CompareConfig:
             cfg = dataclasses.replace(
                 self, strategies=strategies, seeds=1, budget=2, horizon=30, eval_episodes=1,
                 dataset_steps=200, grad_steps=10, steps=min(self.steps, 128), llm="none")
-        from evo_lacer.search import STRATEGIES
+        from evo_lacer.engine import STRATEGIES
 
         bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
         if bad:
@@ -201,7 +201,7 @@ def best_so_far(feedbacks: list[Feedback]) -> list[float]:
 
 
 def _search_options(strategy: str) -> tuple[str, tuple[str, ...], dict[str, Any], str]:
-    from evo_lacer.search import SearchConfig
+    from evo_lacer.engine import SearchConfig
 
     base, keep, options = ABLATIONS.get(strategy, (strategy, SIGNALS, {}))
     known = {f.name for f in dataclasses.fields(SearchConfig)}

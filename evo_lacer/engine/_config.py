@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from evo_lacer.engine._population import check_objectives
 from evo_lacer.errors import ConfigError
-from evo_lacer.search._population import check_objectives
 
 StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool"]
 STRATEGIES: tuple[str, ...] = ("hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool")

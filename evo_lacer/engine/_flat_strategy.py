@@ -22,15 +22,15 @@ from typing import Any, Protocol
 import numpy as np
 import optuna
 
+from evo_lacer.engine._harness import Proposal
+from evo_lacer.engine._llm_client import ExchangeSink, LLMClient
+from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+from evo_lacer.engine._planner import rng_from_state, rng_state
+from evo_lacer.engine._prompts import SYSTEM_CONFIG, config_prompt
+from evo_lacer.engine._records import Candidate
+from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
 from evo_lacer.evaluate import Feedback
 from evo_lacer.llm import LLMBackend
-from evo_lacer.search._harness import Proposal
-from evo_lacer.search._llm_client import ExchangeSink, LLMClient
-from evo_lacer.search._optuna_state import add_trials, quiet_optuna, study_to_state
-from evo_lacer.search._planner import rng_from_state, rng_state
-from evo_lacer.search._prompts import SYSTEM_CONFIG, config_prompt
-from evo_lacer.search._records import Candidate
-from evo_lacer.search._strategy import Strategy, candidate_rng, candidate_seed
 from evo_lacer.tree import Node
 
 
@@ -197,7 +197,7 @@ class FlatStrategy(Strategy):
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        from evo_lacer.search._accounting import LLMAccounting
+        from evo_lacer.engine._accounting import LLMAccounting
 
         self.rng = rng_from_state(state["rng"])
         self.history = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state["history"]]

@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from evo_lacer.errors import ConfigError
-from evo_lacer.search import (
+from evo_lacer.engine import (
     PROMPT_CATEGORIES,
     OptunaPlanner,
     Outcome,
@@ -17,7 +16,8 @@ from evo_lacer.search import (
     RandomPlanner,
     ThompsonPlanner,
 )
-from evo_lacer.search._optuna_planner import closest_legal
+from evo_lacer.engine._optuna_planner import closest_legal
+from evo_lacer.errors import ConfigError
 
 LEGAL_A = {"swap_module": ("vector/early/module", "sequence/late/module"),
            "change_parameter": ("vector/early/module",)}

@@ -16,10 +16,7 @@ from search_helpers import (
 )
 
 from evo_lacer.compile import infer_sources
-from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.flat import FlatSpace
-from evo_lacer.llm import OllamaBackend, OllamaCompatServer
-from evo_lacer.search import (
+from evo_lacer.engine import (
     Candidate,
     DesignContext,
     LLMDesigner,
@@ -27,6 +24,9 @@ from evo_lacer.search import (
     RandomDesigner,
     default_seed_tree,
 )
+from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.flat import FlatSpace
+from evo_lacer.llm import OllamaBackend, OllamaCompatServer
 from evo_lacer.transform import ALL_TRANSFORMATIONS, TransformContext, legal_moves
 from evo_lacer.zoo import builtin_catalog
 

@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from evo_lacer.llm import LLMBackend, choice_schema
-from evo_lacer.search._accounting import LLMAccounting
-from evo_lacer.search._designer import (
+from evo_lacer.engine._accounting import LLMAccounting
+from evo_lacer.engine._designer import (
     DesignContext,
     DesignDecision,
     Designer,
@@ -26,8 +25,8 @@ from evo_lacer.search._designer import (
     fill_rounds,
     random_slots,
 )
-from evo_lacer.search._llm_client import ExchangeSink, LLMClient
-from evo_lacer.search._prompts import (
+from evo_lacer.engine._llm_client import ExchangeSink, LLMClient
+from evo_lacer.engine._prompts import (
     INSIGHT_MAX_CHARS,
     REFLECTION_SCHEMA,
     SYSTEM_DESIGN,
@@ -35,7 +34,8 @@ from evo_lacer.search._prompts import (
     design_prompt,
     reflection_prompt,
 )
-from evo_lacer.search._records import Candidate
+from evo_lacer.engine._records import Candidate
+from evo_lacer.llm import LLMBackend, choice_schema
 from evo_lacer.transform import Site, Slot
 from evo_lacer.tree import ParamValue, render
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from search_helpers import failing_fitness, param_fitness, rich_fitness, small_space
 
+from evo_lacer.engine import default_seed_tree
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import FitnessRecord, FunctionEvaluator, Status
 from evo_lacer.flat import FlatSpace
-from evo_lacer.search import default_seed_tree
 
 
 @pytest.fixture(scope="module")

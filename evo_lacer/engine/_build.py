@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from evo_lacer.engine._config import SearchConfig
+from evo_lacer.engine._designer import Designer, RandomDesigner
+from evo_lacer.engine._flat_strategy import FlatSpaceLike, FlatStrategy, first_config
+from evo_lacer.engine._llm_client import ExchangeSink
+from evo_lacer.engine._llm_designer import LLMDesigner
+from evo_lacer.engine._optuna_planner import OptunaPlanner
+from evo_lacer.engine._planner import Planner, RandomPlanner
+from evo_lacer.engine._strategy import Strategy
+from evo_lacer.engine._thompson import ThompsonPlanner
+from evo_lacer.engine._tree_strategy import TreeStrategy
 from evo_lacer.llm import LLMBackend
-from evo_lacer.search._config import SearchConfig
-from evo_lacer.search._designer import Designer, RandomDesigner
-from evo_lacer.search._flat_strategy import FlatSpaceLike, FlatStrategy, first_config
-from evo_lacer.search._llm_client import ExchangeSink
-from evo_lacer.search._llm_designer import LLMDesigner
-from evo_lacer.search._optuna_planner import OptunaPlanner
-from evo_lacer.search._planner import Planner, RandomPlanner
-from evo_lacer.search._strategy import Strategy
-from evo_lacer.search._thompson import ThompsonPlanner
-from evo_lacer.search._tree_strategy import TreeStrategy
 from evo_lacer.signals import Signal
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog

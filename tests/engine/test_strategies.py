@@ -8,9 +8,9 @@ import pytest
 from search_helpers import FirstOptionBackend, failing_fitness, param_fitness, rich_fitness, small_space
 
 from evo_lacer.api import SearchResult, resume, search
+from evo_lacer.engine import STRATEGIES, SearchConfig
 from evo_lacer.errors import ConfigError, RunStoreError
 from evo_lacer.evaluate import Status
-from evo_lacer.search import STRATEGIES, SearchConfig
 from evo_lacer.tree import node_to_dict, tree_hash
 
 BUDGET = 8

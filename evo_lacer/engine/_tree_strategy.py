@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.search._designer import DesignContext, Designer
-from evo_lacer.search._harness import Proposal
-from evo_lacer.search._planner import Planner, rng_from_state, rng_state
-from evo_lacer.search._population import (
+from evo_lacer.engine._designer import DesignContext, Designer
+from evo_lacer.engine._harness import Proposal
+from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
+from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
     Individual,
     make_fitness,
@@ -29,8 +28,9 @@ from evo_lacer.search._population import (
     select_parent,
     survive,
 )
-from evo_lacer.search._records import Candidate, Outcome
-from evo_lacer.search._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.engine._records import Candidate, Outcome
+from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
 from evo_lacer.tree import Node, distance, node_from_dict, node_to_dict

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from evo_lacer.engine._records import PROMPT_CATEGORIES, LegalMoves, Outcome, Plan
 from evo_lacer.errors import ConfigError
-from evo_lacer.search._records import PROMPT_CATEGORIES, LegalMoves, Outcome, Plan
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from typing import Any, Literal
 import optuna
 from optuna.distributions import CategoricalDistribution
 
+from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+from evo_lacer.engine._planner import Planner, pick
+from evo_lacer.engine._records import PROMPT_CATEGORIES, Outcome, Plan
 from evo_lacer.errors import ConfigError
-from evo_lacer.search._optuna_state import add_trials, quiet_optuna, study_to_state
-from evo_lacer.search._planner import Planner, pick
-from evo_lacer.search._records import PROMPT_CATEGORIES, Outcome, Plan
 from evo_lacer.transform import SITE_CLASSES
 
 DEFAULT_TRANSFORMATIONS: tuple[str, ...] = (

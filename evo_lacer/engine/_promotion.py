@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Evaluator
 from evo_lacer.evaluate._fidelity import n_promoted, promote_record
 from evo_lacer.execute import Executor
-from evo_lacer.search._records import Candidate
 from evo_lacer.tree import node_from_dict
 
 PROMOTE = "promote"

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from evo_lacer.search._harness import Proposal
-from evo_lacer.search._records import Candidate
+from evo_lacer.engine._harness import Proposal
+from evo_lacer.engine._records import Candidate
 
 
 def candidate_rng(seed: int, candidate_id: int) -> np.random.Generator:

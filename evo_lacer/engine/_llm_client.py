@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from evo_lacer.engine._accounting import LLMAccounting
 from evo_lacer.errors import LLMError, LLMUnavailable
 from evo_lacer.llm import LLMBackend, LLMRequest
 from evo_lacer.llm._schema import validate
-from evo_lacer.search._accounting import LLMAccounting
 
 ExchangeSink = Callable[[dict[str, Any]], None]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.errors import TreeError
 from evo_lacer.evaluate import Feedback
-from evo_lacer.search._records import Candidate, Plan
 from evo_lacer.transform import Site, Slot, Transformation, TransformContext
 from evo_lacer.tree import Node, ParamValue
 

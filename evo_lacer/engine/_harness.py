@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Evaluator, Feedback, Status
-from evo_lacer.search._records import Candidate
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 
 PENDING_ERROR = "pending evaluation"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from evo_lacer.engine._planner import Planner, pick
+from evo_lacer.engine._records import PROMPT_CATEGORIES, Outcome, Plan
 from evo_lacer.errors import ConfigError
-from evo_lacer.search._planner import Planner, pick
-from evo_lacer.search._records import PROMPT_CATEGORIES, Outcome, Plan
 
 
 class ThompsonPlanner(Planner):

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evo_lacer.errors import ConfigError
-from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.search import FITNESS_CLASSES, Individual
-from evo_lacer.search._population import (
+from evo_lacer.engine import FITNESS_CLASSES, Individual
+from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
     best_of,
     check_objectives,
@@ -17,6 +15,8 @@ from evo_lacer.search._population import (
     select_parent,
     survive,
 )
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.tree import branch, encoder, fusion, module
 
 

@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from evo_lacer.search._harness import Harness
-from evo_lacer.search._records import Candidate
-from evo_lacer.search._strategy import Strategy
+from evo_lacer.engine._harness import Harness
+from evo_lacer.engine._records import Candidate
+from evo_lacer.engine._strategy import Strategy
 
 CHECKPOINT = "checkpoint"
 PENDING = "pending"

@@ -7,8 +7,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Feedback
-from evo_lacer.search._records import Candidate
 
 SYSTEM_DESIGN = (
     "You are a tool that helps design neural-network state encoders for reinforcement learning. "

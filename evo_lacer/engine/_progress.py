@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evo_lacer.search._harness import Progress
+from evo_lacer.engine._harness import Progress
 
 
 class ProgressBar:
