@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules_zoo._common import activation
+from modules_zoo._common import activation as make_activation
 
 
 class ConcatMLP(nn.Module):
@@ -25,16 +25,13 @@ class ConcatMLP(nn.Module):
         dim = sum(in_dims)
         layers: list[nn.Module] = []
         for _ in range(depth):
-            layers += [nn.Linear(dim, width), _act(activation)]
+            layers += [nn.Linear(dim, width), make_activation(activation)]
             dim = width
         self.net = nn.Sequential(*layers) if layers else nn.Identity()
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         return self.net(torch.cat(inputs, dim=-1))
 
-
-def _act(name: str) -> nn.Module:
-    return activation(name)
 
 
 class SumFusion(nn.Module):

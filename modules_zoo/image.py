@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules_zoo._common import activation
+from modules_zoo._common import activation as make_activation
 
 
 class ConvStack(nn.Module):
@@ -29,16 +29,14 @@ class ConvStack(nn.Module):
         layers: list[nn.Module] = []
         dim = in_channels
         for _ in range(depth):
-            layers += [nn.Conv2d(dim, channels, kernel, stride=stride, padding=kernel // 2), _act(activation)]
+            conv = nn.Conv2d(dim, channels, kernel, stride=stride, padding=kernel // 2)
+            layers += [conv, make_activation(activation)]
             dim = channels
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-
-def _act(name: str) -> nn.Module:
-    return activation(name)
 
 
 class ResidualConvBlock(nn.Module):
@@ -52,7 +50,7 @@ class ResidualConvBlock(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, in_channels, 3, padding=1)
         self.conv2 = nn.Conv2d(in_channels, in_channels, 3, padding=1)
-        self.act = _act(activation)
+        self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x + self.conv2(self.act(self.conv1(x))))

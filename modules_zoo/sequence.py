@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules_zoo._common import activation
+from modules_zoo._common import activation as make_activation
 
 
 class GRUEncoder(nn.Module):
@@ -57,16 +57,13 @@ class Conv1dStack(nn.Module):
         layers: list[nn.Module] = []
         dim = in_dim
         for _ in range(depth):
-            layers += [nn.Conv1d(dim, channels, kernel, padding="same"), _act(activation)]
+            layers += [nn.Conv1d(dim, channels, kernel, padding="same"), make_activation(activation)]
             dim = channels
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.transpose(1, 2)).transpose(1, 2)
 
-
-def _act(name: str) -> nn.Module:
-    return activation(name)
 
 
 class _AttentionLayer(nn.Module):
@@ -113,7 +110,7 @@ class SequenceMLP(nn.Module):
 
     def __init__(self, in_dim: int, width: int = 32, activation: str = "relu") -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, width), _act(activation))
+        self.net = nn.Sequential(nn.Linear(in_dim, width), make_activation(activation))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules_zoo._common import activation
+from modules_zoo._common import activation as make_activation
 
 
 class MLPBlock(nn.Module):
@@ -28,7 +28,7 @@ class MLPBlock(nn.Module):
         dim = in_dim
         hidden = width * ratio
         for _ in range(depth):
-            layers += [nn.Linear(dim, hidden), _act(activation)]
+            layers += [nn.Linear(dim, hidden), make_activation(activation)]
             dim = hidden
         if hidden != width:
             layers.append(nn.Linear(hidden, width))
@@ -37,9 +37,6 @@ class MLPBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-
-def _act(name: str) -> nn.Module:
-    return activation(name)
 
 
 class LinearLayer(nn.Module):
@@ -81,7 +78,7 @@ class Activation(nn.Module):
 
     def __init__(self, in_dim: int, activation: str = "relu") -> None:
         super().__init__()
-        self.act = _act(activation)
+        self.act = make_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x)
