@@ -25,6 +25,8 @@ class LLMAccounting:
     """Designs where some choice came from the random fallback."""
     differs_from_random: int = 0
     """Designs that differ from what a random designer with the same rng state chose."""
+    repeats: int = 0
+    """Designs that repeated an earlier one and were moved to an unseen neighbour (lacer/genius)."""
     reflections: int = 0
     insights: int = 0
     """Insights kept from reflections."""

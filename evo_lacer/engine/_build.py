@@ -43,6 +43,7 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
         history_in_prompt=config.history_in_prompt, temperature=config.llm_temperature,
         timeout_s=config.llm_timeout_s, max_tokens=config.llm_max_tokens,
         reflection=config.reflection and config.strategy == "hybrid", seed=config.seed, task=task,
+        signals=config.llm_signals,
     )
 
 
@@ -76,4 +77,5 @@ def build_strategy(
     return FlatStrategy(name=config.strategy, space=space, seed=config.seed, task=task, backend=llm,
                         exchange_sink=exchange_sink, n_startup_trials=config.n_startup_trials,
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
-                        timeout_s=config.llm_timeout_s)
+                        timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
+                        signals=("reward",) if config.strategy == "genius" else config.llm_signals)

@@ -87,6 +87,13 @@ class SearchConfig:
     """Recent candidates shown in each design prompt."""
     max_sites: int = 12
     """Most candidate sites offered to the LLM designer in one question."""
+    initial_evaluations: int = 2
+    """lacer/genius: random configurations evaluated on a round of their own before the LLM's first
+    design, so its first prompt holds feedback (LACER's initial evaluation; 0: the LLM starts blind)."""
+    llm_signals: tuple[str, ...] = ("reward", "metrics", "features")
+    """Feedback the LLM's prompts show: reward (the fitness and episodic-reward metrics), metrics (the
+    other task metrics), features (feature statistics). Selection always uses the fitness; genius
+    shows only the reward whatever this says. LACER's ablations drop features, then reward."""
     llm_temperature: float = 0.2
     """Sampling temperature of LLM requests."""
     llm_timeout_s: float = 60.0
@@ -123,6 +130,11 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {self.eval_timeout_s}")
         if not self.llm_timeout_s > 0:
             raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {self.llm_timeout_s}")
+        if (not isinstance(self.initial_evaluations, int) or isinstance(self.initial_evaluations, bool)
+                or self.initial_evaluations < 0):
+            raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
+                              f"got {self.initial_evaluations!r}")
+        object.__setattr__(self, "llm_signals", _signals(self.llm_signals))
         names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
         object.__setattr__(self, "objectives", split)
@@ -139,6 +151,7 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["objectives"] = list(self.objectives)
+        out["llm_signals"] = list(self.llm_signals)
         return out
 
     @classmethod
@@ -148,6 +161,22 @@ class SearchConfig:
         if unknown:
             raise ConfigError(f"unknown SearchConfig fields {unknown}; known: {sorted(names)}")
         kwargs = dict(data)
-        if "objectives" in kwargs:
-            kwargs["objectives"] = tuple(kwargs["objectives"])
+        for name in ("objectives", "llm_signals"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
+
+
+def _signals(value: object) -> tuple[str, ...]:
+    """``llm_signals`` as a tuple of known signal names (a comma-separated string is accepted)."""
+    from evo_lacer.evaluate._filter import SIGNALS
+
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, tuple | list):
+        raise ConfigError(f"SearchConfig.llm_signals must be names from {SIGNALS}, got {value!r}")
+    names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
+    bad = [n for n in names if n not in SIGNALS]
+    if bad:
+        raise ConfigError(f"SearchConfig.llm_signals: unknown signal(s) {bad}; choose from {SIGNALS} "
+                          "(e.g. --llm-signals metrics features)")
+    return names

@@ -6,6 +6,11 @@
   what this round already proposed) from the history of designs with their reward, task metrics
   and feature statistics; genius: the same with fitness only.
 
+LACER's initial evaluation: before the LLM's first design, `initial_evaluations` random
+configurations (the random strategy's, candidate for candidate) are evaluated on their own round,
+so the first prompt already holds feedback. `signals` names what the prompts show (the nested
+ablation hides features, then the reward -- fitness included --, then skips the initial round).
+
 The LLM's answer is held to the space's JSON schema (``space.json_schema()``) and validated by
 ``space.validate``; a failed or invalid answer is replaced by a random configuration (counted as
 a fallback). With no LLM backend, lacer and genius propose random configurations.
@@ -29,7 +34,7 @@ from evo_lacer.engine._planner import rng_from_state, rng_state
 from evo_lacer.engine._prompts import SYSTEM_CONFIG, config_prompt
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
-from evo_lacer.evaluate import Feedback
+from evo_lacer.evaluate import SIGNALS, Feedback, check_signals
 from evo_lacer.llm import LLMBackend
 from evo_lacer.tree import Node
 
@@ -43,6 +48,10 @@ class FlatSpaceLike(Protocol):
     def to_tree(self, config: Any) -> Node: ...
     def describe(self) -> str: ...
     def json_schema(self) -> dict[str, Any]: ...
+
+
+def _key(config: Mapping[str, Any]) -> str:
+    return json.dumps(dict(config), sort_keys=True, default=str)
 
 
 class FirstChoiceTrial:
@@ -62,9 +71,14 @@ class FlatStrategy(Strategy):
 
     def __init__(self, *, name: str, space: FlatSpaceLike, seed: int, task: str = "",
                  backend: LLMBackend | None = None, exchange_sink: ExchangeSink | None = None,
-                 n_startup_trials: int = 10, history_shown: int = 8, temperature: float = 0.2,
-                 timeout_s: float = 60.0, max_tokens: int = 320) -> None:
+                 n_startup_trials: int = 10, history_shown: int = 6, temperature: float = 0.2,
+                 timeout_s: float = 60.0, max_tokens: int = 320, initial_evaluations: int = 0,
+                 signals: Sequence[str] | None = None) -> None:
         self.name = name
+        self.initial_evaluations = initial_evaluations
+        default = ("reward",) if name == "genius" else SIGNALS
+        self.signals = check_signals(default if signals is None else signals, "FlatStrategy(signals=...)")
+        self.initial_proposed = 0
         self.space = space
         self.seed = seed
         self.task = task
@@ -80,6 +94,7 @@ class FlatStrategy(Strategy):
         self.fallbacks = 0
         self.differs = 0
         self.decisions = 0
+        self.repeats = 0
         self._fields: dict[str, list[Any]] | None = None
         if name == "tpe":
             self.study = self._new_study()
@@ -96,6 +111,10 @@ class FlatStrategy(Strategy):
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
         round_configs: list[dict[str, Any]] = []
+        initial = self.llm_based and self.initial_proposed < self.initial_evaluations
+        if initial:  # LACER's initial evaluation: a round of its own, before any LLM design
+            n = min(n, self.initial_evaluations - self.initial_proposed)
+            self.initial_proposed += n
         for i in range(n):
             cid = first_id + i
             start = time.perf_counter()
@@ -106,11 +125,12 @@ class FlatStrategy(Strategy):
                 if self.name == "tpe":
                     config, plan = self._tpe_config()
                     designer = "tpe"
-                elif self.llm_based and self.client is not None:
+                elif self.llm_based and self.client is not None and not initial:
                     config, fell_back, extra = self._llm_config(cid, round_configs)
                     designer = "llm"
                 else:
                     config = self.space.sample(candidate_rng(self.seed, cid))
+                    designer = "initial" if initial else "random"
                 round_configs.append(config)
                 tree: Node | None = self.space.to_tree(config)
                 error = ""
@@ -138,12 +158,16 @@ class FlatStrategy(Strategy):
         assert self.client is not None
         rng = candidate_rng(self.seed, cid)
         baseline = self.space.sample(copy.deepcopy(rng))
-        ranked = sorted((h for h in self.history if h[1].ok), key=lambda h: -(h[1].fitness or 0.0))
-        shown = ranked[: self.history_shown // 2]
+        ranked = "reward" in self.signals  # without the reward, a best-first order would leak it
+        shown: list[tuple[dict[str, Any], Feedback]] = []
+        if ranked:
+            best = sorted((h for h in self.history if h[1].ok), key=lambda h: -(h[1].fitness or 0.0))
+            shown = best[: self.history_shown // 2]
         recent = [h for h in self.history[-self.history_shown:] if h not in shown]
-        shown += recent[: self.history_shown - len(shown)]
+        room = self.history_shown - len(shown)
+        shown += recent[max(0, len(recent) - room):] if room > 0 else []
         prompt = config_prompt(task=self.task, space=self.space.describe(), history=shown,
-                               rich=self.name == "lacer", this_round=this_round)
+                               signals=self.signals, this_round=this_round, ranked=ranked)
         value, error = self.client.ask(purpose="propose", system=SYSTEM_CONFIG, prompt=prompt,
                                        schema=self.space.json_schema(), seed=candidate_seed(self.seed, cid),
                                        max_tokens=self.max_tokens, candidate_id=cid)
@@ -156,12 +180,31 @@ class FlatStrategy(Strategy):
         fell_back = config is None
         if config is None:
             config = dict(self.space.sample(rng))
+        repeated = not fell_back and _key(config) in {_key(c) for c, _ in self.history} | {
+            _key(c) for c in this_round}
+        if repeated:  # a small model often repeats the best design: keep its intent, change one entry
+            config = self._unseen_neighbour(config, this_round, rng)
+            self.repeats += 1
         self.decisions += 1
         self.fallbacks += int(fell_back)
-        differs = json.dumps(config, sort_keys=True, default=str) != json.dumps(baseline, sort_keys=True,
-                                                                                 default=str)
+        differs = _key(config) != _key(baseline)
         self.differs += int(differs)
-        return config, fell_back, {"llm_error": error, "differs_from_random": differs}
+        extra = {"llm_error": error, "differs_from_random": differs, "repeat_moved": repeated}
+        return config, fell_back, extra
+
+    def _unseen_neighbour(self, config: dict[str, Any], this_round: list[dict[str, Any]],
+                          rng: np.random.Generator) -> dict[str, Any]:
+        """`config` with one entry (a source or the fusion) re-drawn at random, so that it differs
+        from every design evaluated or proposed this round (the last draw if none does)."""
+        seen = {_key(c) for c, _ in self.history} | {_key(c) for c in this_round}
+        out = dict(config)
+        for _ in range(32):
+            draw = self.space.sample(rng)
+            entry = sorted(config)[int(rng.integers(0, len(config)))]
+            out = {**config, entry: draw[entry]}
+            if _key(out) not in seen:
+                break
+        return out
 
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
@@ -192,7 +235,8 @@ class FlatStrategy(Strategy):
             "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
             "study": None if self.study is None else study_to_state(self.study),
             "pending_trials": list(self.pending_trials),
-            "counters": {"fallbacks": self.fallbacks, "differs": self.differs, "decisions": self.decisions},
+            "counters": {"fallbacks": self.fallbacks, "differs": self.differs, "decisions": self.decisions,
+                         "initial_proposed": self.initial_proposed, "repeats": self.repeats},
             "llm": None if self.client is None else self.client.accounting.to_dict(),
         }
 
@@ -209,6 +253,8 @@ class FlatStrategy(Strategy):
         self.fallbacks = int(counters.get("fallbacks", 0))
         self.differs = int(counters.get("differs", 0))
         self.decisions = int(counters.get("decisions", 0))
+        self.initial_proposed = int(counters.get("initial_proposed", 0))
+        self.repeats = int(counters.get("repeats", 0))
         if self.client is not None and state.get("llm"):
             self.client.accounting = LLMAccounting.from_dict(state["llm"])
 
@@ -219,5 +265,6 @@ class FlatStrategy(Strategy):
             llm = self.client.accounting
             llm.decisions, llm.fallbacks = self.decisions, self.fallbacks
             llm.differs_from_random = self.differs
+            llm.repeats = self.repeats
             out["llm"] = llm.to_dict()
         return out

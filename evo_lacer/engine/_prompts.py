@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evo_lacer.engine._records import Candidate
-from evo_lacer.evaluate import Feedback
+from evo_lacer.evaluate import REWARD_KEYS, SIGNALS, Feedback
 
 SYSTEM_DESIGN = (
     "You are a tool that helps design neural-network state encoders for reinforcement learning. "
@@ -64,62 +64,70 @@ def _rank(key: str) -> tuple[int, str]:
     return len(_PRIORITY), key
 
 
-def format_stats(values: Mapping[str, float], limit: int = 12) -> str:
+def format_stats(values: Mapping[str, float], limit: int = 8) -> str:
     items = sorted(values.items(), key=lambda kv: _rank(kv[0]))[:limit]
     more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
     return ", ".join(f"{k}={num(v)}" for k, v in items) + more
 
 
-def format_feedback(feedback: Feedback | None, *, rich: bool = True) -> str:
-    """Reward/metrics/feature lines of one feedback (`rich=False`: fitness only, GENIUS-style)."""
+def format_feedback(feedback: Feedback | None, *, signals: Sequence[str] = SIGNALS) -> str:
+    """What the LLM is told of one evaluation: the signals it may see. ``reward``: the fitness and
+    the episodic-reward metrics; ``metrics``: the other task metrics; ``features``: the feature
+    statistics. GENIUS sees ``("reward",)``; LACER's ablations hide one signal after another."""
     if feedback is None:
         return "not evaluated"
     if not feedback.ok:
         return f"{feedback.status.value}: {feedback.error[:160]}"
-    lines = [f"fitness {num(feedback.fitness)}"]
-    if rich and feedback.metrics:
-        lines.append(f"task metrics: {format_stats(feedback.metrics)}")
-    if rich and feedback.features:
+    shown = set(signals)
+    metrics = {k: v for k, v in feedback.metrics.items()
+               if ("reward" in shown if k in REWARD_KEYS else "metrics" in shown)}
+    lines = [f"fitness {num(feedback.fitness)}"] if "reward" in shown else []
+    if metrics:
+        lines.append(f"task metrics: {format_stats(metrics)}")
+    if "features" in shown and feedback.features:
         lines.append(f"feature statistics: {format_stats(feedback.features)}")
-    return "; ".join(lines)
+    return "; ".join(lines) or "evaluated (its results are withheld)"
 
 
 def format_choice(choice: Mapping[str, Any]) -> str:
-    return json.dumps(dict(choice), sort_keys=True, default=str)
+    return json.dumps(dict(choice), sort_keys=True, default=str, separators=(",", ":"))
 
 
-def format_candidate(c: Candidate, *, rich: bool = False) -> str:
+def format_candidate(c: Candidate, *, signals: Sequence[str] = ("reward",)) -> str:
     parent = c.extra.get("parent_fitness")
     delta = ""
-    if c.fitness is not None and isinstance(parent, int | float):
+    if c.fitness is not None and isinstance(parent, int | float) and "reward" in signals:
         delta = f" ({c.fitness - parent:+.3g} vs parent)"
     edit = f"{c.transformation} at {c.site} {format_choice(c.choice)}" if c.site else c.transformation
-    return f"#{c.id} {edit} -> {format_feedback(c.feedback, rich=rich)}{delta}"
+    return f"#{c.id} {edit} -> {format_feedback(c.feedback, signals=signals)}{delta}"
 
 
 def design_prompt(
     *, task: str, tree_text: str, parent_feedback: Feedback | None, transformation: str,
     description: str, category: str, history: Sequence[Candidate], insights: Sequence[str],
-    question: Sequence[str],
+    question: Sequence[str], signals: Sequence[str] = SIGNALS,
 ) -> str:
     """The question for one design round. Parts that change least come first (task, history,
     insights, parent, plan, question), so a local model reuses its cached prompt prefix."""
     parts = [f"Task: {task or 'maximize the fitness of the encoder.'}"]
     if history:
-        parts.append("Recent edits:\n" + "\n".join(f"- {format_candidate(c)}" for c in history))
+        brief = ("reward",) if "reward" in signals else ()
+        lines = [f"- {format_candidate(c, signals=brief)}" for c in history]
+        parts.append("Recent edits:\n" + "\n".join(lines))
     if insights:
         parts.append("Insights so far:\n" + "\n".join(f"- {i}" for i in insights))
     parts += [f"Current encoder (the parent; [i] marks positions):\n{tree_text}",
-              f"Parent feedback: {format_feedback(parent_feedback)}",
+              f"Parent feedback: {format_feedback(parent_feedback, signals=signals)}",
               f"Planned edit: {transformation} -- {description}",
               f"Guidance: {CATEGORY_GUIDANCE.get(category, '')}",
               "Choose:\n" + "\n".join(question)]
     return "\n\n".join(parts)
 
 
-def reflection_prompt(*, task: str, batch: Sequence[Candidate], insights: Sequence[str]) -> str:
+def reflection_prompt(*, task: str, batch: Sequence[Candidate], insights: Sequence[str],
+                      signals: Sequence[str] = SIGNALS) -> str:
     parts = [f"Task: {task or 'maximize the fitness of the encoder.'}",
-             "Results of this generation:\n" + "\n".join(f"- {format_candidate(c, rich=True)}"
+             "Results of this generation:\n" + "\n".join(f"- {format_candidate(c, signals=signals)}"
                                                         for c in batch)]
     if insights:
         parts.append("Earlier insights:\n" + "\n".join(f"- {i}" for i in insights))
@@ -128,14 +136,17 @@ def reflection_prompt(*, task: str, batch: Sequence[Candidate], insights: Sequen
 
 
 def config_prompt(
-    *, task: str, space: str, history: Sequence[tuple[Mapping[str, Any], Feedback]], rich: bool,
-    this_round: Sequence[Mapping[str, Any]],
+    *, task: str, space: str, history: Sequence[tuple[Mapping[str, Any], Feedback]],
+    signals: Sequence[str], this_round: Sequence[Mapping[str, Any]], ranked: bool = True,
 ) -> str:
-    """LACER (rich feedback) / GENIUS (fitness only): propose one whole configuration."""
+    """LACER (every signal) / GENIUS (fitness only) / an ablation: propose one whole configuration.
+    `ranked`: the history is best-first then most recent (else most recent only: without the
+    reward the order would leak it)."""
     parts = [f"Task: {task or 'maximize the fitness of the encoder.'}", space]
     if history:
-        lines = [f"- {format_choice(cfg)} -> {format_feedback(fb, rich=rich)}" for cfg, fb in history]
-        parts.append("Evaluated designs (best first, then the most recent):\n" + "\n".join(lines))
+        lines = [f"- {format_choice(cfg)} -> {format_feedback(fb, signals=signals)}" for cfg, fb in history]
+        head = "best first, then the most recent" if ranked else "the most recent"
+        parts.append(f"Evaluated designs ({head}):\n" + "\n".join(lines))
     if this_round:
         parts.append("Already proposed this round (propose a different one):\n"
                      + "\n".join(f"- {format_choice(c)}" for c in this_round))

@@ -11,12 +11,13 @@ from evo_lacer.evaluate._features import (
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._fidelity import Promoter, promote_record, successive_halving
-from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter, filter_feedback
+from evo_lacer.evaluate._filter import REWARD_KEYS, SIGNALS, FeedbackFilter, check_signals, filter_feedback
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
 from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
+    "REWARD_KEYS",
     "SIGNALS",
     "CompareConfig",
     "CompareResult",
@@ -31,6 +32,7 @@ __all__ = [
     "RLEvaluator",
     "Status",
     "auto_expert",
+    "check_signals",
     "dead_units",
     "effective_rank",
     "feature_statistics",

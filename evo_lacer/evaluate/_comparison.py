@@ -1,10 +1,12 @@
 """Strategies x seeds x budget on the ring road, one harness: the comparison behind
 ``benchmarks/compare.py`` and ``evo-lacer compare`` (the setting is documented there).
 
-Every strategy gets the same evaluator, budget and seeds. LACER's feedback ablations are
-extra strategy names: ``lacer-nofeatures`` and ``lacer-noreward`` wrap the evaluator in a
-``FeedbackFilter``; ``lacer-noinit`` needs a search knob for LACER's initial evaluation and
-is skipped (with a note) while ``SearchConfig`` has none.
+Every strategy gets the same evaluator, budget and seeds. LACER's nested feedback ablation is
+three extra strategy names, each removing one more thing from what the LLM is given:
+``lacer-nofeatures`` (no feature statistics), ``lacer-noreward`` (no features and no reward:
+neither the fitness nor the episodic reward reaches the prompts, and the history is shown most
+recent first instead of best first), ``lacer-noinit`` (as lacer-noreward, and no initial
+evaluation: the LLM designs from the first candidate on). Selection always uses the fitness.
 """
 
 from __future__ import annotations
@@ -24,19 +26,18 @@ import numpy as np
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate._base import Evaluator
 from evo_lacer.evaluate._feedback import Feedback
-from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter
 
 RING_ID = "evo_lacer/RingTraffic-v0"
 RING_TASK = ("Reward per control step: Flow's desired-velocity reward (1 when every vehicle drives at the "
              "instruction's target speed, less the further they are from it) minus 0.05 per m/s^2 of the "
              "automated vehicle's acceleration; a collision ends the episode with -10.")
 
-ABLATIONS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
-    "lacer-nofeatures": ("lacer", ("reward", "metrics"), {}),
-    "lacer-noreward": ("lacer", ("metrics", "features"), {}),
-    "lacer-noinit": ("lacer", SIGNALS, {"initial_evaluations": 0}),
+ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "lacer-nofeatures": ("lacer", {"llm_signals": ("reward", "metrics")}),
+    "lacer-noreward": ("lacer", {"llm_signals": ("metrics",)}),
+    "lacer-noinit": ("lacer", {"llm_signals": ("metrics",), "initial_evaluations": 0}),
 }
-"""Ablation name -> (search strategy, feedback signals kept, extra SearchConfig options)."""
+"""Ablation name -> (search strategy, SearchConfig options); nested: each drops one more thing."""
 
 DEFAULT_STRATEGIES = ("random", "evolution", "tpe", "hybrid", "lacer", "genius", "llmastool",
                       "lacer-nofeatures", "lacer-noreward", "lacer-noinit")
@@ -123,7 +124,6 @@ class RunRow:
     """PPO reward of the best tree when --confirm-steps > 0."""
     llm: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
-    skipped: str = ""
 
 
 @dataclass
@@ -200,14 +200,9 @@ def best_so_far(feedbacks: list[Feedback]) -> list[float]:
     return out
 
 
-def _search_options(strategy: str) -> tuple[str, tuple[str, ...], dict[str, Any], str]:
-    from evo_lacer.engine import SearchConfig
-
-    base, keep, options = ABLATIONS.get(strategy, (strategy, SIGNALS, {}))
-    known = {f.name for f in dataclasses.fields(SearchConfig)}
-    missing = sorted(set(options) - known)
-    skipped = f"search has no {', '.join(missing)} option" if missing else ""
-    return base, keep, options, skipped
+def search_options(strategy: str) -> tuple[str, dict[str, Any]]:
+    """The search strategy and extra `SearchConfig` options of a comparison row's name."""
+    return ABLATIONS.get(strategy, (strategy, {}))
 
 
 def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, folder: Path) -> RunRow:
@@ -215,12 +210,9 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
     from evo_lacer.api import search
 
     row = RunRow(strategy, seed)
-    base, keep, options, row.skipped = _search_options(strategy)
-    if row.skipped:
-        return row
-    task = evaluator if keep == SIGNALS else FeedbackFilter(evaluator, keep)
+    base, options = search_options(strategy)
     start = time.perf_counter()
-    result = search(evaluator=task, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
+    result = search(evaluator=evaluator, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
                     workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s, **options)
     row.wall_s = time.perf_counter() - start
     evaluated = [c.feedback for c in result.history if c.evaluated]
@@ -253,8 +245,7 @@ def run_comparison(config: CompareConfig, log: Callable[[str], None] = print) ->
                 shutil.rmtree(folder)  # a search needs a new run folder
             row = run_one(cfg, strategy, seed, evaluator, folder)
             rows.append(row)
-            log(f"{strategy} seed {seed}: best {row.best:.4g} in {row.wall_s:.1f}s"
-                + (f" (skipped: {row.skipped})" if row.skipped else ""))
+            log(f"{strategy} seed {seed}: best {row.best:.4g} in {row.wall_s:.1f}s")
     finals = [r.best for r in rows if math.isfinite(r.best)]
     threshold = cfg.threshold if cfg.threshold is not None else (
         float(np.median(finals)) if finals else math.inf)

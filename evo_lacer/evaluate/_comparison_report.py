@@ -33,9 +33,6 @@ def _strategy_rows(result: CompareResult) -> list[list[str]]:
     confirm = result.config.confirm_steps > 0
     for strategy in dict.fromkeys(r.strategy for r in result.rows):
         runs = [r for r in result.rows if r.strategy == strategy]
-        if all(r.skipped for r in runs):
-            out.append([strategy, "0", f"not run: {runs[0].skipped}"] + ["-"] * (7 + confirm))
-            continue
         reached = [evals_to_threshold(r.curve, result.threshold) for r in runs]
         hits = [n for n in reached if n is not None]
         to_thr = f"{np.mean(hits):.1f} ({len(hits)}/{len(runs)})" if hits else f"- (0/{len(runs)})"
@@ -74,8 +71,9 @@ def markdown(result: CompareResult, plot_name: str) -> str:
         f"Fidelity **{cfg.fidelity}** — fitness = {fitness}. Backend {cfg.backend}, horizon {cfg.horizon}, "
         f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`. "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
-        "Mean ± sample std over seeds; LLM columns are totals over seeds; '-' where a run has no "
-        "value (e.g. lacer-noreward's feedback hides the reward).", "",
+        "Mean ± sample std over seeds; LLM columns are totals over seeds. LACER's nested ablation: "
+        "lacer-nofeatures hides the feature statistics from the LLM, lacer-noreward also the reward "
+        "(fitness included), lacer-noinit also skips the initial evaluation.", "",
         "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
     ]
     for row in _strategy_rows(result) + _reference_rows(result.references, confirm):
@@ -101,7 +99,7 @@ def plot(result: CompareResult, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(10, 5))
     x = np.arange(1, result.config.budget + 1)
-    strategies = list(dict.fromkeys(r.strategy for r in result.rows if not r.skipped))
+    strategies = list(dict.fromkeys(r.strategy for r in result.rows))
     colors = plt.get_cmap("tab10")
     seen: list[float] = []  # every seed's values and the references: the y range shown
     for i, strategy in enumerate(strategies):

@@ -211,8 +211,8 @@ class FlatSpace:
             for fam in fams.values():
                 params = "; ".join(f"{k} in {{{', '.join(map(_fmt, d))}}}" for k, d in fam.domains.items())
                 lines.append(f"  - {fam.name}: {fam.doc}" + (f" [{params}]" if params else ""))
-        example = self.sample(0)
-        lines.append("Answer with one JSON object, e.g. " + json.dumps(example, separators=(", ", ": ")))
+        entries = ", ".join(f'"{e}": {{"family": ..., <its parameters>}}' for e in self._entries())
+        lines.append(f"Answer with one JSON object: {{{entries}}}")
         return "\n".join(lines)
 
     def json_schema(self) -> dict[str, Any]:

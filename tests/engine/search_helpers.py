@@ -94,6 +94,35 @@ class FirstOptionBackend:
         return LLMReply(value, json.dumps(value), 10, 5, 0.0, self.name, self.model)
 
 
+def seeded_answer(schema: dict[str, Any], rng: Any) -> Any:
+    """A random value matching one of our object/enum/const/anyOf schemas."""
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][int(rng.integers(0, len(schema["enum"])))]
+    if "anyOf" in schema:
+        return seeded_answer(schema["anyOf"][int(rng.integers(0, len(schema["anyOf"])))], rng)
+    if schema.get("type") == "object":
+        props = schema.get("properties", {})
+        return {name: seeded_answer(props[name], rng) for name in schema.get("required", props)}
+    return first_answer(schema)
+
+
+class SeededBackend(FirstOptionBackend):
+    """A stand-in LLM service that answers a legal value drawn from the request's seed (so
+    LACER-style proposals differ) and records every request."""
+
+    name = "seeded"
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        import numpy as np
+
+        self.requests.append(request)
+        value = seeded_answer(request.schema, np.random.default_rng(request.seed))
+        validate(value, request.schema)
+        return LLMReply(value, json.dumps(value), 10, 5, 0.0, self.name, self.model)
+
+
 class GarbageBackend:
     """An LLM service that answers text that is not JSON."""
 

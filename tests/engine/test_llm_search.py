@@ -36,10 +36,11 @@ def test_hybrid_with_the_embedded_model(tmp_path, embedded_backend) -> None:
 
 
 def test_lacer_with_the_embedded_model(tmp_path, embedded_backend) -> None:
-    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="lacer", budget=2,
-                    batch_size=2, llm=embedded_backend, run_dir=tmp_path / "run", llm_timeout_s=180.0)
-    llm = _check_llm_run(result, 2)
-    assert llm["decisions"] == 2
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="lacer", budget=3,
+                    batch_size=2, initial_evaluations=1, llm=embedded_backend, run_dir=tmp_path / "run",
+                    llm_timeout_s=180.0)
+    llm = _check_llm_run(result, 3)
+    assert llm["decisions"] == 2  # one initial evaluation, then the LLM designs
 
 
 def test_hybrid_through_the_ollama_client(tmp_path, embedded_backend) -> None:

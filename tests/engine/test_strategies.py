@@ -95,7 +95,8 @@ def test_llm_strategies_with_a_first_option_llm(tmp_path) -> None:
         if strategy == "hybrid":
             assert llm["reflections"] >= 1
         if strategy in ("lacer", "genius"):
-            assert all(c.designer == "llm" for c in result.history)
+            designers = [c.designer for c in result.history]
+            assert designers[:2] == ["initial", "initial"] and set(designers[2:]) == {"llm"}
     lacer_prompt = backend.requests[-1].prompt
     assert "Evaluated designs" in lacer_prompt
 

@@ -7,9 +7,10 @@ import math
 import pytest
 
 from evo_lacer.cli import build_parser
+from evo_lacer.engine import SearchConfig
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import CompareConfig, CompareResult, Feedback, Status
-from evo_lacer.evaluate._comparison import Reference, RunRow, best_so_far
+from evo_lacer.evaluate._comparison import Reference, RunRow, best_so_far, search_options
 from evo_lacer.evaluate._comparison_report import evals_to_threshold, markdown
 
 
@@ -22,16 +23,28 @@ def test_best_so_far_and_threshold() -> None:
     assert evals_to_threshold(curve, 0.9) is None
 
 
-def test_markdown_table_has_strategies_references_and_skips() -> None:
+def test_markdown_table_has_strategies_and_references() -> None:
     cfg = CompareConfig(strategies=("random", "lacer-noinit"), seeds=2, budget=2)
     rows = [RunRow("random", 0, [0.1, 0.3], best=0.3, best_reward=5.0, llm={"calls": 0}),
             RunRow("random", 1, [0.2, 0.2], best=0.2, best_reward=4.0),
-            RunRow("lacer-noinit", 0, skipped="search has no initial_evaluations option")]
+            RunRow("lacer-noinit", 0, [0.4, 0.4], best=0.4, best_reward=6.0,
+                   llm={"calls": 2, "fallbacks": 1})]
     refs = [Reference("expert controller", [1.0], [9.0]), Reference("SB3 CombinedExtractor", [0.25, 0.27])]
     text = markdown(CompareResult(cfg, rows, refs, threshold=0.26), "compare.png")
     assert "| random | 2 | 0.25 ± 0.0707 | 4.5 ± 0.707 | 2.0 (1/2) |" in text
-    assert "not run: search has no initial_evaluations option" in text
+    assert "| lacer-noinit | 1 | 0.4 | 6 | 1.0 (1/1) | 2 | 0 | 0 | 1 |" in text
     assert "*SB3 CombinedExtractor*" in text
+
+
+def test_ablations_are_nested() -> None:
+    """Each LACER ablation hides one more thing from the LLM than the one before."""
+    given = [search_options(name) for name in ("lacer", "lacer-nofeatures", "lacer-noreward", "lacer-noinit")]
+    assert {base for base, _ in given} == {"lacer"}
+    configs = [SearchConfig(strategy="lacer", **options) for _, options in given]
+    signals = [set(c.llm_signals) for c in configs]
+    inits = [c.initial_evaluations for c in configs]
+    assert signals[0] > signals[1] > signals[2] == signals[3] and signals[2] == {"metrics"}
+    assert inits[0] == inits[1] == inits[2] > 0 == inits[3]
 
 
 def test_config_checks_and_smoke_preset() -> None:
