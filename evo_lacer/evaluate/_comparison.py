@@ -15,7 +15,6 @@ import dataclasses
 import json
 import math
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +85,9 @@ class CompareConfig:
     """Output folder: compare.md, compare.png, compare.json and runs/."""
     smoke: bool = False
     """A tiny setting for tests (< 1 min): 4 strategies, 1 seed, budget 2, no LLM."""
+    resume: bool = False
+    """Keep the run folders already in `out`: finished runs are read back, killed ones continue
+    (nothing evaluated is repeated); without it every run starts afresh."""
 
     def resolved(self) -> CompareConfig:
         """The smoke preset applied, and the names checked."""
@@ -207,14 +209,18 @@ def search_options(strategy: str) -> tuple[str, dict[str, Any]]:
 
 def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, folder: Path) -> RunRow:
     """One search run of the comparison."""
-    from evo_lacer.api import search
+    from evo_lacer.api import resume, search
 
     row = RunRow(strategy, seed)
     base, options = search_options(strategy)
-    start = time.perf_counter()
-    result = search(evaluator=evaluator, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
-                    workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s, **options)
-    row.wall_s = time.perf_counter() - start
+    if cfg.resume and (folder / "run.json").exists():
+        result = resume(folder, evaluator=evaluator, llm=cfg.llm, workers=cfg.workers)
+    else:
+        if folder.exists():
+            shutil.rmtree(folder)  # a search needs a new run folder
+        result = search(evaluator=evaluator, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
+                        workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s, **options)
+    row.wall_s = float(result.accounting.get("wall_s") or 0.0)  # summed over sessions of a resumed run
     evaluated = [c.feedback for c in result.history if c.evaluated]
     row.curve = best_so_far(evaluated)
     if result.best_feedback is not None and result.best_feedback.fitness is not None:
@@ -241,8 +247,6 @@ def run_comparison(config: CompareConfig, log: Callable[[str], None] = print) ->
     for strategy in cfg.strategies:
         for seed in range(cfg.seeds):
             folder = out / "runs" / f"{strategy}-s{seed}"
-            if folder.exists():
-                shutil.rmtree(folder)  # a search needs a new run folder
             row = run_one(cfg, strategy, seed, evaluator, folder)
             rows.append(row)
             log(f"{strategy} seed {seed}: best {row.best:.4g} in {row.wall_s:.1f}s")

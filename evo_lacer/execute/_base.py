@@ -117,3 +117,17 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"exit code {exitcode} (signal {-exitcode})"
     return f"exit code {exitcode}"
+
+
+def one_thread_per_worker() -> None:
+    """Pin an evaluation worker to one thread -- torch's intra-op pool and NumPy's BLAS -- so
+    that N workers use N cores instead of oversubscribing them (SVDs thrash otherwise)."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        pass
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)

@@ -28,7 +28,15 @@ from typing import Any
 
 from evo_lacer.errors import ConfigError, EvaluationError, missing_extra
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
-from evo_lacer.execute._base import ExecutorBase, Job, check_jobs, last_line, run_job, timed_out
+from evo_lacer.execute._base import (
+    ExecutorBase,
+    Job,
+    check_jobs,
+    last_line,
+    one_thread_per_worker,
+    run_job,
+    timed_out,
+)
 from evo_lacer.tree import Node
 
 try:
@@ -56,15 +64,6 @@ def _dask_job(evaluator: Evaluator, tree: Node, seed: int) -> dict[str, Any]:
     return run_job(evaluator, tree, seed).to_dict()
 
 
-def _torch_one_thread() -> None:
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        pass
-
-
 if distributed is not None:
 
     class TorchThreadsPlugin(distributed.WorkerPlugin):
@@ -73,7 +72,7 @@ if distributed is not None:
         name = "evo-lacer-torch-threads"
 
         def setup(self, worker: Any) -> None:
-            _torch_one_thread()
+            one_thread_per_worker()
 
 
 class DaskExecutor(ExecutorBase):

@@ -45,6 +45,7 @@ from evo_lacer.execute._base import (
     check_jobs,
     describe_exit,
     last_line,
+    one_thread_per_worker,
     run_job,
     timed_out,
 )
@@ -59,12 +60,7 @@ def _worker_main(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     if hasattr(os, "setpgrp"):
         os.setpgrp()  # its own process group, so a kill also takes the evaluator's subprocesses
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        pass
+    one_thread_per_worker()
     evaluator: Any = None
     load_error = "no evaluator was sent to the worker"
     conn.send(("ready", os.getpid()))

@@ -29,6 +29,14 @@ def test_compare_smoke_finishes_in_a_minute(tmp_path: Path) -> None:
     assert {r["strategy"] for r in data["rows"]} == {"random", "evolution", "lacer", "lacer-nofeatures"}
     assert all(len(r["curve"]) == 2 for r in data["rows"])
     assert (tmp_path / "runs" / "lacer-s0").is_dir()
+    # --resume reads the finished runs back: the same rows, nothing evaluated again
+    before = (tmp_path / "runs" / "lacer-s0" / "candidates.jsonl").read_text()
+    proc, _ = _run(["benchmarks/compare.py", "--smoke", "--resume", "--out", str(tmp_path)], timeout=180)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    again = json.loads((tmp_path / "compare.json").read_text())
+    assert [(r["strategy"], r["best"], r["curve"]) for r in again["rows"]] == [
+        (r["strategy"], r["best"], r["curve"]) for r in data["rows"]]
+    assert (tmp_path / "runs" / "lacer-s0" / "candidates.jsonl").read_text() == before
 
 
 def test_ppo_speed_smoke(tmp_path: Path) -> None:

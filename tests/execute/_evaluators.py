@@ -65,9 +65,12 @@ class ScriptedEvaluator:
         elif what == "bad":
             return "not a feedback"  # type: ignore[return-value]
         import torch
+        from threadpoolctl import threadpool_info
 
+        blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
         return Feedback(Status.OK, fitness=float(seed),
-                        metrics={"pid": os.getpid(), "torch_threads": torch.get_num_threads()})
+                        metrics={"pid": os.getpid(), "torch_threads": torch.get_num_threads(),
+                                 "blas_threads": float(max(blas, default=1))})
 
 
 def burn(seconds: float) -> int:

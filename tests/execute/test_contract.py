@@ -107,11 +107,11 @@ def test_a_crashing_worker_gives_failed_and_the_pool_goes_on(executor: Executor)
     assert all(fb.ok for fb in again.values()) and len(again) == 2
 
 
-def test_workers_use_one_torch_thread(executor: Executor) -> None:
+def test_workers_use_one_torch_and_one_blas_thread(executor: Executor) -> None:
     if isinstance(executor, InProcessExecutor):
         pytest.skip("the caller's threads are left alone")
     (_, fb), = executor.submit_many(ScriptedEvaluator(), jobs(0), timeout_s=60)
-    assert fb.metrics["torch_threads"] == 1
+    assert fb.metrics["torch_threads"] == 1 and fb.metrics["blas_threads"] == 1
     assert fb.metrics["pid"] != os.getpid()
 
 
