@@ -42,17 +42,32 @@ class _Run:
                 if f is not None and f.status is not Status.REJECTED
                 and r.get("evaluated", not r.get("cached", False))]
 
-    def best_so_far(self) -> list[float]:
+    def fidelities(self) -> list[str]:
+        """The fidelities of the evaluations (cheap screening and full PPO under halving)."""
+        return sorted({fb.fidelity for _, fb in self.evaluated()}, key=_fidelity_rank)
+
+    def best_so_far(self, fidelity: str | None = None) -> list[float]:
+        """Best fitness after each evaluation, among those of `fidelity` (None: all); one value
+        per evaluation of any fidelity, so curves of one run share the x axis."""
         best, out = -math.inf, []
         for _, fb in self.evaluated():
-            if fb.ok and fb.fitness is not None:
+            if fb.ok and fb.fitness is not None and fidelity in (None, fb.fidelity):
                 best = max(best, fb.fitness)
             out.append(best if best > -math.inf else math.nan)
         return out
 
     def best(self) -> tuple[dict[str, Any], Feedback] | None:
-        ok = [(r, f) for r, f in self.evaluated() if f.ok and f.fitness is not None]
+        """The best evaluation at the run's highest fidelity (fitness scales differ between
+        fidelities, so a cheap score never outranks a full one)."""
+        fids = self.fidelities()
+        ok = [(r, f) for r, f in self.evaluated()
+              if f.ok and f.fitness is not None and f.fidelity == (fids[-1] if fids else f.fidelity)]
         return max(ok, key=lambda rf: rf[1].fitness or 0.0) if ok else None
+
+
+def _fidelity_rank(fidelity: str) -> tuple[int, str]:
+    """Lower fidelities first, "full" last."""
+    return (1 if fidelity == "full" else 0), fidelity
 
 
 def _run_folders(run_dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -112,15 +127,27 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def _plot(runs: list[_Run], path: Path) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 4.5), layout="tight")
-    ax = fig.add_subplot()
+    fidelities = sorted({f for run in runs for f in run.fidelities()}, key=_fidelity_rank) or ["full"]
+    fig = Figure(figsize=(7.5, 4.5 if len(fidelities) == 1 else 3.2 * len(fidelities)), layout="tight")
+    axes = fig.subplots(len(fidelities), 1, sharex=True, squeeze=False)[:, 0]
     strategies = sorted({r.strategy for r in runs})
+    for ax, fidelity in zip(axes, fidelities):
+        _plot_fidelity(ax, runs, strategies, None if len(fidelities) == 1 else fidelity)
+        ax.set_ylabel("best fitness so far" if len(fidelities) == 1 else f"best so far ({fidelity})")
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel("evaluations (all fidelities)" if len(fidelities) > 1 else "evaluations")
+    axes[0].set_title("Best fitness vs evaluations" + (", one panel per fidelity (their fitness scales "
+                                                       "differ)" if len(fidelities) > 1 else ""))
+    fig.savefig(path, dpi=100)
+
+
+def _plot_fidelity(ax: Any, runs: list[_Run], strategies: list[str], fidelity: str | None) -> None:
     plotted = False
     for index, strategy in enumerate(strategies):
         group = [r for r in runs if r.strategy == strategy]
         label = strategy if len(group) == 1 else f"{strategy} ({len(group)} runs)"
         for run in group:
-            curve = run.best_so_far()
+            curve = run.best_so_far(fidelity)
             if not curve or all(math.isnan(v) for v in curve):
                 continue
             ax.step(range(1, len(curve) + 1), curve, where="post", color=f"C{index % 10}",
@@ -132,11 +159,6 @@ def _plot(runs: list[_Run], path: Path) -> None:
         ax.text(0.5, 0.5, "no successful evaluation yet", ha="center", va="center", transform=ax.transAxes)
     else:
         ax.legend(loc="lower right")
-    ax.set_xlabel("evaluations")
-    ax.set_ylabel("best fitness so far")
-    ax.set_title("Best fitness vs evaluations")
-    ax.grid(True, alpha=0.3)
-    fig.savefig(path, dpi=100)
 
 
 def _tree_text(tree: Any) -> str:

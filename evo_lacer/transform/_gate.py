@@ -72,8 +72,10 @@ class Gate:
 
     `max_params` / `max_latency_ms` are optional bounds; latency is the median of
     `latency_runs` forward passes of a `batch_size` dummy batch (sampled once from the space
-    with `seed`; CPU, no grad). The intent check knows every built-in transformation; for
-    others, and for ``repeat_previous`` (whose choice lives in the history), it only checks
+    with `seed`; CPU, no grad); ``latency_runs=0`` records the checked forward's time instead
+    (one forward pass per candidate: for searches that neither bound nor optimize latency).
+    The intent check knows every built-in transformation; for others, and for
+    ``repeat_previous`` (whose choice lives in the history), it only checks
     that the subtree at the site changed; for the full check pass the repeated transformation's
     name, the site and the repeated choice (see `RepeatPrevious.resolve`).
     """
@@ -83,8 +85,8 @@ class Gate:
                  batch_size: int = 8, latency_runs: int = 3, seed: int = 0) -> None:
         if batch_size < 1:
             raise ConfigError(f"Gate batch_size must be >= 1, got {batch_size}")
-        if latency_runs < 1:
-            raise ConfigError(f"Gate latency_runs must be >= 1, got {latency_runs}")
+        if latency_runs < 0:
+            raise ConfigError(f"Gate latency_runs must be >= 0, got {latency_runs}")
         if max_params is not None and max_params < 1:
             raise ConfigError(f"Gate max_params must be >= 1 or None, got {max_params}")
         if max_latency_ms is not None and max_latency_ms <= 0:
@@ -167,7 +169,7 @@ class Gate:
                 start = time.perf_counter()
                 encoder(self._batch)
                 times.append(1e3 * (time.perf_counter() - start))
-        latency = statistics.median(times)
+        latency = statistics.median(times) if times else base.forward_ms
         base = replace(base, latency_ms=latency)
         if self.max_latency_ms is not None and latency > self.max_latency_ms:
             return replace(base, check="latency", reason=(

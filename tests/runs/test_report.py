@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -101,3 +102,25 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert_png(tmp_path / "rep" / "best_so_far.png")
     assert main(["report", str(tmp_path / "nothing")]) == 1
     assert "evo-lacer report: error:" in capsys.readouterr().err
+
+
+def test_report_of_a_halving_run_keeps_fidelities_apart(tmp_path: Path) -> None:
+    """Cheap scores (imitation skill) and full ones (PPO reward) are on different scales: the best
+    is the best *full* evaluation, and the plot has one panel per fidelity."""
+    store = RunStore.create(tmp_path / "run", {"strategy": "hybrid", "seed": 0, "fidelity": "halving"})
+    for i, fitness in enumerate([0.2, 0.9, 0.5]):
+        record = candidate(i, Status.OK, fitness)
+        record["feedback"]["fidelity"] = "cheap"
+        store.append_candidate(record)
+    for i, fitness in [(3, -4.0), (4, -2.5)]:
+        store.append_candidate(candidate(i, Status.OK, fitness, transformation="promote"))
+    text = write_report(tmp_path / "run").read_text()
+    assert "Fitness **-2.5**" in text and "fidelity full" in text
+    assert "| run | hybrid | " in text and "| 5 | -2.5 |" in text
+    assert_png(tmp_path / "run" / "best_so_far.png")
+    from evo_lacer.runs._report import _load
+
+    run = _load(tmp_path / "run", "run")
+    assert run.fidelities() == ["cheap", "full"]
+    assert run.best_so_far("cheap") == [0.2, 0.9, 0.9, 0.9, 0.9]
+    assert run.best_so_far("full")[3:] == [-4.0, -2.5] and math.isnan(run.best_so_far("full")[0])

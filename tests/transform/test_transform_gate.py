@@ -125,10 +125,15 @@ def test_single_source_space(catalog: Catalog) -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"max_params": 0}, {"max_latency_ms": -1.0},
-                                    {"latency_runs": 0}])
+                                    {"latency_runs": -1}])
 def test_bad_settings(space: spaces.Dict, catalog: Catalog, kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         Gate(space, catalog, **kwargs)
+
+
+def test_latency_from_the_checked_forward(space: spaces.Dict, catalog: Catalog) -> None:
+    result = Gate(space, catalog, latency_runs=0).check(None, simple_tree())
+    assert result.ok and result.latency_ms == result.forward_ms and result.forward_ms > 0
 
 
 def test_text_and_discrete_sources(catalog: Catalog) -> None:
