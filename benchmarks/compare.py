@@ -2,7 +2,8 @@
 
     python benchmarks/compare.py                 # default: cheap fidelity, NumPy ring, minutes
     python benchmarks/compare.py --smoke         # 4 strategies, 1 seed, budget 2, no LLM (< 1 min)
-    python benchmarks/compare.py --backend sumo --fidelity full --steps 20000 --seeds 3 --budget 24
+    python benchmarks/compare.py --backend sumo --fidelity full --steps 4096 --budget 10 --seeds 2 \
+        --workers 2 --llm embedded --resume --out benchmarks/out/compare_full   # the README's full run
     evo-lacer compare ...                        # the same, from the console script
 
 The setting (every option is a field of ``evo_lacer.evaluate.CompareConfig``):
@@ -24,10 +25,12 @@ The setting (every option is a field of ``evo_lacer.evaluate.CompareConfig``):
   same for every candidate, never used in training).
 - **Strategies** (one harness, same evaluator, budget and seeds; search seeds 0..seeds-1):
   random, evolution, tpe, hybrid, lacer, genius, llmastool, and LACER's nested feedback
-  ablations: ``lacer-nofeatures`` (feature statistics stripped from the feedback by
-  ``FeedbackFilter``), ``lacer-noreward`` (reward entries stripped from the metrics; the
-  fitness itself still reaches the prompt, so this removes only the duplicated reward lines),
-  ``lacer-noinit`` (run only when ``SearchConfig`` has an ``initial_evaluations`` option).
+  ablation, each hiding one more thing from the LLM (``SearchConfig.llm_signals`` and
+  ``initial_evaluations``; selection always uses the fitness): ``lacer-nofeatures`` (no
+  feature statistics), ``lacer-noreward`` (no features, no reward: neither the fitness nor the
+  episodic reward is shown, and the history is listed most recent first instead of best
+  first), ``lacer-noinit`` (also no initial evaluation: the LLM designs from the first
+  candidate on, instead of after ``initial_evaluations`` = 2 random designs).
 - **LLM**: ``--llm auto`` (embedded llama.cpp SmolLM2 when no Ollama server), requests time
   out after ``--llm-timeout-s`` and fall back to random choices (counted as fallbacks).
 - **References**: the expert controller (its reward on the held-out episodes; imitation
@@ -40,7 +43,9 @@ The setting (every option is a field of ``evo_lacer.evaluate.CompareConfig``):
   the median final best of all runs —, LLM calls / tokens / seconds / fallbacks, wall
   time), ``compare.png`` (best-so-far curves, mean and 95 % Student-t band over seeds, the
   references as horizontal lines), ``compare.json`` (raw numbers) and ``runs/`` (every run
-  folder, readable by ``evo-lacer report``).
+  folder, readable by ``evo-lacer report``). ``--resume`` keeps the run folders already in
+  ``--out``: finished runs are read back and killed ones continue, so a long comparison that
+  was interrupted loses nothing.
 """
 
 from __future__ import annotations
