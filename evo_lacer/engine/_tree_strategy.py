@@ -11,6 +11,7 @@ survivor selection, and the designer reflects on the generation.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -33,11 +34,13 @@ from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
 from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
-from evo_lacer.tree import Node, distance, node_from_dict, node_to_dict
+from evo_lacer.tree import Node, distance, node_from_dict, node_to_dict, tree_hash
 from evo_lacer.zoo import Catalog
 
 LINEAGE_KEPT = 8
 """Edits remembered per individual (what repeat_previous repeats)."""
+SITES_CACHED = 256
+"""Trees whose context-free sites are kept (least recently used dropped first)."""
 INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 
@@ -115,6 +118,9 @@ class TreeStrategy(Strategy):
         self.lineage: dict[int, list[Edit]] = {}
         self.recent: list[Candidate] = []
         self.insights: list[list[str]] = []
+        self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
+        """Sites of the context-free transformations by tree hash (parents are picked again and
+        again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
 
     @property
     def multi_objective(self) -> bool:
@@ -128,7 +134,19 @@ class TreeStrategy(Strategy):
     def _legal(self, tree: Node, ctx: TransformContext) -> dict[str, list[Site]]:
         from evo_lacer.transform import legal_moves
 
-        return legal_moves(tree, ctx, self.transformations)
+        fixed = {n: t for n, t in self.transformations.items() if t.context_free}
+        key = tree_hash(tree, self.catalog)
+        cached = self._sites.get(key)
+        if cached is None:
+            cached = legal_moves(tree, ctx, fixed)
+            self._sites[key] = cached
+            while len(self._sites) > SITES_CACHED:
+                self._sites.popitem(last=False)
+        else:
+            self._sites.move_to_end(key)
+        rest = legal_moves(tree, ctx, {n: t for n, t in self.transformations.items() if n not in fixed})
+        return {n: list(cached[n]) if n in cached else rest[n] for n in self.transformations
+                if n in cached or n in rest}
 
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:

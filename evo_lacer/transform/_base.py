@@ -91,6 +91,9 @@ class Transformation(ABC):
 
     name: str = ""
     description: str = ""
+    context_free: bool = False
+    """True when `sites` depends only on the tree, ``ctx.catalog`` and ``ctx.inputs`` (not on
+    the history or the donors): a search may then reuse the sites of a tree it has seen."""
 
     @abstractmethod
     def sites(self, tree: Node, ctx: TransformContext) -> list[Site]:

@@ -30,6 +30,7 @@ class CreateComposite(Transformation):
     exactly), then `times` for a repeat."""
 
     name = "create_composite"
+    context_free = True
     description = "wrap consecutive modules in a residual block or repeat them"
 
     def _kinds(self, tree: Node, parent: Path, index: int, span: int,

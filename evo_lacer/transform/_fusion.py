@@ -14,6 +14,7 @@ class ChangeFusion(Transformation):
     carry over from the old fusion when legal, else default)."""
 
     name = "change_fusion"
+    context_free = True
     description = "replace the fusion module"
 
     def _options(self, tree: Node, ctx: TransformContext) -> list[ModuleSpec]:

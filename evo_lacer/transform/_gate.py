@@ -154,7 +154,8 @@ class Gate:
                 out = encoder(self._batch)
         except Exception as exc:
             return replace(base, check="forward", reason=f"forward pass failed: {type(exc).__name__}: {exc}")
-        base = replace(base, forward_ms=1e3 * (time.perf_counter() - start))
+        forward_ms = 1e3 * (time.perf_counter() - start)
+        base = replace(base, forward_ms=forward_ms)
         expected = (self.batch_size, encoder.features_dim)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -169,7 +170,7 @@ class Gate:
                 start = time.perf_counter()
                 encoder(self._batch)
                 times.append(1e3 * (time.perf_counter() - start))
-        latency = statistics.median(times) if times else base.forward_ms
+        latency = statistics.median(times) if times else forward_ms
         base = replace(base, latency_ms=latency)
         if self.max_latency_ms is not None and latency > self.max_latency_ms:
             return replace(base, check="latency", reason=(

@@ -37,6 +37,7 @@ class SwapModule(Transformation):
     Slots: `module`, then its searchable parameters (unset ones carry over or default)."""
 
     name = "swap_module"
+    context_free = True
     description = "replace a module by a different catalog module"
 
     def _options(self, tree: Node, path: Path, ctx: TransformContext,
@@ -95,6 +96,7 @@ class InsertModule(Transformation):
     Slots: `module`, then its searchable parameters (unset ones default)."""
 
     name = "insert_module"
+    context_free = True
     description = "insert a new module into a branch or the head"
 
     def _gaps(self, tree: Node) -> list[tuple[Path, int]]:
@@ -130,6 +132,7 @@ class DeleteModule(Transformation):
     a residual or repeat left empty is removed with it. No slots."""
 
     name = "delete_module"
+    context_free = True
     description = "remove a module from a branch or the head"
 
     def sites(self, tree: Node, ctx: TransformContext) -> list[Site]:

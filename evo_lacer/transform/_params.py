@@ -17,6 +17,7 @@ class ChangeParameter(Transformation):
     domain without the current value; ``@sources`` domains list the tree's sources)."""
 
     name = "change_parameter"
+    context_free = True
     description = "change one hyperparameter of a module or of the fusion"
 
     def _values(self, tree: Node, node: Node, path: Path, param: ParamSpec, ctx: TransformContext,

@@ -132,3 +132,40 @@ def test_env_id_uses_the_rl_evaluator(tmp_path) -> None:
     assert result.accounting["evaluations"] == 3
     assert "reward" in result.best_feedback.metrics and result.best_feedback.features
     assert "RLEvaluator" in json.loads((result.run_dir / "run.json").read_text())["config"]["evaluator"]
+
+
+def test_context_free_sites_are_computed_once_per_tree(tmp_path, monkeypatch) -> None:
+    from collections import Counter
+
+    import evo_lacer.transform as transform
+
+    calls: Counter[str] = Counter()
+    original = transform.legal_moves
+
+    def counting(tree, ctx, transformations=None):  # type: ignore[no-untyped-def]
+        if transformations is not None and "change_parameter" in transformations:
+            calls[tree_hash(tree)] += 1
+        return original(tree, ctx, transformations)
+
+    monkeypatch.setattr(transform, "legal_moves", counting)
+    result = _run(tmp_path, "evolution", budget=12)
+    parents_picked = sum(1 for c in result.history if c.parents)
+    assert calls and max(calls.values()) == 1 and sum(calls.values()) < parents_picked
+
+
+def test_cached_sites_equal_fresh_ones(tmp_path) -> None:
+    from evo_lacer.compile import infer_sources
+    from evo_lacer.engine import build_strategy, default_seed_tree
+    from evo_lacer.flat import FlatSpace
+    from evo_lacer.transform import TransformContext, legal_moves
+    from evo_lacer.zoo import builtin_catalog
+
+    catalog = builtin_catalog()
+    inputs = {k: s.signal for k, s in infer_sources(small_space()).items()}
+    tree = default_seed_tree(FlatSpace.load().for_sources(small_space()))
+    strategy = build_strategy(SearchConfig(strategy="evolution"), catalog=catalog, inputs=inputs,
+                              seeds=[tree], space=None, backend=None, exchange_sink=None, task="")
+    ctx = TransformContext(catalog=catalog, inputs=inputs, donors=(tree,))
+    fresh = legal_moves(tree, ctx)
+    assert strategy._legal(tree, ctx) == fresh == strategy._legal(tree, ctx)  # miss, then hit
+    assert list(strategy._legal(tree, ctx)) == list(fresh)  # same transformation order
