@@ -25,7 +25,8 @@ def make_planner(config: SearchConfig, transformations: Sequence[str]) -> Planne
     """hybrid: Optuna (diversity-guided); llmastool: Thompson sampling; evolution: random."""
     if config.strategy == "hybrid":
         return OptunaPlanner(config.seed, sampler=config.planner_sampler,
-                             novelty_weight=config.novelty_weight, n_startup_trials=config.n_startup_trials,
+                             novelty_weight=config.novelty_weight,
+                             feature_weight=config.feature_weight, n_startup_trials=config.n_startup_trials,
                              transformations=tuple(transformations))
     if config.strategy == "llmastool":
         return ThompsonPlanner(config.seed, epsilon=config.epsilon)

@@ -75,6 +75,9 @@ class SearchConfig:
     """Optuna sampler of the hybrid planner."""
     novelty_weight: float = 0.3
     """Weight w of the novelty bonus in the planner's score (improvement + w * novelty)."""
+    feature_weight: float = 0.3
+    """Weight of the feature signal in the hybrid planner's score: the child's probe quality (mean
+    probe R² of its fused features) minus its parent's; 0 ignores it (feedback without probes adds 0)."""
     n_startup_trials: int = 10
     """Random trials before the Optuna samplers model the outcomes."""
     epsilon: float = 0.1
@@ -124,6 +127,9 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.fidelity must be full|cheap|halving, got {self.fidelity!r}")
         if not 0.0 < self.promote <= 1.0:
             raise ConfigError(f"SearchConfig.promote must be a fraction in (0, 1], got {self.promote!r}")
+        for name in ("novelty_weight", "feature_weight"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"SearchConfig.{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.epsilon <= 1.0:
             raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {self.epsilon}")
         if self.eval_timeout_s is not None and not self.eval_timeout_s > 0:

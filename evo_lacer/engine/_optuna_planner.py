@@ -1,5 +1,6 @@
 """The diversity-guided Bayesian planner: an Optuna study over (transformation, site class,
-prompt category), each outcome scored as improvement over the parent + w * novelty.
+prompt category), each outcome scored as improvement over the parent + w * novelty + w_f * the
+gain in probe quality over the parent (LACER's feature signal, when the feedback has probes).
 
 Legality: the study samples from a *fixed* vocabulary (every transformation, every class of
 `SITE_CLASSES`, every prompt category), so its distributions never change. A sampled pair that
@@ -63,7 +64,8 @@ class OptunaPlanner(Planner):
 
     def __init__(
         self, seed: int = 0, *, sampler: Literal["tpe", "gp"] = "tpe", novelty_weight: float = 0.3,
-        n_startup_trials: int = 10, transformations: tuple[str, ...] = DEFAULT_TRANSFORMATIONS,
+        feature_weight: float = 0.3, n_startup_trials: int = 10,
+        transformations: tuple[str, ...] = DEFAULT_TRANSFORMATIONS,
         site_classes: tuple[str, ...] = SITE_CLASSES, categories: tuple[str, ...] = PROMPT_CATEGORIES,
     ) -> None:
         super().__init__(seed)
@@ -72,10 +74,12 @@ class OptunaPlanner(Planner):
         if sampler == "gp" and importlib.util.find_spec("scipy") is None:
             raise ConfigError("OptunaPlanner(sampler='gp') needs scipy (Optuna's GP sampler uses it); "
                               "install it with: pip install scipy -- or use sampler='tpe'")
-        if novelty_weight < 0:
-            raise ConfigError(f"novelty_weight must be >= 0, got {novelty_weight}")
+        for name, weight in (("novelty_weight", novelty_weight), ("feature_weight", feature_weight)):
+            if weight < 0:
+                raise ConfigError(f"{name} must be >= 0, got {weight}")
         self.sampler = sampler
         self.novelty_weight = novelty_weight
+        self.feature_weight = feature_weight
         self.n_startup_trials = n_startup_trials
         self.distributions = {
             "transformation": CategoricalDistribution(list(transformations)),
@@ -96,10 +100,12 @@ class OptunaPlanner(Planner):
                                               multivariate=True, constant_liar=True)
 
     def score(self, outcome: Outcome) -> float:
-        """What the study maximizes: improvement + w * novelty; failures score `FAILED_SCORE`."""
+        """What the study maximizes: improvement + w * novelty + w_f * feature gain (the probe
+        quality gained over the parent, when the feedback has probes); failures score `FAILED_SCORE`."""
         if outcome.status in ("failed", "timed_out", "rejected"):
             return FAILED_SCORE
-        return (outcome.improvement or 0.0) + self.novelty_weight * outcome.novelty
+        return ((outcome.improvement or 0.0) + self.novelty_weight * outcome.novelty
+                + self.feature_weight * (outcome.feature_gain or 0.0))
 
     def _ask(self, legal: list[dict[str, tuple[str, ...]]]) -> list[Plan]:
         plans = []
@@ -127,6 +133,7 @@ class OptunaPlanner(Planner):
 
     def _state(self) -> dict[str, Any]:
         return {"sampler": self.sampler, "novelty_weight": self.novelty_weight,
+                "feature_weight": self.feature_weight,
                 "n_startup_trials": self.n_startup_trials,
                 "vocabulary": {k: list(d.choices) for k, d in self.distributions.items()},
                 "study": study_to_state(self.study)}
@@ -134,6 +141,7 @@ class OptunaPlanner(Planner):
     def _load(self, state: Mapping[str, Any]) -> None:
         self.sampler = state["sampler"]
         self.novelty_weight = float(state["novelty_weight"])
+        self.feature_weight = float(state.get("feature_weight", 0.0))  # runs older than the knob
         self.n_startup_trials = int(state["n_startup_trials"])
         self.distributions = {k: CategoricalDistribution(list(v)) for k, v in state["vocabulary"].items()}
         self.study = self._new_study()

@@ -51,18 +51,23 @@ class Outcome:
 
     `improvement` is the child's fitness minus its parent's, divided by the population's fitness
     spread and clipped to [-1, 1] (None when the child has no fitness); `novelty` is the child's
-    tree distance to the nearest member of the population, in [0, 1].
+    tree distance to the nearest member of the population, in [0, 1]; `feature_gain` is the
+    child's probe quality (mean probe R² of its fused features, LACER's feature signal) minus
+    its parent's, in [-1, 1] (None when either has no probes).
     """
 
     status: str
     improvement: float | None = None
     novelty: float = 0.0
+    feature_gain: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in OUTCOME_STATUSES:
             raise ValueError(f"Outcome.status {self.status!r} is not one of {OUTCOME_STATUSES}")
-        if self.improvement is not None and not math.isfinite(self.improvement):
-            raise ValueError(f"Outcome.improvement must be finite or None, got {self.improvement!r}")
+        for name in ("improvement", "feature_gain"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"Outcome.{name} must be finite or None, got {value!r}")
 
     @property
     def improved(self) -> bool:

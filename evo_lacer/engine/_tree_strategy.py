@@ -31,7 +31,7 @@ from evo_lacer.engine._population import (
 )
 from evo_lacer.engine._records import Candidate, Outcome
 from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
-from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.evaluate import Feedback, Status, probe_quality
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
 from evo_lacer.tree import Node, distance, node_from_dict, node_to_dict, tree_hash
@@ -70,7 +70,8 @@ def _edit_from_dict(data: Mapping[str, Any]) -> Edit:
 
 def outcome_of(cand: Candidate, population: Sequence[Individual]) -> Outcome:
     """How a planned candidate fared: improvement over its parent (scaled by the population's
-    fitness spread, clipped to [-1, 1]) and novelty (tree distance to the nearest member)."""
+    fitness spread, clipped to [-1, 1]), novelty (tree distance to the nearest member) and the
+    gain in probe quality over its parent (when both have feature probes)."""
     status = {Status.REJECTED: "rejected", Status.FAILED: "failed", Status.TIMED_OUT: "timed_out"}.get(
         cand.status, "duplicate" if cand.cached else "ok")
     novelty = 0.0
@@ -86,7 +87,11 @@ def outcome_of(cand: Candidate, population: Sequence[Individual]) -> Outcome:
             spread = (max(scores) - min(scores)) if scores else 0.0
             spread = max(spread, 1e-3 * max(1.0, abs(parent)))
             improvement = float(np.clip((cand.fitness - parent) / spread, -1.0, 1.0))
-    return Outcome(status, improvement, novelty)
+    gain = None
+    parent_quality, quality = cand.extra.get("parent_quality"), probe_quality(cand.feedback.features)
+    if status in ("ok", "duplicate") and isinstance(parent_quality, int | float) and quality is not None:
+        gain = float(np.clip(quality - parent_quality, -1.0, 1.0))
+    return Outcome(status, improvement, novelty, gain)
 
 
 class TreeStrategy(Strategy):
@@ -184,7 +189,9 @@ class TreeStrategy(Strategy):
         base: dict[str, Any] = dict(parents=(parent.candidate_id,), parent_tree=parent.tree,
                                     transformation=plan.transformation, prompt_category=plan.prompt_category,
                                     plan=plan.to_dict())
-        extra: dict[str, Any] = {"parent_fitness": parent_fitness, "plan_index": index}
+        extra: dict[str, Any] = {"parent_fitness": parent_fitness, "plan_index": index,
+                                 "parent_quality": probe_quality(parent.feedback.features)
+                                 if parent.feedback is not None else None}
         context = DesignContext(
             tree=parent.tree, transformation=t, sites=sites, ctx=ctx, plan=plan,
             rng=candidate_rng(self.seed, cid), parent_feedback=parent.feedback if parent_fitness is not None

@@ -7,6 +7,7 @@ from evo_lacer.evaluate._features import (
     effective_rank,
     feature_statistics,
     linear_cka,
+    probe_quality,
     ridge_r2,
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
@@ -39,6 +40,7 @@ __all__ = [
     "filter_feedback",
     "linear_cka",
     "ppo_defaults",
+    "probe_quality",
     "promote_record",
     "ridge_r2",
     "run_comparison",

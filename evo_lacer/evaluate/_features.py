@@ -258,3 +258,10 @@ def feature_statistics(
                 if r2s:
                     out[f"{name}/probe_r2_mean"] = float(np.mean(list(r2s.values())))
     return out
+
+
+def probe_quality(features: Mapping[str, float]) -> float | None:
+    """One number for how much the fused features know: the mean of the ``probe_r2/<target>``
+    statistics (each in [0, 1]); None when the feedback has no probes."""
+    values = [float(v) for k, v in features.items() if k.startswith("probe_r2/") and math.isfinite(v)]
+    return float(np.mean(values)) if values else None

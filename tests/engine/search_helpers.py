@@ -163,3 +163,9 @@ class CrashingBackend:
 
     def complete(self, request: LLMRequest) -> LLMReply:
         raise ZeroDivisionError("division by zero")
+
+
+def probe_fitness(tree: Any, module: Any) -> dict[str, Any]:
+    """param_fitness with a probe-quality feature (LACER's signal) that grows with the width."""
+    width = float(module.features_dim)
+    return {"fitness": param_fitness(tree, module), "features": {"probe_r2/speed": min(1.0, width / 512)}}

@@ -141,9 +141,11 @@ def test_thompson_prefers_the_operation_that_improves() -> None:
     assert all(p.site_class is None for p in plans)
 
 
-def test_optuna_scores_improvement_plus_novelty() -> None:
-    planner = OptunaPlanner(novelty_weight=0.5)
+def test_optuna_scores_improvement_plus_novelty_plus_feature_gain() -> None:
+    planner = OptunaPlanner(novelty_weight=0.5, feature_weight=0.25)
     assert planner.score(Outcome("ok", 0.4, 0.2)) == pytest.approx(0.5)
+    assert planner.score(Outcome("ok", 0.4, 0.2, feature_gain=-0.4)) == pytest.approx(0.4)
+    assert OptunaPlanner(feature_weight=0.0).score(Outcome("ok", 0.1, 0.0, 0.9)) == pytest.approx(0.1)
     assert planner.score(Outcome("failed")) == planner.score(Outcome("rejected")) == -1.0
 
 
@@ -162,3 +164,21 @@ def test_optuna_maps_an_illegal_sample_to_the_closest_legal_move() -> None:
         assert plans[0].info["mapped"] == (tuple(plans[0].info["sampled"]) !=
                                            (plans[0].transformation, plans[0].site_class))
         planner.tell([Outcome("ok", 0.0)])
+
+
+def test_outcome_carries_the_probe_quality_gained_over_the_parent() -> None:
+    from evo_lacer.engine._records import Candidate
+    from evo_lacer.engine._tree_strategy import outcome_of
+    from evo_lacer.evaluate import Feedback, Status
+
+    def child(features: dict, parent_quality: float | None, status: Status = Status.OK) -> Candidate:
+        fb = Feedback(status, fitness=1.0, features=features) if status is Status.OK else \
+            Feedback.failure(status, "boom")
+        return Candidate(id=1, generation=1, tree={}, tree_hash="h", parents=(0,), feedback=fb,
+                         extra={"parent_fitness": 0.5, "parent_quality": parent_quality})
+
+    probes = {"probe_r2/speed": 0.9, "probe_r2/headway": 0.5, "ego/effective_rank": 3.0}
+    assert outcome_of(child(probes, 0.4), []).feature_gain == pytest.approx(0.3)
+    assert outcome_of(child(probes, None), []).feature_gain is None  # the parent had no probes
+    assert outcome_of(child({"ego/effective_rank": 3.0}, 0.4), []).feature_gain is None
+    assert outcome_of(child(probes, 0.4, Status.FAILED), []).feature_gain is None

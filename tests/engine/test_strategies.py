@@ -169,3 +169,20 @@ def test_cached_sites_equal_fresh_ones(tmp_path) -> None:
     fresh = legal_moves(tree, ctx)
     assert strategy._legal(tree, ctx) == fresh == strategy._legal(tree, ctx)  # miss, then hit
     assert list(strategy._legal(tree, ctx)) == list(fresh)  # same transformation order
+
+
+def test_hybrid_planner_is_told_the_feature_gain(tmp_path) -> None:
+    from search_helpers import probe_fitness
+
+    from evo_lacer.runs import RunStore
+
+    def first_scores(feature_weight: float) -> list[float]:
+        result = _run(tmp_path, "hybrid", name=f"w{feature_weight}", fitness=probe_fitness, budget=8,
+                      feature_weight=feature_weight)
+        children = [c for c in result.history if c.parents and c.evaluated and c.feedback.ok]
+        assert children and all(isinstance(c.extra.get("parent_quality"), float) for c in children)
+        state = RunStore.open(result.run_dir).load_state("checkpoint")
+        return [t["value"] for t in state["strategy"]["planner"]["study"]["trials"]][:4]
+
+    ignored, weighted = first_scores(0.0), first_scores(1.0)  # same seed: the same first plans
+    assert len(ignored) == len(weighted) == 4 and ignored != weighted
