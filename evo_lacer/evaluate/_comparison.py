@@ -70,7 +70,11 @@ class CompareConfig:
     grad_steps: int = 100
     """Behaviour-cloning gradient steps per cheap evaluation."""
     max_eval_s: float | None = None
-    """Training time limit of one evaluation, then TIMED_OUT (None: 60 s cheap, no limit full)."""
+    """Training time limit of one evaluation, then TIMED_OUT (None: 60 s cheap, 300 s full)."""
+    max_latency_ms: float | None = 10.0
+    """Gate: encoders whose forward pass on the gate's batch of 8 takes longer are rejected before
+    costing an evaluation (typical ring encoders: 1-3 ms; a 64-channel stride-1 conv stack on the
+    40x40 image: ~40 ms, and its PPO training ~30x slower). None: no bound."""
     confirm_steps: int = 0
     """If > 0, re-evaluate every run's best tree and the CombinedExtractor with PPO for this many steps."""
     llm: str = "auto"
@@ -158,8 +162,9 @@ def task_evaluator(cfg: CompareConfig) -> Evaluator:
                                   grad_steps=cfg.grad_steps, batch_size=64, rollout_episodes=1,
                                   max_seconds=60.0 if cfg.max_eval_s is None else cfg.max_eval_s,
                                   task=RING_TASK)
+    limit = 300.0 if cfg.max_eval_s is None else cfg.max_eval_s
     return RLEvaluator(RING_ID, steps=cfg.steps, n_envs=cfg.n_envs, eval_episodes=cfg.eval_episodes,
-                       env_kwargs=cfg.env_kwargs, max_seconds=cfg.max_eval_s, task=RING_TASK)
+                       env_kwargs=cfg.env_kwargs, max_seconds=limit, task=RING_TASK)
 
 
 def confirm_evaluator(cfg: CompareConfig) -> Any:
@@ -219,7 +224,8 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
         if folder.exists():
             shutil.rmtree(folder)  # a search needs a new run folder
         result = search(evaluator=evaluator, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
-                        workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s, **options)
+                        workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s,
+                        max_latency_ms=cfg.max_latency_ms, **options)
     row.wall_s = float(result.accounting.get("wall_s") or 0.0)  # summed over sessions of a resumed run
     evaluated = [c.feedback for c in result.history if c.evaluated]
     row.curve = best_so_far(evaluated)

@@ -69,7 +69,8 @@ def markdown(result: CompareResult, plot_name: str) -> str:
     lines = [
         "# Strategy comparison on the ring road", "",
         f"Fidelity **{cfg.fidelity}** — fitness = {fitness}. Backend {cfg.backend}, horizon {cfg.horizon}, "
-        f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`. "
+        f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`, gate latency bound "
+        f"{cfg.max_latency_ms} ms (batch of 8). "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
         "Mean ± sample std over seeds; LLM columns are totals over seeds. LACER's nested ablation: "
         "lacer-nofeatures hides the feature statistics from the LLM, lacer-noreward also the reward "
