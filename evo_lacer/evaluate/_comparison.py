@@ -100,7 +100,8 @@ class CompareConfig:
             strategies = SMOKE_STRATEGIES if self.strategies == DEFAULT_STRATEGIES else self.strategies
             cfg = dataclasses.replace(
                 self, strategies=strategies, seeds=1, budget=2, horizon=30, eval_episodes=1,
-                dataset_steps=200, grad_steps=10, steps=min(self.steps, 128), llm="none")
+                dataset_steps=200, grad_steps=10, steps=min(self.steps, 128), llm="none",
+                max_latency_ms=None)  # a loaded test machine must not reject the smoke's encoders
         from evo_lacer.engine import STRATEGIES
 
         bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
