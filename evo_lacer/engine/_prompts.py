@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evo_lacer.engine._records import Candidate
-from evo_lacer.evaluate import REWARD_KEYS, SIGNALS, Feedback
+from evo_lacer.evaluate import SIGNALS, Feedback, filter_feedback
 
 SYSTEM_DESIGN = (
     "You are a tool that helps design neural-network state encoders for reinforcement learning. "
@@ -78,14 +78,12 @@ def format_feedback(feedback: Feedback | None, *, signals: Sequence[str] = SIGNA
         return "not evaluated"
     if not feedback.ok:
         return f"{feedback.status.value}: {feedback.error[:160]}"
-    shown = set(signals)
-    metrics = {k: v for k, v in feedback.metrics.items()
-               if ("reward" in shown if k in REWARD_KEYS else "metrics" in shown)}
-    lines = [f"fitness {num(feedback.fitness)}"] if "reward" in shown else []
-    if metrics:
-        lines.append(f"task metrics: {format_stats(metrics)}")
-    if "features" in shown and feedback.features:
-        lines.append(f"feature statistics: {format_stats(feedback.features)}")
+    shown = filter_feedback(feedback, signals)
+    lines = [f"fitness {num(feedback.fitness)}"] if "reward" in signals else []
+    if shown.metrics:
+        lines.append(f"task metrics: {format_stats(shown.metrics)}")
+    if shown.features:
+        lines.append(f"feature statistics: {format_stats(shown.features)}")
     return "; ".join(lines) or "evaluated (its results are withheld)"
 
 

@@ -12,13 +12,12 @@ from evo_lacer.evaluate._features import (
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._fidelity import Promoter, promote_record, successive_halving
-from evo_lacer.evaluate._filter import REWARD_KEYS, SIGNALS, FeedbackFilter, check_signals, filter_feedback
+from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter, check_signals, filter_feedback
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
 from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
-    "REWARD_KEYS",
     "SIGNALS",
     "CompareConfig",
     "CompareResult",
