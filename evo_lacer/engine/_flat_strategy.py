@@ -180,10 +180,10 @@ class FlatStrategy(Strategy):
         fell_back = config is None
         if config is None:
             config = dict(self.space.sample(rng))
-        repeated = not fell_back and _key(config) in {_key(c) for c, _ in self.history} | {
-            _key(c) for c in this_round}
+        seen = {_key(c) for c, _ in self.history} | {_key(c) for c in this_round}
+        repeated = not fell_back and _key(config) in seen
         if repeated:  # a small model often repeats the best design: keep its intent, change one entry
-            config = self._unseen_neighbour(config, this_round, rng)
+            config = self._unseen_neighbour(config, seen, rng)
             self.repeats += 1
         self.decisions += 1
         self.fallbacks += int(fell_back)
@@ -192,11 +192,10 @@ class FlatStrategy(Strategy):
         extra = {"llm_error": error, "differs_from_random": differs, "repeat_moved": repeated}
         return config, fell_back, extra
 
-    def _unseen_neighbour(self, config: dict[str, Any], this_round: list[dict[str, Any]],
+    def _unseen_neighbour(self, config: dict[str, Any], seen: set[str],
                           rng: np.random.Generator) -> dict[str, Any]:
         """`config` with one entry (a source or the fusion) re-drawn at random, so that it differs
-        from every design evaluated or proposed this round (the last draw if none does)."""
-        seen = {_key(c) for c, _ in self.history} | {_key(c) for c in this_round}
+        from every design in `seen` (evaluated, or proposed this round; the last draw if none does)."""
         out = dict(config)
         for _ in range(32):
             draw = self.space.sample(rng)
