@@ -8,8 +8,8 @@ store -- into the shared harness and loop (`evo_lacer.engine`); every setting is
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
-import pickle
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
@@ -26,12 +26,14 @@ from evo_lacer.engine._promotion import PROMOTE, promote
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
+from evo_lacer.runs import RunLock
 from evo_lacer.llm import LLMBackend
 from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
 from evo_lacer.zoo import Catalog, builtin_catalog
 
-COMPONENTS = "components.pkl"
-"""Run artifact with the pickled evaluator (and custom catalog / space) that `resume` reloads."""
+COMPONENTS = "components"
+"""Key of the run config recording, as data, how `resume` rebuilds the evaluator (see
+`evo_lacer.runs._components`); nothing in a run folder is ever unpickled."""
 
 
 @dataclass(frozen=True)
@@ -116,28 +118,23 @@ def _flat_space(space: Any, evaluator: Evaluator) -> FlatSpaceLike:
     return FlatSpace.load(space).for_sources(evaluator.observation_space)
 
 
-def _pickle_components(store: Any, components: dict[str, Any]) -> dict[str, bool]:
-    kept: dict[str, bytes] = {}
-    for name, obj in components.items():
-        try:
-            kept[name] = pickle.dumps(obj)
-        except Exception as exc:
-            warnings.warn(f"the {name} cannot be pickled ({type(exc).__name__}: {exc}); to resume this run "
-                          f"pass it again: resume(run_dir, {name}=...)", RuntimeWarning, stacklevel=4)
-    store.artifact_path(COMPONENTS).write_bytes(pickle.dumps(kept))
-    return {name: name in kept for name in components}
+def _components(task_evaluator: Evaluator, full: Evaluator | None, env: Any, fitness: FitnessFn | None,
+                catalog: Catalog | None, space: Any, rl_options: Mapping[str, Any] | None,
+                fidelity: str) -> dict[str, Any]:
+    """What `resume` needs to rebuild the run's parts, as JSON data (see `evo_lacer.runs._components`)."""
+    from evo_lacer.runs._components import recipe
 
-
-def _load_components(store: Any) -> dict[str, Any]:
-    path = store.artifact_path(COMPONENTS)
-    if not path.is_file():
-        return {}
-    out = {}
-    for name, blob in pickle.loads(path.read_bytes()).items():
-        try:
-            out[name] = pickle.loads(blob)
-        except Exception as exc:
-            warnings.warn(f"{path}: the saved {name} cannot be loaded ({exc})", RuntimeWarning, stacklevel=3)
+    options = {k: v for k, v in (rl_options or {}).items() if k != "expert"}  # as `_make_evaluator`
+    cheap = {k: v for k, v in (rl_options or {}).items() if k in ("env_kwargs", "kinds", "wrappers", "expert")}
+    kind = "imitation" if fidelity in ("cheap", "halving") else "rl"
+    out: dict[str, Any] = {
+        "evaluator": recipe(task_evaluator, env=env, fitness=fitness, kind=kind,
+                            options=cheap if kind == "imitation" else options),
+        "catalog": None if catalog is None else hashlib.sha256(catalog.to_json().encode()).hexdigest(),
+        "space": space is not None and not isinstance(space, str | os.PathLike),
+    }
+    if full is not None:
+        out["full_evaluator"] = recipe(full, env=env, kind="rl", options=options)
     return out
 
 
@@ -211,54 +208,61 @@ def search(
     from evo_lacer.runs import RunStore
 
     folder = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="evo-lacer-"))
+    parts = _components(task_evaluator, full, env, fitness, catalog, space, rl_options, fidelity)
     run_config = {**cfg.to_dict(), "seed_trees": [node_to_dict(t) for t in seeds],
                   "task": task_evaluator.describe(), "evaluator": repr(task_evaluator),
-                  "observation_space": str(task_evaluator.observation_space), "llm_backend": llm_spec}
+                  "observation_space": str(task_evaluator.observation_space), "llm_backend": llm_spec,
+                  COMPONENTS: parts}
     store = RunStore.create(folder, run_config)
-    components: dict[str, Any] = {"evaluator": task_evaluator}
-    if full is not None:
-        components["full_evaluator"] = full
-    if catalog is not None:
-        components["catalog"] = catalog
-    if space is not None and not isinstance(space, str | os.PathLike):
-        components["space"] = flat
-    _pickle_components(store, components)
-    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+    if fitness is not None and not parts["evaluator"]["rebuild"]:
+        warnings.warn(f"the fitness is recorded by name only ({parts['evaluator']['why']}); to resume this "
+                      "run pass it again: resume(run_dir, fitness=...)", RuntimeWarning, stacklevel=2)
+    with RunLock(store.path):
+        return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
 
 
 def resume(
-    run_dir: str | os.PathLike[str], *, evaluator: Evaluator | None = None,
+    run_dir: str | os.PathLike[str], *, evaluator: Evaluator | None = None, fitness: FitnessFn | None = None,
+    observation_space: Any = None, full_evaluator: Evaluator | None = None,
     llm: str | LLMBackend | None = None, workers: int | None = None, catalog: Catalog | None = None,
     space: Any = None, progress: bool = False,
 ) -> SearchResult:
     """Continue a run (killed or finished) with no evaluation lost or repeated.
 
-    The evaluator, custom catalog and space are reloaded from the run when they were picklable;
-    otherwise pass them again. ``workers`` may differ from the original run; ``llm`` overrides the
-    recorded backend spec (needed when the run was given a backend object).
+    Nothing stored in the run folder is executed: the evaluator is rebuilt from what the run
+    recorded as data (a fitness function by import path, the RL / imitation evaluators by env id
+    and settings); otherwise pass it again (``evaluator=``, or ``fitness=`` with the recorded or a
+    given ``observation_space``), and a custom ``catalog`` / ``space`` too. The store is checked
+    against the checkpoints first (`RunStoreError` on a mismatch). ``workers`` may differ from the
+    original run; ``llm`` overrides the recorded backend spec.
     """
     from evo_lacer.runs import RunStore
+    from evo_lacer.runs._resume import check_run, recorded_parts
 
     store = RunStore.open(run_dir)
-    data = dict(store.config)
-    fields = {f.name for f in dataclasses.fields(SearchConfig)}
-    cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})
-    if workers is not None:
-        cfg = dataclasses.replace(cfg, workers=workers)
-    saved = _load_components(store)
-    task_evaluator = evaluator or saved.get("evaluator")
-    if task_evaluator is None:
-        raise RunStoreError(f"{store.path}: the run's evaluator was not saved (not picklable); "
-                            "pass it again: resume(run_dir, evaluator=...)")
-    cat = catalog or saved.get("catalog") or getattr(task_evaluator, "catalog", None) or builtin_catalog()
-    flat = _flat_space(space if space is not None else saved.get("space", cfg.space), task_evaluator)
-    seeds = [node_from_dict(t) for t in data.get("seed_trees", [])] or [default_seed_tree(flat)]
-    backend, _ = _resolve_llm(llm if llm is not None else str(data.get("llm_backend", cfg.llm)), cfg)
-    full = saved.get("full_evaluator")
-    if cfg.fidelity == "halving" and full is None:
-        raise RunStoreError(f"{store.path}: the run's full-fidelity evaluator was not saved; it cannot be "
-                            "resumed (start a new search)")
-    return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+    with RunLock(store.path):
+        data = dict(store.config)
+        fields = {f.name for f in dataclasses.fields(SearchConfig)}
+        try:
+            cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})
+            if workers is not None:
+                cfg = dataclasses.replace(cfg, workers=workers)
+        except ConfigError as exc:
+            raise RunStoreError(f"{store.path / 'run.json'}: the recorded config is not valid ({exc}); the "
+                                "file was edited or damaged: restore it, or start a new search") from None
+        parts = recorded_parts(store, evaluator=evaluator, fitness=fitness,
+                               observation_space=observation_space, full_evaluator=full_evaluator,
+                               catalog=catalog, space=space)
+        task_evaluator = parts.evaluator
+        cat = catalog or getattr(task_evaluator, "catalog", None) or builtin_catalog()
+        flat = _flat_space(space if space is not None else cfg.space, task_evaluator)
+        seeds = list(parts.seeds)
+        check_run(store)
+        backend, _ = _resolve_llm(llm if llm is not None else str(data.get("llm_backend", cfg.llm)), cfg)
+        if cfg.fidelity == "halving" and parts.full_evaluator is None:
+            raise RunStoreError(f"{store.path}: the run's full-fidelity evaluator cannot be rebuilt from its "
+                                "record; pass it again: resume(run_dir, evaluator=..., full_evaluator=...)")
+        return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, parts.full_evaluator)
 
 
 def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
@@ -296,7 +300,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
                               exchange_sink=store.append_llm, task=evaluator.describe())
     kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
-    executor = make_executor(cfg.workers, kind)
+    executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb)
     bar: ProgressBar | None = None
     try:
         harness = Harness(store=store, evaluator=evaluator, executor=executor, strategy=cfg.strategy,

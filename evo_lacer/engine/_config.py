@@ -105,6 +105,10 @@ class SearchConfig:
     """Most tokens of one design answer."""
     max_proposals_factor: int = 20
     """Stop early after budget * this many proposals (guards against a space with no new trees)."""
+    worker_memory_mb: int | None = None
+    """Memory (address space, MB) one evaluation worker process may use; over it the evaluation is
+    FAILED, the machine lives on. None: 80% of this machine's memory shared among the workers; 0: no
+    limit. Applies to worker processes only (the in-process executor shares the search's memory)."""
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -141,6 +145,16 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
                               f"got {self.initial_evaluations!r}")
         object.__setattr__(self, "llm_signals", _signals(self.llm_signals))
+        if self.worker_memory_mb is not None and (
+                not isinstance(self.worker_memory_mb, int) or isinstance(self.worker_memory_mb, bool)
+                or self.worker_memory_mb < 0):
+            raise ConfigError(f"SearchConfig.worker_memory_mb must be an integer >= 0 (MB; 0: no limit) or "
+                              f"None (automatic), got {self.worker_memory_mb!r}")
+        if self.eval_timeout_s is not None and (self.workers == 0 or self.executor == "inprocess"):
+            raise ConfigError(
+                f"SearchConfig.eval_timeout_s={self.eval_timeout_s:g} cannot hold in process (workers=0 or "
+                "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
+                "or 'process', or drop eval_timeout_s")
         names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
         object.__setattr__(self, "objectives", split)

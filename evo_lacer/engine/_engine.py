@@ -13,13 +13,19 @@ while proposing only repeats the proposing (LLM calls are logged again; nothing 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from evo_lacer.engine._harness import Harness
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy
+from evo_lacer.errors import EvoLacerError, RunStoreError
 
 CHECKPOINT = "checkpoint"
 PENDING = "pending"
@@ -40,17 +46,22 @@ def run_loop(store: Any, harness: Harness, strategy: Strategy, *, batch_size: in
     generation = -1
     wall_before = 0.0
     prepared: list[Candidate] | None = None
+    fingerprint = config_fingerprint(store.config)
     checkpoint = store.load_state(CHECKPOINT)
-    if checkpoint is not None:
-        generation = int(checkpoint["generation"])
-        wall_before = float(checkpoint.get("wall_s", 0.0))
-        strategy.load_state_dict(checkpoint["strategy"])
-        harness.load_state_dict(checkpoint["harness"])
     pending = store.load_state(PENDING)
-    if pending is not None and int(pending["generation"]) > generation:
-        strategy.load_state_dict(pending["strategy"])
-        harness.load_state_dict(pending["harness"])
-        prepared = [Candidate.from_dict(c) for c in pending["candidates"]]
+    with _loading(store, CHECKPOINT, checkpoint, fingerprint):
+        if checkpoint is not None:
+            generation = int(checkpoint["generation"])
+            wall_before = float(checkpoint.get("wall_s", 0.0))
+            strategy.load_state_dict(checkpoint["strategy"])
+            harness.load_state_dict(checkpoint["harness"])
+    with _loading(store, PENDING, pending, fingerprint):
+        if pending is not None and int(pending["generation"]) > generation:
+            strategy.load_state_dict(pending["strategy"])
+            harness.load_state_dict(pending["harness"])
+            prepared = [Candidate.from_dict(c) for c in pending["candidates"]]
+        elif pending is not None and int(pending["generation"]) == generation:
+            _redo_lost(harness, [Candidate.from_dict(c) for c in pending["candidates"]], generation)
     stop = "budget spent"
     while True:
         gen = generation + 1
@@ -66,14 +77,49 @@ def run_loop(store: Any, harness: Harness, strategy: Strategy, *, batch_size: in
                 stop = f"{strategy.name} has nothing more to propose"
                 break
             prepared = harness.prepare(proposals, gen)
-            store.save_state(PENDING, {"generation": gen, "strategy": strategy.state_dict(),
-                                       "harness": harness.state_dict(),
+            store.save_state(PENDING, {"generation": gen, "config": fingerprint,
+                                       "strategy": strategy.state_dict(), "harness": harness.state_dict(),
                                        "candidates": [c.to_dict() for c in prepared]})
         candidates = harness.run(prepared, gen)
         strategy.observe(candidates)
         generation, prepared = gen, None
         store.save_state(CHECKPOINT, {
-            "generation": generation, "strategy": strategy.state_dict(), "harness": harness.state_dict(),
+            "generation": generation, "config": fingerprint, "strategy": strategy.state_dict(),
+            "harness": harness.state_dict(),
             "wall_s": wall_before + time.perf_counter() - start, "accounting": strategy.accounting(),
         })
     return LoopResult(generation + 1, stop, wall_before + time.perf_counter() - start)
+
+
+def config_fingerprint(config: Any) -> str:
+    """A digest of the run config, kept in each checkpoint so a swapped ``run.json`` is noticed."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _loading(store: Any, name: str, state: Any, fingerprint: str) -> Iterator[None]:
+    """Turn a damaged or foreign loop state into a RunStoreError naming its file."""
+    path = store.state_path(name)
+    if state is not None and state.get("config", fingerprint) != fingerprint:
+        raise RunStoreError(f"{path} was written for another config than {store.path / 'run.json'} holds now "
+                            "(run.json was replaced or edited); restore the run's own run.json, or start a "
+                            "new search")
+    try:
+        yield
+    except EvoLacerError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RunStoreError(f"{path}: damaged loop state ({type(exc).__name__}: {exc}); restore it from a "
+                            "backup, or start a new search") from None
+
+
+def _redo_lost(harness: Harness, prepared: list[Candidate], generation: int) -> None:
+    """Evaluate again the candidates of the last finished generation whose record was lost (a
+    kill cut the last line of ``candidates.jsonl``), under their own ids; the strategy already
+    observed them."""
+    lost = [c for c in prepared if c.id not in harness.records]
+    if lost:
+        warnings.warn(f"candidates {[c.id for c in lost]} of generation {generation} were lost from the "
+                      "candidate log (cut last line); evaluating them again under their ids", RuntimeWarning,
+                      stacklevel=3)
+        harness.run(prepared, generation)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evo_lacer.engine._records import Candidate
+from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 
@@ -88,8 +89,14 @@ class Harness:
         self.cache: dict[str, Candidate] = {}
         self.best: Candidate | None = None
         self.eval_seconds = 0.0
-        for data in store.candidates():
-            self._remember(Candidate.from_dict(data))
+        for line, data in enumerate(store.candidates(), start=1):
+            try:
+                cand = Candidate.from_dict(data)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise RunStoreError(f"{getattr(store, 'path', 'the run store')}: candidate record {line} "
+                                    f"is damaged ({type(exc).__name__}: {exc}); restore candidates.jsonl, or "
+                                    "start a new search") from None
+            self._remember(cand)
 
     # --- bookkeeping ---------------------------------------------------------------------
     @property
@@ -178,7 +185,7 @@ class Harness:
     def run(self, prepared: Sequence[Candidate], generation: int) -> list[Candidate]:
         """Record and evaluate a prepared generation; candidates already in the store (a resumed
         run) are reused, never evaluated again. Returns the generation's candidates by id."""
-        done: dict[int, Candidate] = {c.id: self.records[c.id] for c in prepared if c.id in self.records}
+        done: dict[int, Candidate] = {c.id: self._recorded(c) for c in prepared if c.id in self.records}
         todo: list[Candidate] = []
         for cand in prepared:
             if cand.id in done:
@@ -211,6 +218,17 @@ class Harness:
                 self._record(cand, generation)
                 done[cand.id] = cand
         return [done[c.id] for c in sorted(prepared, key=lambda c: c.id)]
+
+    def _recorded(self, cand: Candidate) -> Candidate:
+        """The stored record of a re-proposed candidate; it must be the same architecture."""
+        old = self.records[cand.id]
+        if cand.tree_hash and old.tree_hash and cand.tree_hash != old.tree_hash:
+            raise RunStoreError(
+                f"{getattr(self.store, 'path', 'the run store')}: candidate {cand.id} is recorded with tree "
+                f"{old.tree_hash[:12]} but the resumed search proposes {cand.tree_hash[:12]} under that "
+                "id; the candidate log belongs to another run (or space, or catalog) -- restore the run's "
+                "own files, or start a new search")
+        return old
 
     @staticmethod
     def _tree(cand: Candidate) -> Node:

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 EXECUTOR_KINDS: tuple[str, ...] = ("process", "inprocess", "dask")
 
 
-def make_executor(workers: int, kind: str = "process") -> Executor:
+def make_executor(workers: int, kind: str = "process", *, memory_mb: int | None = None) -> Executor:
     """The executor for `workers` parallel evaluations: in process when ``workers == 0`` or
-    ``kind == "inprocess"``, else a process pool (``"process"``) or a local Dask cluster (``"dask"``)."""
+    ``kind == "inprocess"``, else a process pool (``"process"``, each worker limited to `memory_mb`,
+    see `ProcessPoolExecutor`) or a local Dask cluster (``"dask"``)."""
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
         raise ConfigError(f"workers must be an integer >= 0, got {workers!r}")
     if kind not in EXECUTOR_KINDS:
@@ -28,7 +29,7 @@ def make_executor(workers: int, kind: str = "process") -> Executor:
         from evo_lacer.execute._dask import DaskExecutor
 
         return DaskExecutor(n_workers=workers)
-    return ProcessPoolExecutor(workers)
+    return ProcessPoolExecutor(workers, memory_mb=memory_mb)
 
 
 def __getattr__(name: str) -> Any:

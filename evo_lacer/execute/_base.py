@@ -6,6 +6,7 @@ executor raises only when it is misused or cannot work at all (e.g. an unpicklab
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import traceback
@@ -16,6 +17,9 @@ from typing import Protocol, Self, runtime_checkable
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
 from evo_lacer.tree import Node
+
+MEMORY_LIMIT_ENV = "EVO_LACER_WORKER_MEMORY_MB"
+"""Set in a worker process to the memory limit it runs under (for the failure messages)."""
 
 Job = tuple[int, Node, int]
 """(job id, tree, seed); the job id is chosen by the caller and comes back with the result."""
@@ -86,8 +90,9 @@ def run_job(evaluator: Evaluator, tree: Node, seed: int) -> Feedback:
     start = time.perf_counter()
     try:
         feedback = evaluator.evaluate(tree, seed)
-    except Exception as exc:
-        return Feedback.failure(Status.FAILED, f"evaluator raised {last_line(exc)}",
+    except BaseException as exc:  # SystemExit or KeyboardInterrupt raised by user code, too
+        # (a real Ctrl-C of the search is told apart and re-raised by the in-process executor)
+        return Feedback.failure(Status.FAILED, f"evaluator raised {last_line(exc)}{memory_hint(exc)}",
                                 Cost(seconds=time.perf_counter() - start))
     seconds = time.perf_counter() - start
     if not isinstance(feedback, Feedback):
@@ -100,6 +105,17 @@ def run_job(evaluator: Evaluator, tree: Node, seed: int) -> Feedback:
         feedback = feedback.with_cost(Cost(seconds, feedback.cost.env_steps, feedback.cost.llm_calls,
                                            feedback.cost.llm_tokens))
     return feedback
+
+
+def memory_hint(exc: BaseException) -> str:
+    """A fix for an evaluation that ran out of memory under a worker's memory limit."""
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    text = str(exc).lower()
+    if limit and (isinstance(exc, MemoryError) or "can't allocate memory" in text
+                  or "cannot allocate memory" in text or "out of memory" in text):
+        return (f" (the worker's memory limit is {limit} MB; raise SearchConfig.worker_memory_mb "
+                "or make the encoder smaller)")
+    return ""
 
 
 def timed_out(timeout_s: float, seconds: float, how: str) -> Feedback:

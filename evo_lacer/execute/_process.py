@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import math
 import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.util  # its exit hook (joins children) is registered first, so ours runs before it
 import os
 import pickle
+import resource
 import signal
+import sys
+import threading
 import time
 import weakref
 from collections import deque
@@ -40,6 +44,7 @@ from typing import Any
 from evo_lacer.errors import ConfigError, EvaluationError
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
 from evo_lacer.execute._base import (
+    MEMORY_LIMIT_ENV,
     ExecutorBase,
     Job,
     check_jobs,
@@ -51,16 +56,73 @@ from evo_lacer.execute._base import (
 )
 
 WORKER_MODULE = __name__
+_PR_SET_PDEATHSIG = 1
 MAX_START_FAILURES = 3
 """Workers that die before they are ready, in a row, before the pool gives up."""
 
 
-def _worker_main(conn: Connection) -> None:
+def _die_with_parent(lifeline: Connection) -> None:
+    """End this worker and its process group when the search process dies, however it dies.
+
+    The search holds the other end of `lifeline` and never writes to it: the read returns (EOF)
+    only when the search is gone -- kill -9 included. Where Linux allows it, the kernel also
+    sends SIGKILL when the parent (the fork server) dies (``PR_SET_PDEATHSIG``).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+    def watch() -> None:
+        with contextlib.suppress(BaseException):
+            lifeline.recv()
+        with contextlib.suppress(OSError):
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="evo-lacer-lifeline", daemon=True).start()
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap this worker's address space at what its imports mapped plus `memory_mb` MB, so an
+    evaluation over it fails (MemoryError / allocator error) instead of the machine swapping."""
+    if memory_mb <= 0 or not hasattr(resource, "RLIMIT_AS"):
+        return
+    limit = vm_size_bytes() + memory_mb * 2**20
+    with contextlib.suppress(ValueError, OSError):
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        os.environ[MEMORY_LIMIT_ENV] = str(memory_mb)
+
+
+def vm_size_bytes() -> int:
+    """This process's mapped address space (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def default_memory_mb(workers: int) -> int:
+    """The automatic per-worker memory limit: 80% of this machine's memory shared among `workers`."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+    return max(256, int(0.8 * total / max(1, workers)) // 2**20)
+
+
+def _worker_main(conn: Connection, lifeline: Connection | None = None, memory_mb: int = 0) -> None:
     """Worker loop: load the evaluator when sent, evaluate jobs, report back; exit on EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
     if hasattr(os, "setpgrp"):
         os.setpgrp()  # its own process group, so a kill also takes the evaluator's subprocesses
+    if lifeline is not None:
+        _die_with_parent(lifeline)
     one_thread_per_worker()
+    _limit_memory(memory_mb)
     evaluator: Any = None
     load_error = "no evaluator was sent to the worker"
     conn.send(("ready", os.getpid()))
@@ -96,6 +158,7 @@ class _Worker:
     proc: BaseProcess
     conn: Connection
     spawned: float
+    lifeline: Connection | None = None
     ready: bool = False
     token: int = -1
     job_id: int | None = None
@@ -124,6 +187,8 @@ def _stop_workers(workers: list[_Worker], grace_s: float = 2.0) -> None:
             _kill_group(w)
             w.proc.join(5)
         w.conn.close()
+        if w.lifeline is not None:
+            w.lifeline.close()
     workers.clear()
 
 
@@ -146,10 +211,14 @@ class ProcessPoolExecutor(ExecutorBase):
             forkserver where available. Using forkserver adds this module to the fork server's
             preload list (effective only before the fork server first starts).
         start_timeout_s: how long a new worker may take to import its modules and report ready.
+        memory_mb: address space (MB) each worker may map beyond its start-up imports; an
+            evaluation over it fails. None: `default_memory_mb`; 0: no limit.
+
+    Workers die with the search process, whatever kills it (see `_die_with_parent`).
     """
 
     def __init__(self, workers: int = 2, *, context: str | None = None,
-                 start_timeout_s: float = 120.0) -> None:
+                 start_timeout_s: float = 120.0, memory_mb: int | None = None) -> None:
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ConfigError(f"ProcessPoolExecutor needs workers >= 1, got {workers!r} "
                               "(use InProcessExecutor / workers=0 to evaluate in this process)")
@@ -160,8 +229,12 @@ class ProcessPoolExecutor(ExecutorBase):
                               "('fork' is unsafe with torch and threads)")
         if context not in multiprocessing.get_all_start_methods():
             raise ConfigError(f"start method {context!r} is not available on this platform; use 'spawn'")
+        if memory_mb is not None and (not isinstance(memory_mb, int) or memory_mb < 0):
+            raise ConfigError(f"memory_mb must be an integer >= 0 (MB; 0: no limit) or None, "
+                              f"got {memory_mb!r}")
         self.workers = workers
         self.context = context
+        self.memory_mb = default_memory_mb(workers) if memory_mb is None else memory_mb
         self.start_timeout_s = start_timeout_s
         self._ctx: Any = multiprocessing.get_context(context)
         if context == "forkserver":
@@ -224,17 +297,21 @@ class ProcessPoolExecutor(ExecutorBase):
 
     def _spawn(self) -> None:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child_conn,),
+        life_read, life_keep = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_worker_main, args=(child_conn, life_read, self.memory_mb),
                                  name=f"evo-lacer-worker-{len(self._workers)}")
         proc.start()
         child_conn.close()
-        self._workers.append(_Worker(proc, parent_conn, time.monotonic()))
+        life_read.close()
+        self._workers.append(_Worker(proc, parent_conn, time.monotonic(), life_keep))
 
     def _drop(self, w: _Worker, kill: bool) -> None:
         if kill:
             _kill_group(w)
         w.proc.join(5)
         w.conn.close()
+        if w.lifeline is not None:
+            w.lifeline.close()
         self._workers.remove(w)
 
     def _dispatch(self, w: _Worker, job: Job, timeout_s: float | None, now: float) -> None:
@@ -275,6 +352,12 @@ class ProcessPoolExecutor(ExecutorBase):
                 results.append((message[1], feedback))
                 w.job_id, w.deadline = None, math.inf
 
+    def _memory_note(self, exitcode: int | None) -> str:
+        if self.memory_mb > 0 and exitcode is not None and exitcode < 0:
+            return (f" (a worker may use {self.memory_mb} MB; if it ran out, raise "
+                    "SearchConfig.worker_memory_mb or make the encoder smaller)")
+        return ""
+
     def _check_start(self, w: _Worker) -> None:
         self._start_failures += 1
         if self._start_failures >= MAX_START_FAILURES:
@@ -313,7 +396,7 @@ class ProcessPoolExecutor(ExecutorBase):
                         self._drop(w, kill=True)
                         if w.job_id is not None:
                             error = (f"worker process died with {describe_exit(w.proc.exitcode)} "
-                                     "while evaluating")
+                                     f"while evaluating{self._memory_note(w.proc.exitcode)}")
                             results.append((w.job_id, Feedback.failure(Status.FAILED, error,
                                                                        Cost(seconds=now - w.started))))
                         elif not w.ready:
