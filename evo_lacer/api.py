@@ -78,9 +78,10 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
         raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
                           "pass fitness= and observation_space=, or evaluator=")
     if fidelity in ("cheap", "halving"):
-        cheap_options = {k: v for k, v in (rl_options or {}).items() if k in ("env_kwargs", "kinds")}
+        cheap_options = {k: v for k, v in (rl_options or {}).items()
+                         if k in ("env_kwargs", "kinds", "wrappers", "expert")}
         return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
-    options = dict(rl_options or {})
+    options = {k: v for k, v in (rl_options or {}).items() if k != "expert"}  # the cheap fidelity's
     if catalog is not None:
         options.setdefault("catalog", catalog)
     return cast(Evaluator, rl_evaluator(env, **options))

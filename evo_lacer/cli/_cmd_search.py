@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import time
@@ -12,6 +13,9 @@ from typing import Any
 
 from evo_lacer.cli._dataclass_args import add_dataclass_args, dataclass_from_args
 from evo_lacer.errors import ConfigError
+
+DEFAULT_STEPS = 20_000
+"""`RLEvaluator`'s default training steps (the default of --eval-max-steps follows --steps)."""
 
 
 def load_object(ref: str, what: str) -> Any:
@@ -46,6 +50,23 @@ def register(subparsers: Any) -> None:
                                                    "callable is called with no arguments")
     task.add_argument("--steps", "--rl-steps", dest="rl_steps", type=int,
                       help="PPO training steps per candidate (with --env)")
+    env = p.add_argument_group("environment (with --env)")
+    env.add_argument("--env-kwargs", type=json_object, metavar="JSON",
+                     help="gym.make keyword arguments as a JSON object, e.g. '{\"max_steps\": 64}'")
+    env.add_argument("--kinds", nargs="+", type=kind_pair, metavar="NAME=KIND",
+                     help="force the kind of observation sources (vector, sequence, image, image_hwc, "
+                          "image_chw, tokens, grid); nested sources are named by their path, e.g. obs:pos")
+    env.add_argument("--wrapper", dest="wrappers", action="append", metavar="MODULE:NAME",
+                     help="gymnasium wrapper applied to every env, e.g. "
+                          "gymnasium.wrappers:FlattenObservation (repeatable, applied in order)")
+    env.add_argument("--eval-episodes", type=int, metavar="N",
+                     help="held-out episodes that score each candidate (default: 3)")
+    env.add_argument("--eval-max-steps", type=int, metavar="N",
+                     help="steps after which a held-out episode is cut (default: --steps, so scoring a "
+                          "candidate costs at most eval-episodes x steps env steps; 0: the env's own limit)")
+    env.add_argument("--expert", metavar="auto|none|MODULE:FN",
+                     help="expert of --fidelity cheap/halving: auto (the ring's, BabyAI's bot), none (the "
+                          "'probe' proxy: linear-probe R2 of untrained features), or fn(obs) -> action")
     p.add_argument("--run-dir", help="new run folder (default: runs/STRATEGY-SEED-TIME)")
     p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write report.md and plots into the run folder at the end")
@@ -53,6 +74,65 @@ def register(subparsers: Any) -> None:
                    help="show a progress bar with the best fitness so far")
     add_dataclass_args(p, SearchConfig)
     p.set_defaults(func=run)
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """``--env-kwargs``: a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc}): {text!r}; quote it, e.g. "
+                                         "--env-kwargs '{\"max_steps\": 64}'") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is JSON but not an object; use '{{\"name\": value}}'")
+    return value
+
+
+def kind_pair(text: str) -> tuple[str, str]:
+    """``--kinds``: one ``NAME=KIND``."""
+    from evo_lacer.compile import KIND_CHOICES
+
+    name, sep, kind = text.rpartition("=")
+    if not sep or not name or kind not in KIND_CHOICES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=KIND with KIND one of {KIND_CHOICES}")
+    return name, kind
+
+
+def rl_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`RLEvaluator` / `ImitationEvaluator` settings from the environment options."""
+    options: dict[str, Any] = {}
+    if args.rl_steps:
+        options["steps"] = args.rl_steps
+    if args.env_kwargs:
+        options["env_kwargs"] = args.env_kwargs
+    if args.kinds:
+        options["kinds"] = dict(args.kinds)
+    if args.wrappers:
+        options["wrappers"] = list(args.wrappers)
+    if args.eval_episodes is not None:
+        options["eval_episodes"] = args.eval_episodes
+    max_steps = args.eval_max_steps if args.eval_max_steps is not None else (args.rl_steps or DEFAULT_STEPS)
+    if max_steps:
+        options["eval_max_steps"] = max_steps
+    if args.expert is not None and args.expert != "auto":
+        options["expert"] = None if args.expert == "none" else load_object(args.expert, "--expert")
+    return options
+
+
+def print_sources(env: str, options: dict[str, Any]) -> None:
+    """How each observation source will be read, and why (before any budget is spent)."""
+    from evo_lacer.compile import describe_sources
+    from evo_lacer.envs import SourcesWrapper
+    from evo_lacer.evaluate._envtools import make_env
+
+    made = make_env(env, options.get("env_kwargs"), options.get("wrappers", ()))
+    try:  # the spaces before SourcesWrapper turned strings into ids say more
+        space = (made.env if isinstance(made, SourcesWrapper) else made).observation_space
+    finally:
+        made.close()
+    print(f"observation sources of {env} (override with --kinds NAME=KIND):")
+    for line in describe_sources(space, options.get("kinds")):
+        print(f"  {line}")
 
 
 def print_summary(result: Any) -> None:
@@ -86,8 +166,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either --env or --fitness, not both")
     if args.env:
         kwargs["env"] = args.env
-        if args.rl_steps:
-            kwargs["rl_options"] = {"steps": args.rl_steps}
+        kwargs["rl_options"] = rl_options(args)
+        print_sources(args.env, kwargs["rl_options"])
     elif args.fitness:
         if not args.observation_space:
             raise ConfigError("--fitness needs --observation-space 'module:name'")

@@ -9,7 +9,9 @@ from evo_lacer.compile._spaces import (
     SINGLE_SOURCE,
     SourceSpec,
     as_sources,
+    describe_sources,
     infer_sources,
+    source_leaves,
 )
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "as_sources",
     "as_tree",
     "compile_tree",
+    "describe_sources",
     "fusion_signal",
     "infer_signals",
     "infer_sources",
@@ -30,4 +33,5 @@ __all__ = [
     "parameter_count",
     "policy_kwargs_for",
     "sb3_sources",
+    "source_leaves",
 ]

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from evo_lacer.compile._spaces import SourceSpec
+from evo_lacer.compile._words import WordTokenizer
 from evo_lacer.errors import CompileError
 
 Converter = Callable[[Any, torch.device, torch.dtype], torch.Tensor]
@@ -109,6 +110,49 @@ class TextInput:
         return torch.tensor([self.encode(str(s)) for s in texts], dtype=torch.long, device=device)
 
 
+class WordInput:
+    """Word tokenizer (`WordTokenizer`): strings -> ids `(B, length)`; long tensors and arrays of
+    ids (from `evo_lacer.envs.SourcesWrapper`) pass through."""
+
+    def __init__(self, words: tuple[str, ...], length: int, buckets: int) -> None:
+        self.tokenizer = WordTokenizer(words, length, buckets)
+        self.length = length
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def __call__(self, x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        if isinstance(x, str):
+            x = [x]
+        arr = x if isinstance(x, torch.Tensor) else np.asarray(x, dtype=object)
+        if isinstance(arr, torch.Tensor) or arr.dtype != object or not isinstance(arr.reshape(-1)[0], str):
+            return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x,
+                                   device=device).long().reshape(-1, self.length)
+        return torch.tensor([self.encode(str(s)) for s in arr.reshape(-1)], dtype=torch.long, device=device)
+
+
+class GridInput:
+    """Categorical grid: integer ids (HWC moved channels-first; SB3's ``/255`` undone by
+    `unscale`) minus `offset`, wrapped modulo `per` -> `per` one-hot channels per channel."""
+
+    def __init__(self, hwc: bool, unscale: float | None, offset: int, per: int, add_channel: bool) -> None:
+        self.hwc, self.unscale, self.offset = hwc, unscale, offset
+        self.per, self.add_channel = per, add_channel
+
+    def __call__(self, x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        t = torch.as_tensor(x, device=device)
+        if self.unscale is not None:
+            t = torch.round(t.float() * self.unscale)
+        t = t.long() - self.offset
+        if self.add_channel:
+            t = t.unsqueeze(1)
+        elif self.hwc:
+            t = t.permute(0, 3, 1, 2)
+        hot = F.one_hot(torch.remainder(t, self.per), self.per)  # (B, C, H, W, per)
+        b, c, h, w, p = hot.shape
+        return hot.permute(0, 1, 4, 2, 3).reshape(b, c * p, h, w).to(dtype)
+
+
 def make_input(spec: SourceSpec) -> Converter:
     """The converter for `spec`'s rule."""
     shape = spec.signal.shape()
@@ -124,4 +168,8 @@ def make_input(spec: SourceSpec) -> Converter:
         return OneHotIdsInput(spec.nvec)
     if spec.rule == "text":
         return TextInput(spec.charset, shape[0])
+    if spec.rule == "words":
+        return WordInput(spec.charset, shape[0], spec.nvec[0])
+    if spec.rule == "grid":
+        return GridInput(spec.hwc, spec.scale, spec.offsets[0], spec.nvec[0], len(spec.shape) == 2)
     raise CompileError(f"source {spec.name!r}: unknown input rule {spec.rule!r}")

@@ -20,7 +20,7 @@ from stable_baselines3.common.preprocessing import is_image_space, is_image_spac
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 from evo_lacer.compile._compiler import compile_tree
-from evo_lacer.compile._spaces import SINGLE_SOURCE, SourceSpec, infer_sources
+from evo_lacer.compile._spaces import SourceSpec, infer_sources, is_flat, source_leaves
 from evo_lacer.errors import CompileError
 from evo_lacer.tree import Node, check_structure, from_json, load_tree, node_from_dict, node_to_dict
 from evo_lacer.zoo import Catalog
@@ -48,17 +48,26 @@ def sb3_sources(
 ) -> dict[str, SourceSpec]:
     """Sources as SB3's `preprocess_obs` delivers them (see the module docstring)."""
     specs = infer_sources(space, kinds, normalize_images=normalize_images)
-    subs = dict(space.spaces) if isinstance(space, spaces.Dict) else {SINGLE_SOURCE: space}
+    subs = {name: sub for name, _, sub in source_leaves(space)}
+    if not is_flat(space):
+        raise CompileError(
+            f"Stable-Baselines3 takes no Tuple or nested Dict observation spaces ({space}); wrap the env "
+            "in evo_lacer.envs.SourcesWrapper (the evaluators do it for you), which names each leaf by "
+            "its path"
+        )
     out: dict[str, SourceSpec] = {}
     for name, spec in specs.items():
         sub = subs[name]
-        if spec.rule == "text":
+        if spec.rule in ("text", "words"):
             raise CompileError(
-                f"observation source {name!r}: Stable-Baselines3 does not support Text spaces; "
-                "give the env an integer Box of token ids instead (e.g. the ring env's "
-                "instruction_space='tokens')"
+                f"observation source {name!r}: Stable-Baselines3 does not support string spaces "
+                f"({spec.space}); wrap the env in evo_lacer.envs.SourcesWrapper, which turns strings "
+                "into token ids (the evaluators do it for you)"
             )
-        if spec.rule == "image" and is_image_space(sub):
+        if spec.rule == "grid" and is_image_space(sub):
+            hwc = len(spec.shape) == 3 and not is_image_space_channels_first(sub)  # type: ignore[arg-type]
+            spec = replace(spec, hwc=hwc, scale=255.0 if normalize_images else None)
+        elif spec.rule == "image" and is_image_space(sub):
             hwc = len(spec.shape) == 3 and not is_image_space_channels_first(sub)  # type: ignore[arg-type]
             spec = replace(spec, hwc=hwc, scale=None)
         elif spec.rule == "discrete":

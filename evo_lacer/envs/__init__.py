@@ -1,6 +1,7 @@
 """Benchmark environments: the mixed-autonomy ring road (Flow's Sugiyama setup) with a
 multi-source observation, on Eclipse SUMO or an in-process NumPy simulation."""
 
+from evo_lacer.envs._babyai import BabyAIExpert
 from evo_lacer.envs._backend import RingBackend, RingState
 from evo_lacer.envs._config import IDMParams, RingConfig
 from evo_lacer.envs._env import RingTrafficEnv, make_backend
@@ -15,12 +16,14 @@ from evo_lacer.envs._instructions import (
 from evo_lacer.envs._numpy_backend import NumpyRingBackend
 from evo_lacer.envs._registration import RING_ENV_ID, register_envs
 from evo_lacer.envs._sb3 import make_sb3_vec_env
+from evo_lacer.envs._sources import SourcesWrapper, needs_sources_wrapper
 from evo_lacer.envs._traffic import RingTraffic
 from evo_lacer.envs._vector import make_vec_env
 
 __all__ = [
     "RING_ENV_ID",
     "VOCAB",
+    "BabyAIExpert",
     "ExpertController",
     "ExpertParams",
     "IDMController",
@@ -32,9 +35,11 @@ __all__ = [
     "RingState",
     "RingTraffic",
     "RingTrafficEnv",
+    "SourcesWrapper",
     "make_backend",
     "make_sb3_vec_env",
     "make_vec_env",
+    "needs_sources_wrapper",
     "parse_target",
     "register_envs",
     "text_to_tokens",

@@ -5,8 +5,11 @@ encoder's branch outputs on a batch of observations."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
+import os
 import random
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +36,62 @@ def env_name(env: EnvSpec) -> str:
     return getattr(env, "__qualname__", None) or getattr(env, "__name__", None) or repr(env)
 
 
-def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
-    """One env from an id (``gym.make`` with ``env_kwargs``) or a factory."""
+def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
+             wrappers: Iterable[str] = ()) -> gym.Env:
+    """One env from an id (``gym.make`` with ``env_kwargs``) or a factory, wrapped in each of
+    ``wrappers`` (``"module:Name"``, called as ``Name(env)``, in order), then in
+    `evo_lacer.envs.SourcesWrapper` when its observation has strings or nested sources."""
+    from evo_lacer.envs._sources import SourcesWrapper, needs_sources_wrapper
+
+    made = _make_raw(env, env_kwargs)
+    for ref in wrappers:
+        made = load_wrapper(ref)(made)
+        if not isinstance(made, gym.Env):
+            raise EnvError(f"wrapper {ref!r} returned {type(made).__name__}, not a gymnasium.Env")
+    return SourcesWrapper(made) if needs_sources_wrapper(made.observation_space) else made
+
+
+def load_wrapper(ref: str) -> Callable[[gym.Env], gym.Env]:
+    """``"package.module:Name"`` -> the wrapper class or function (the working directory is
+    importable, as for ``--env module:EnvId``)."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise EnvError(f"wrapper {ref!r} must look like 'package.module:Name' "
+                       "(e.g. gymnasium.wrappers:FlattenObservation)")
+    _cwd_importable()
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise EnvError(f"wrapper {ref!r}: cannot import it ({type(exc).__name__}: {exc})") from None
+    if not callable(obj):
+        raise EnvError(f"wrapper {ref!r} is a {type(obj).__name__}, not a class or function")
+    return obj  # type: ignore[no-any-return]
+
+
+def _cwd_importable() -> None:
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+ENV_FAMILIES = {"MiniGrid-": "minigrid", "BabyAI-": "minigrid", "ALE/": "ale_py", "highway-": "highway_env",
+                "merge-": "highway_env", "roundabout-": "highway_env", "parking-": "highway_env"}
+"""Id prefix -> the package whose import registers those ids (gymnasium does not import it)."""
+
+
+def _import_family(env: str) -> str:
+    """Import the package registering ``env``'s family; '' or an install hint when it is missing."""
+    for prefix, package in ENV_FAMILIES.items():
+        if env.startswith(prefix) and package not in sys.modules:
+            try:
+                importlib.import_module(package)
+            except ImportError:
+                return f" {prefix}* ids need the {package} package (pip install {package.replace('_', '-')})."
+    return ""
+
+
+def _make_raw(env: EnvSpec, env_kwargs: Mapping[str, Any] | None) -> gym.Env:
     kwargs = dict(env_kwargs or {})
     if not isinstance(env, str):
         made = env(**kwargs)
@@ -45,12 +102,15 @@ def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None) -> gym.E
         from evo_lacer.envs import register_envs
 
         register_envs()
+    if ":" in env:
+        _cwd_importable()  # 'module:EnvId' in the working directory, also in worker processes
+    hint = _import_family(env)
     try:
         return gym.make(env, **kwargs)
-    except gym.error.Error as exc:
+    except (gym.error.Error, ModuleNotFoundError) as exc:
         raise EnvError(
             f"cannot make env {env!r} with {kwargs}: {exc}. Register it first, or pass "
-            "'package.module:EnvId' so gymnasium imports the module that registers it"
+            f"'package.module:EnvId' so gymnasium imports the module that registers it.{hint}"
         ) from exc
 
 
@@ -64,10 +124,11 @@ def doc_summary(doc: str | None, limit: int = 400) -> str:
     return ""
 
 
-def env_facts(env: EnvSpec, env_kwargs: Mapping[str, Any] | None) -> tuple[gym.Space, gym.Space, str, bool]:
+def env_facts(env: EnvSpec, env_kwargs: Mapping[str, Any] | None,
+              wrappers: Iterable[str] = ()) -> tuple[gym.Space, gym.Space, str, bool]:
     """Observation space, action space, the env class's first docstring paragraph, and
     whether it runs a SUMO simulation (one per process), from one env built and closed."""
-    made = make_env(env, env_kwargs)
+    made = make_env(env, env_kwargs, wrappers)
     try:
         unwrapped = made.unwrapped
         doc = doc_summary(type(unwrapped).__doc__)

@@ -9,8 +9,10 @@ hundred gradient steps, and measured on held-out episodes:
 - ``fitness`` = imitation skill = ``1 - loss / loss_of_the_best_constant`` on the held-out
   episodes (1: perfect; 0: no better than ignoring the observation; MSE for continuous
   actions, cross-entropy for discrete ones), plus ``probe_weight`` x the mean probe R²;
-- without an expert (an env with none, ``expert=None``) the encoder is left untrained and
-  ``fitness`` is the mean held-out probe R² of its features (a random policy collects data);
+- ``expert=None`` asks for a different measurement, named ``probe`` (the fidelity label and
+  the task text say so): the encoder is left untrained and ``fitness`` is the mean held-out
+  linear-probe R² of its features (a random policy collects the data). ``expert="auto"`` on an
+  env with no known expert refuses, saying what to pass;
 - feature statistics over the dataset (up to ``feature_samples`` rows; the probes are fit on
   the first episodes and scored on the held-out last ones) and, with ``rollout_episodes``, the
   reward and task metrics of the cloned policy on the same held-out seeds as ``RLEvaluator``.
@@ -26,13 +28,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from gymnasium import spaces
 
 from evo_lacer.errors import EvaluationError
+from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     branch_outputs,
@@ -50,14 +51,13 @@ from evo_lacer.evaluate._envtools import (
     torch_threads,
     warm_up,
 )
+from evo_lacer.evaluate._experts import KNOWN_EXPERTS, Expert, auto_expert
 from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
 from evo_lacer.evaluate._rl import sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
-
-Expert = Callable[[Any], Any]
 
 
 @dataclass
@@ -80,22 +80,13 @@ _DATASETS: OrderedDict[str, Dataset] = OrderedDict()
 _MAX_DATASETS = 4
 
 
-def auto_expert(env: gym.Env) -> Expert | None:
-    """The scripted expert evo-lacer knows for ``env`` (the ring road's), else None."""
-    from evo_lacer.envs import ExpertController, RingTrafficEnv
-
-    unwrapped = env.unwrapped
-    if isinstance(unwrapped, RingTrafficEnv):
-        return ExpertController(unwrapped.config)
-    return None
-
-
 class ImitationEvaluator:
     """Behaviour-cloning fidelity (see the module docstring). Settings:
 
-    - ``env`` / ``env_kwargs``: as for ``RLEvaluator``;
-    - ``expert``: ``"auto"`` (the ring's ``ExpertController``, else none), None, or a
-      picklable ``obs -> action`` callable;
+    - ``env`` / ``env_kwargs`` / ``wrappers``: as for ``RLEvaluator``;
+    - ``expert``: ``"auto"`` (the ring's ``ExpertController``, BabyAI's bot; an env with
+      neither raises), None (the ``probe`` proxy, see the module docstring), or a picklable
+      ``obs -> action`` callable;
     - ``dataset_steps``: transitions collected once (episodes seeded from ``data_seed``);
     - ``action_noise``: std of Gaussian noise on executed continuous actions / probability
       of a random discrete action while collecting (labels stay the expert's);
@@ -124,11 +115,12 @@ class ImitationEvaluator:
         env_kwargs: Mapping[str, Any] | None = None,
         catalog: Catalog | None = None,
         kinds: Mapping[str, str] | None = None,
+        wrappers: Iterable[str] = (),
         data_seed: int = 12_345,
         eval_seed: int = 1_000_000,
         feature_samples: int = 1024,
         feedback: Iterable[str] = SIGNALS,
-        fidelity: str = "imitation",
+        fidelity: str | None = None,
         max_seconds: float | None = None,
         task: str = "",
         torch_threads: int | None = 1,
@@ -153,19 +145,39 @@ class ImitationEvaluator:
         self.rollout_episodes = rollout_episodes
         self.probe_weight = probe_weight
         self.env_kwargs = dict(env_kwargs or {})
+        self.wrappers = tuple(str(w) for w in wrappers)
         self.catalog = catalog
         self.kinds = dict(kinds) if kinds else None
         self.data_seed = data_seed
         self.eval_seed = eval_seed
         self.feature_samples = feature_samples
         self.feedback = check_signals(feedback, "ImitationEvaluator(feedback=...)")
-        self.fidelity = fidelity
+        self.fidelity = fidelity or ("probe" if expert is None else "imitation")
         self.max_seconds = max_seconds
         self.task = task
         self.torch_threads = torch_threads
         self.device = device
         self._key = uuid.uuid4().hex  # copies (pickles) of this evaluator share its dataset
-        self.observation_space, self.action_space, self._doc, _ = env_facts(env, self.env_kwargs)
+        self.observation_space, self.action_space, self._doc, _ = env_facts(
+            env, self.env_kwargs, self.wrappers)
+        if expert == "auto":
+            self._check_auto_expert()
+
+    def _check_auto_expert(self) -> None:
+        made = make_env(self.env, self.env_kwargs, self.wrappers)
+        try:
+            found = auto_expert(made) is not None
+        finally:
+            made.close()
+        if not found:
+            raise EvaluationError(
+                f"the cheap fidelity imitates a scripted expert, and evo-lacer knows none for env "
+                f"{env_name(self.env)!r} (it knows {KNOWN_EXPERTS}). Use fidelity='full' (PPO; on the "
+                "command line --fidelity full), pass your own expert (ImitationEvaluator(env, expert=fn) "
+                "with fn(obs) -> action; --expert module:fn), or expert=None (--expert none) for the "
+                "'probe' proxy: how much of the observation an untrained encoder's features keep "
+                "(linear-probe R²), not how well it would act"
+            )
 
     # --- the dataset ------------------------------------------------------------------------
 
@@ -183,9 +195,10 @@ class ImitationEvaluator:
     def _collect(self) -> Dataset:
         start = time.perf_counter()
         rng = np.random.default_rng(self.data_seed)
-        env = make_env(self.env, self.env_kwargs)
+        env = make_env(self.env, self.env_kwargs, self.wrappers)
         try:
             expert = auto_expert(env) if self.expert == "auto" else self.expert
+            told = getattr(expert, "executed", None)
             space = env.action_space
             space.seed(self.data_seed)
             labels: list[Any] = []
@@ -195,12 +208,15 @@ class ImitationEvaluator:
                     return space.sample()
                 label = np.asarray(expert(obs))
                 labels.append(label)
+                taken: Any = label
                 if isinstance(space, spaces.Box) and self.action_noise > 0:
                     noisy = label + rng.normal(0.0, self.action_noise, label.shape)
-                    return np.clip(noisy, space.low, space.high).astype(space.dtype)
-                if rng.random() < self.action_noise and not isinstance(space, spaces.Box):
-                    return space.sample()
-                return label
+                    taken = np.clip(noisy, space.low, space.high).astype(space.dtype)
+                elif rng.random() < self.action_noise and not isinstance(space, spaces.Box):
+                    taken = space.sample()
+                if callable(told):
+                    told(taken)
+                return taken
 
             roll = rollout(env, act, itertools.count(self.data_seed), total_steps=self.dataset_steps)
         finally:
@@ -261,8 +277,11 @@ class ImitationEvaluator:
         what = ("a linear head on the encoder's features is trained to imitate a scripted expert; "
                 "fitness is the held-out imitation skill (1 - loss / loss of a constant guess)")
         if self.expert is None:
-            what = "fitness is the mean held-out linear-probe R² of the untrained encoder's features"
-        text.append(f"Cheap fidelity: {what}. Feedback signals: " + ", ".join(self.feedback) + ".")
+            what = ("no expert and no training: fitness is the mean held-out linear-probe R² of the "
+                    "untrained encoder's features, i.e. how much of the raw observation they keep, not "
+                    "how well an agent using them would act")
+        text.append(f"Cheap fidelity ({self.fidelity}): {what}. Feedback signals: "
+                    + ", ".join(self.feedback) + ".")
         return " ".join(text)
 
     # --- internals --------------------------------------------------------------------------
@@ -286,7 +305,7 @@ class ImitationEvaluator:
 
         policy = self._policy(policy_kwargs)
         obs = self._tensors(data, policy)
-        loss_fn = _loss_for(self.action_space)
+        loss_fn = loss_for(self.action_space)
         metrics: dict[str, float] = {}
         steps = data.steps
         if data.actions is not None:
@@ -297,7 +316,7 @@ class ImitationEvaluator:
         policy.set_training_mode(False)
         metrics["encoder_params"] = float(parameter_count(policy.pi_features_extractor))
         if self.rollout_episodes:
-            env = make_env(self.env, self.env_kwargs)
+            env = make_env(self.env, self.env_kwargs, self.wrappers)
             try:
                 roll = rollout(env, lambda o: policy.predict(o, deterministic=True)[0],
                                eval_seeds(self.eval_seed, self.rollout_episodes), keep_obs=False)
@@ -321,7 +340,7 @@ class ImitationEvaluator:
         features = policy.extract_features(obs, policy.pi_features_extractor)
         return policy.action_net(policy.mlp_extractor.forward_actor(features))  # type: ignore[no-any-return]
 
-    def _clone(self, policy: Any, obs: Any, labels: torch.Tensor, loss_fn: _Loss, data: Dataset,
+    def _clone(self, policy: Any, obs: Any, labels: torch.Tensor, loss_fn: BCLoss, data: Dataset,
                seed: int) -> tuple[float, float]:
         params = [*policy.pi_features_extractor.parameters(), *policy.action_net.parameters()]
         optim = torch.optim.Adam(params, lr=self.learning_rate)
@@ -369,44 +388,3 @@ class ImitationEvaluator:
 
 class _OutOfTime(Exception):
     pass
-
-
-class _Loss:
-    """Behaviour-cloning loss for an action space, and the loss of the best constant guess:
-    MSE for Box actions, summed cross-entropy over the components of (Multi)Discrete ones."""
-
-    def __init__(self, kind: str, nvec: tuple[int, ...] = (), start: tuple[int, ...] = ()) -> None:
-        self.kind, self.nvec = kind, nvec
-        self.start = torch.tensor(start or (0,) * len(nvec), dtype=torch.long)
-
-    def ids(self, labels: torch.Tensor) -> torch.Tensor:
-        return labels.reshape(len(labels), -1).long() - self.start
-
-    def __call__(self, out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.kind == "mse":
-            return F.mse_loss(out, labels.reshape(out.shape).to(out.dtype))
-        ids = self.ids(labels)
-        parts = out.split(list(self.nvec), dim=1)
-        return sum((F.cross_entropy(p, ids[:, i]) for i, p in enumerate(parts)), torch.zeros(()))
-
-    def constant(self, train: torch.Tensor, test: torch.Tensor) -> float:
-        if self.kind == "mse":
-            mean = train.reshape(len(train), -1).double().mean(dim=0)
-            return float(((test.reshape(len(test), -1).double() - mean) ** 2).mean())
-        tr, te = self.ids(train), self.ids(test)
-        total = 0.0
-        for i, n in enumerate(self.nvec):
-            prior = (torch.bincount(tr[:, i], minlength=n).double() + 1.0) / (len(tr) + n)
-            total += float(-torch.log(prior[te[:, i]]).mean())
-        return total
-
-
-def _loss_for(space: gym.Space) -> _Loss:
-    if isinstance(space, spaces.Box):
-        return _Loss("mse")
-    if isinstance(space, spaces.Discrete):
-        return _Loss("ce", (int(space.n),), (int(space.start),))
-    if isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
-        start = np.broadcast_to(space.start, space.nvec.shape)
-        return _Loss("ce", tuple(int(n) for n in space.nvec), tuple(int(s) for s in start))
-    raise EvaluationError(f"behaviour cloning supports Box, Discrete and MultiDiscrete actions, not {space}")

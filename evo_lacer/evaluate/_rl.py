@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -85,6 +84,12 @@ class RLEvaluator:
     - ``catalog`` / ``kinds``: passed to the compiler (``None``: built-in zoo, inferred kinds);
     - ``ppo_kwargs``: override ``ppo_defaults`` (``policy_kwargs`` merge with the tree's);
     - ``env_kwargs``: ``gym.make`` keyword arguments (e.g. ``backend="numpy"``);
+    - ``wrappers``: gymnasium wrappers by import path (``"module:Name"``), applied in order
+      (string and nested sources are then made SB3-ready by ``evo_lacer.envs.SourcesWrapper``);
+    - ``eval_max_steps``: steps after which a held-out episode is cut (None: the env's own
+      limit), so scoring costs at most ``eval_episodes * eval_max_steps`` env steps;
+    - ``preflight``: train PPO for one tiny rollout now, so an env or space that cannot train
+      fails here (an ``EvaluationError`` naming the cause) rather than on every candidate;
     - ``fidelity``: the label written into every Feedback;
     - ``feedback``: the signals kept (``reward``, ``metrics``, ``features``);
     - ``max_seconds``: training wall-clock limit, then a TIMED_OUT feedback;
@@ -110,6 +115,9 @@ class RLEvaluator:
         feedback: Iterable[str] = ("reward", "metrics", "features"),
         *,
         kinds: Mapping[str, str] | None = None,
+        wrappers: Iterable[str] = (),
+        eval_max_steps: int | None = None,
+        preflight: bool = True,
         eval_seed: int = 1_000_000,
         feature_samples: int = 1024,
         max_seconds: float | None = None,
@@ -123,6 +131,10 @@ class RLEvaluator:
         for name, value, low in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise EvaluationError(f"RLEvaluator({name}={value!r}): use an integer >= {low}")
+        if eval_max_steps is not None and (isinstance(eval_max_steps, bool)
+                                           or not isinstance(eval_max_steps, int) or eval_max_steps < 1):
+            raise EvaluationError(f"RLEvaluator(eval_max_steps={eval_max_steps!r}): use an integer >= 1 "
+                                  "or None (the env's own limit)")
         if vec_env not in ("auto", "dummy", "subproc"):
             raise EvaluationError(f"RLEvaluator(vec_env={vec_env!r}): use 'auto', 'dummy' or 'subproc'")
         if not isinstance(env, str) and not callable(env):
@@ -134,6 +146,8 @@ class RLEvaluator:
         self.catalog = catalog
         self.ppo_kwargs = dict(ppo_kwargs or {})
         self.env_kwargs = dict(env_kwargs or {})
+        self.wrappers = tuple(str(w) for w in wrappers)
+        self.eval_max_steps = eval_max_steps
         self.fidelity = fidelity
         self.feedback = check_signals(feedback, "RLEvaluator(feedback=...)")
         self.kinds = dict(kinds) if kinds else None
@@ -146,7 +160,9 @@ class RLEvaluator:
         self.device = device
         # one env is built (and closed) now: a bad id fails here, and the spaces are known
         self.observation_space, self.action_space, self._doc, self._one_sim_per_process = env_facts(
-            env, self.env_kwargs)
+            env, self.env_kwargs, self.wrappers)
+        if preflight:
+            check_trains(self)
 
     @property
     def held_out_seeds(self) -> list[int]:
@@ -200,14 +216,21 @@ class RLEvaluator:
         """A scripted controller (``obs -> action``) on the held-out episodes: a reference
         score on the same scale as ``evaluate``'s fitness."""
         start = time.perf_counter()
-        env = make_env(self.env, self.env_kwargs)
+        env = self.make_env()
         try:
-            roll = rollout(env, act, self.held_out_seeds, keep_obs=False)
+            roll = rollout(env, act, self.held_out_seeds, keep_obs=False, **self._episode_limit())
         finally:
             env.close()
         summary = roll.summary()
         return Feedback(Status.OK, fitness=summary["reward"], metrics=summary,
                         cost=Cost(time.perf_counter() - start, roll.steps), fidelity=self.fidelity)
+
+    def make_env(self) -> gym.Env:
+        """One env as this evaluator trains and scores on (kwargs and wrappers applied)."""
+        return make_env(self.env, self.env_kwargs, self.wrappers)
+
+    def _episode_limit(self) -> dict[str, int]:
+        return {} if self.eval_max_steps is None else {"max_steps": self.eval_max_steps}
 
     def _failure(self, status: Status, error: str, cost: Cost) -> Feedback:
         return replace(Feedback.failure(status, error, cost), fidelity=self.fidelity)
@@ -221,10 +244,11 @@ class RLEvaluator:
             text.append(self.task)
         text.append(f"Observation sources: {sources_text(self.observation_space)}.")
         text.append(f"Action space: {self.action_space}.")
+        cut = f" (cut at {self.eval_max_steps} steps)" if self.eval_max_steps is not None else ""
         text.append(
             f"Each encoder is the features extractor of a PPO agent trained for {self.steps} env "
             f"steps; fitness is the mean episodic reward over {self.eval_episodes} held-out "
-            "episodes. Feedback signals: " + ", ".join(self.feedback) + "."
+            f"episodes{cut}. Feedback signals: " + ", ".join(self.feedback) + "."
         )
         return " ".join(text)
 
@@ -240,7 +264,7 @@ class RLEvaluator:
             self.vec_env == "auto" and self.n_envs > 1 and self._one_sim_per_process
         )
         train_seed = self.train_seed(seed)
-        vec = make_vec_env(partial(make_env, self.env, self.env_kwargs), n_envs=self.n_envs,
+        vec = make_vec_env(self.make_env, n_envs=self.n_envs,
                            seed=train_seed, vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv)
         try:
             kwargs = {**ppo_defaults(self.steps, self.n_envs), **self.ppo_kwargs}
@@ -258,14 +282,14 @@ class RLEvaluator:
     def _score(self, model: Any, steps_done: int, start: float) -> Feedback:
         from evo_lacer.compile import parameter_count
 
-        env = make_env(self.env, self.env_kwargs)
+        env = self.make_env()
         keep_obs = "features" in self.feedback
 
         def act(obs: Any) -> Any:
             return model.predict(obs, deterministic=True)[0]
 
         try:
-            roll = rollout(env, act, self.held_out_seeds, keep_obs=keep_obs)
+            roll = rollout(env, act, self.held_out_seeds, keep_obs=keep_obs, **self._episode_limit())
         finally:
             env.close()
         summary = roll.summary()
@@ -302,6 +326,66 @@ class RLEvaluator:
             return branch_outputs(policy.pi_features_extractor, pre)
 
         return encoder_statistics(encode, batch, len(rows), targets, np.asarray(roll.groups)[rows])
+
+
+_PREFLIGHT_OK: set[str] = set()
+
+
+_PROBE_OPS = {"vector": ("LinearLayer", {"width": 8}), "sequence": ("MeanPool", {}),
+              "image": ("GlobalAvgPool", {}), "tokens": ("EmbedMeanPool", {"dim": 4})}
+
+
+def probe_tree(space: gym.Space, kinds: Mapping[str, str] | None = None) -> Node:
+    """The smallest encoder for ``space``: one parameter-light module per source, concatenated."""
+    from evo_lacer.compile import infer_sources
+    from evo_lacer.tree import branch, encoder, fusion, module
+
+    sources = infer_sources(space, kinds)
+    branches = []
+    for name, spec in sources.items():
+        op, params = _PROBE_OPS[spec.signal.kind]
+        branches.append(branch(name, module(op, **params)))
+    return encoder(branches, fusion("ConcatMLP", width=8, depth=1))
+
+
+def check_trains(evaluator: RLEvaluator) -> None:
+    """Train PPO for one rollout of 8 steps with the smallest encoder of the observation's
+    sources (`probe_tree`), so the env, its spaces and the compiler's reading of them are
+    checked before any budget is spent; raise an `EvaluationError` naming the cause. Passing
+    checks are remembered per env setting, in this process."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import Logger
+
+    from evo_lacer.compile import policy_kwargs_for
+
+    key = repr((env_name(evaluator.env), sorted(evaluator.env_kwargs.items()), evaluator.wrappers,
+                sorted((evaluator.kinds or {}).items())))
+    if key in _PREFLIGHT_OK:
+        return
+    where = f"env {env_name(evaluator.env)!r}"
+    if evaluator.env_kwargs:
+        where += f" with {evaluator.env_kwargs}"
+    try:
+        policy_kwargs = policy_kwargs_for(probe_tree(evaluator.observation_space, evaluator.kinds),
+                                          evaluator.catalog, kinds=evaluator.kinds)
+        with torch_threads(evaluator.torch_threads), own_random_state():
+            vec = make_vec_env(evaluator.make_env, n_envs=1, seed=0)
+            try:
+                model = PPO(policy_name(evaluator.observation_space), vec, n_steps=8, batch_size=8,
+                            n_epochs=1, seed=0, device=evaluator.device, verbose=0,
+                            policy_kwargs=policy_kwargs)
+                model.set_logger(Logger(folder=None, output_formats=[]))
+                model.learn(total_timesteps=8)
+            finally:
+                vec.close()
+    except Exception as exc:
+        raise EvaluationError(
+            f"{where} cannot train under PPO, so no candidate could be evaluated: {type(exc).__name__}: "
+            f"{exc}. Observation sources: {space_summary(evaluator.observation_space)}. Force a source's "
+            "kind with kinds= (--kinds NAME=KIND), or wrap the env (wrappers=, --wrapper module:Name)"
+        ) from exc
+    _PREFLIGHT_OK.add(key)
 
 
 def sources_text(space: gym.Space) -> str:

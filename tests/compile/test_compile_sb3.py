@@ -121,8 +121,10 @@ def test_sb3_sources_rules() -> None:
     assert got["mode"].rule == got["codes"].rule == "onehot_ids"
     vec = sb3_sources(spaces.Dict({"mode": spaces.Discrete(3)}), kinds={"mode": "vector"})
     assert vec["mode"].rule == "float"
-    with pytest.raises(CompileError, match="does not support Text"):
+    with pytest.raises(CompileError, match=r"does not support string spaces.*SourcesWrapper"):
         sb3_sources(spaces.Dict({"t": spaces.Text(5)}))
+    with pytest.raises(CompileError, match=r"no Tuple or nested Dict.*SourcesWrapper"):
+        sb3_sources(spaces.Tuple([spaces.Discrete(3)]))
 
 
 def test_policy_kwargs_are_plain_data() -> None:

@@ -26,6 +26,11 @@ def one(space: spaces.Space, kind: str | None = None, **kw: bool):  # type: igno
     (spaces.Box(0, 1, (4, 84, 84), np.float32), Image(4, 84, 84)),
     (spaces.Box(0, 1, (84, 84, 4), np.float32), Image(4, 84, 84)),
     (spaces.Box(0, 9, (6,), np.int64), Tokens(6, 10)),
+    (spaces.Box(0, 1, (6,), np.int64), Vector(6)),  # one-hot / binary integers stay a vector
+    (spaces.Box(0, 255, (10, 12), np.uint8), Image(1, 10, 12)),  # grey pixels
+    (spaces.Box(0, 5, (9, 11), np.int64), Image(6, 9, 11)),  # categorical grid: one-hot channels
+    (spaces.Box(0, 10, (7, 7, 3), np.int64), Image(3 * 11, 7, 7)),
+    (spaces.Box(0, 5975, (21, 79), np.int16), Image(16, 21, 79)),  # many ids wrap onto 16 channels
     (spaces.Box(-5, 5, (6,), np.int64), Vector(6)),
     (spaces.Discrete(4), Tokens(1, 4)),
     (spaces.MultiDiscrete([3, 7, 2]), Tokens(3, 7)),
@@ -91,9 +96,9 @@ def test_text_tokenizer_pads_with_zero_and_accepts_ids() -> None:
 
 
 @pytest.mark.parametrize(("space", "kinds", "needle"), [
-    (spaces.Tuple([spaces.Discrete(2)]), None, "'x'"),
+    (spaces.Sequence(spaces.Discrete(2)), None, "'x'"),
     (spaces.Box(0, 1, (2, 3, 4, 5), np.float32), None, "4 dimensions"),
-    (spaces.Dict({"inner": spaces.Discrete(2)}), None, "nested Dict"),
+    (spaces.Graph(spaces.Discrete(2), None), None, "not supported"),
     (spaces.Box(-1, 1, (3,), np.float32), {"x": "tokens"}, "token ids"),
     (spaces.Text(5), {"x": "vector"}, "text becomes 'tokens'"),
     (spaces.Box(-1, 1, (3,), np.float32), {"x": "graph"}, "is not a kind"),

@@ -60,10 +60,13 @@ def test_toy_dict_env_with_a_user_expert() -> None:
     assert sees.fitness > 0.8 and blind.fitness < 0.1
 
 
-def test_no_expert_falls_back_to_probes() -> None:
-    ev = ImitationEvaluator("CartPole-v1", dataset_steps=300, rollout_episodes=0)
+def test_without_an_expert_auto_refuses_and_none_is_the_named_probe_proxy() -> None:
+    with pytest.raises(EvaluationError, match=r"knows none for env 'CartPole-v1'.*--expert none"):
+        ImitationEvaluator("CartPole-v1", dataset_steps=300, rollout_episodes=0)
+    ev = ImitationEvaluator("CartPole-v1", expert=None, dataset_steps=300, rollout_episodes=0)
+    assert ev.fidelity == "probe" and "not how well an agent using them would act" in ev.describe()
     fb = ev.evaluate(cartpole_tree(), seed=0)
-    assert fb.ok and "imitation_skill" not in fb.metrics
+    assert fb.ok and "imitation_skill" not in fb.metrics and fb.fidelity == "probe"
     probes = [v for k, v in fb.features.items() if k.startswith("probe_r2/")]
     assert probes and fb.fitness == pytest.approx(sum(probes) / len(probes))
 
@@ -77,4 +80,4 @@ def test_baseline_and_failures(ring_imitation: ImitationEvaluator) -> None:
     fb = late.evaluate(toy_tree(), seed=0)
     assert fb.status is Status.TIMED_OUT and "max_seconds" in fb.error
     with pytest.raises(EvaluationError, match="holdout"):
-        ImitationEvaluator("CartPole-v1", holdout=1.5)
+        ImitationEvaluator("CartPole-v1", expert=None, holdout=1.5)
