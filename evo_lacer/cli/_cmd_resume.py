@@ -13,6 +13,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir", help="the run folder")
     p.add_argument("--workers", type=int, help="parallel evaluations (default: as recorded)")
     p.add_argument("--llm", help="LLM backend spec (default: as recorded)")
+    p.add_argument("--fitness", help="fitness callable 'module:name' (needed when the run did not record one "
+                                     "it can import, e.g. a run from an older evo-lacer)")
+    p.add_argument("--observation-space", help="gymnasium space 'module:name' with --fitness (default: the "
+                                               "recorded one)")
     p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write report.md and plots into the run folder at the end")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -22,9 +26,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evo_lacer.api import resume
-    from evo_lacer.cli._cmd_search import print_summary
+    from evo_lacer.cli._cmd_search import load_object, print_summary
 
-    result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress)
+    task: dict[str, Any] = {}
+    if args.fitness:
+        task["fitness"] = load_object(args.fitness, "--fitness")
+    if args.observation_space:
+        space = load_object(args.observation_space, "--observation-space")
+        task["observation_space"] = space() if callable(space) else space
+    result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress, **task)
     print_summary(result)
     if args.report:
         from evo_lacer.runs import write_report

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
+from typing import Any
 
 from evo_lacer.errors import EvoLacerError
 
@@ -49,11 +53,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = _stop_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except EvoLacerError as exc:
         print(f"evo-lacer {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"evo-lacer {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        hint = ""
+        if args.command in ("search", "resume"):
+            hint = ("; workers were stopped and every finished evaluation is recorded -- continue with "
+                    "`evo-lacer resume RUN_DIR`")
+        print(f"evo-lacer {args.command}: {what}{hint}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (sent by `timeout`, Slurm, `docker stop`, CI) arrived: stop as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def _stop_on_sigterm() -> Any:
+    """Handle SIGTERM like SIGINT while a command runs; returns the handler to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)

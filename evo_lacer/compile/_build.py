@@ -18,6 +18,15 @@ from evo_lacer.tree import ParamValue
 from evo_lacer.zoo import Catalog, ModuleSpec
 
 PROBE_BATCH = 2
+DOMAIN_SLACK = 4
+"""A numeric parameter may lie outside its search domain's choices -- a seed tree may use width
+8 or 512 where the search offers 32 to 256 -- but not above 4 times the largest choice, nor below
+1 (0) where every choice is positive (non-negative); beyond that it is refused before anything is
+built (a width of 1e9 would take the machine's memory, a depth of -5 builds an empty network)."""
+MAX_MODULE_PARAMS = 250_000_000
+"""Most parameters one catalog module may have (1 GB of float32); larger ones are refused after
+counting them on the meta device, before any memory is allocated."""
+_LARGE_ARGUMENT = 4096
 
 
 # --- adapters ---------------------------------------------------------------------------
@@ -157,6 +166,7 @@ def module_kwargs(
                 raise CompileError(f"{where}: {spec.short}.{p.name} is fixed to {fixed[p.name]!r}")
             kwargs[p.name] = fixed[p.name]
         elif p.name in params:
+            check_domain(spec, p.name, p.domain, params[p.name], where)
             kwargs[p.name] = params[p.name]
         elif not p.has_default:
             raise CompileError(
@@ -166,7 +176,53 @@ def module_kwargs(
     return kwargs
 
 
+def check_domain(spec: ModuleSpec, name: str, domain: Any, value: Any, where: str) -> None:
+    """Refuse a numeric value outside `domain` (see `DOMAIN_SLACK`) before the module is built."""
+    if not isinstance(domain, tuple) or not domain or value in domain:
+        return
+    numbers = [v for v in domain if isinstance(v, int | float) and not isinstance(v, bool)]
+    choices = "|".join(str(v) for v in domain)
+    if len(numbers) != len(domain):
+        return  # a name or a flag: the module itself says what it accepts; only sizes can exhaust memory
+    integral = all(isinstance(v, int) for v in numbers)
+    if integral and (not isinstance(value, int) or isinstance(value, bool)):
+        raise CompileError(f"{where}: {spec.short}.{name} must be an integer, got the "
+                           f"{type(value).__name__} {value!r} (choices {choices})")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise CompileError(f"{where}: {spec.short}.{name}={value!r} must be a number (choices {choices})")
+    high = max(numbers) * DOMAIN_SLACK
+    least = min(numbers)
+    low = (1 if integral else 0) if least > 0 else 0 if least == 0 else least * DOMAIN_SLACK
+    if not low <= value <= high or (least > 0 and value <= 0):
+        raise CompileError(
+            f"{where}: {spec.short}.{name}={value!r} is outside its domain (choices {choices}; accepted: "
+            f"{'above' if least > 0 and not integral else 'from'} {low:g} to {high:g}); use one of the choices")
+
+
+def _check_size(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> None:
+    """Count the parameters on the meta device before a module with a large argument is allocated."""
+    if not any(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= _LARGE_ARGUMENT
+               for v in kwargs.values()):
+        return
+    try:
+        with torch.device("meta"):
+            mod = cls(**kwargs)
+    except Exception:
+        return  # the real build reports the error
+    if isinstance(mod, nn.Module):
+        _refuse_huge(mod, spec, kwargs, where)
+
+
+def _refuse_huge(mod: nn.Module, spec: ModuleSpec, kwargs: dict[str, Any], where: str) -> None:
+    count = sum(p.numel() for p in mod.parameters())
+    if count > MAX_MODULE_PARAMS:
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise CompileError(f"{where}: {spec.short}({args}) would have {count:,} parameters, more than the "
+                           f"{MAX_MODULE_PARAMS:,} one module may have; use smaller values")
+
+
 def instantiate(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> nn.Module:
+    _check_size(cls, kwargs, spec, where)
     try:
         mod = cls(**kwargs)
     except Exception as exc:
@@ -218,8 +274,9 @@ def _probe_forward(mod: nn.Module, spec: ModuleSpec, inp: Signal) -> torch.Tenso
     return y
 
 
-def _meta_build(cls: type, kwargs: dict[str, Any]) -> nn.Module | None:
-    """Build on the meta device (no weight init), then allocate uninitialized CPU memory.
+def _meta_build(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> nn.Module | None:
+    """Build on the meta device (no weight init), count the parameters (refusing a huge module
+    before any memory is allocated), then allocate uninitialized CPU memory.
 
     Plain meta forwards are 20-60x slower than CPU for RNNs and attention, so only the
     construction happens on meta; the forward runs on CPU with garbage weights.
@@ -227,7 +284,13 @@ def _meta_build(cls: type, kwargs: dict[str, Any]) -> nn.Module | None:
     try:
         with torch.device("meta"):
             mod = cls(**kwargs)
-        return mod.to_empty(device="cpu") if isinstance(mod, nn.Module) else None
+    except Exception:
+        return None
+    if not isinstance(mod, nn.Module):
+        return None
+    _refuse_huge(mod, spec, kwargs, where)
+    try:
+        return mod.to_empty(device="cpu")
     except Exception:
         return None
 
@@ -238,7 +301,7 @@ def probe(inp: Signal, spec: ModuleSpec, cls: type, kwargs: dict[str, Any], wher
     if spec.emits == "tokens":
         raise ShapeError(f"{where}: {spec.short} emits token ids, which the compiler cannot size")
     y: torch.Tensor | None = None
-    mod = _meta_build(cls, kwargs)
+    mod = _meta_build(cls, kwargs, spec, where)
     if mod is not None:
         try:
             y = _probe_forward(mod, spec, inp)

@@ -54,6 +54,7 @@ from evo_lacer.execute._base import (
     run_job,
     timed_out,
 )
+from evo_lacer.zoo._procs import become_subreaper, descendants, kill_tree
 
 WORKER_MODULE = __name__
 _PR_SET_PDEATHSIG = 1
@@ -75,6 +76,9 @@ def _die_with_parent(lifeline: Connection) -> None:
     def watch() -> None:
         with contextlib.suppress(BaseException):
             lifeline.recv()
+        for pid in descendants(os.getpid()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             os.killpg(os.getpgrp(), signal.SIGKILL)
         os._exit(1)
@@ -121,6 +125,7 @@ def _worker_main(conn: Connection, lifeline: Connection | None = None, memory_mb
         os.setpgrp()  # its own process group, so a kill also takes the evaluator's subprocesses
     if lifeline is not None:
         _die_with_parent(lifeline)
+    become_subreaper()
     one_thread_per_worker()
     _limit_memory(memory_mb)
     evaluator: Any = None
@@ -167,11 +172,11 @@ class _Worker:
 
 
 def _kill_group(w: _Worker) -> None:
-    """SIGKILL a worker and whatever it started (simulators, servers) in its process group."""
-    if w.ready and w.proc.pid is not None and hasattr(os, "killpg"):
+    """SIGKILL a worker and whatever it started (simulators, servers), in its process group or
+    in a session of its own (the worker is a child subreaper, see `kill_tree`)."""
+    if w.ready and w.proc.pid is not None:
         # a ready worker leads its own group (the pgid outlives it while any member lives)
-        with contextlib.suppress(OSError):
-            os.killpg(w.proc.pid, signal.SIGKILL)
+        kill_tree(w.proc.pid, group=True)
     if w.proc.is_alive():
         w.proc.kill()
 

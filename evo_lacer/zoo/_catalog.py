@@ -132,6 +132,12 @@ class Catalog(Mapping[str, ModuleSpec]):
             obj = getattr(obj, part, None)
             if obj is None:
                 raise MiningError(f"{spec.module!r} has no attribute {spec.qualname!r} (source changed?)")
-        if not isinstance(obj, type):
-            raise MiningError(f"{spec.key} is not a class")
+        import torch
+
+        if not isinstance(obj, type) or not issubclass(obj, torch.nn.Module):
+            # checked before anything calls it: a planted catalog naming e.g. subprocess.Popen stops here
+            raise MiningError(
+                f"{spec.key} (from {spec.source_file or 'the catalog'}) is not a torch.nn.Module subclass "
+                f"but {obj!r}; a catalog may only name nn.Module classes -- re-mine the source with "
+                "`evo-lacer mine`, or remove this entry")
         return obj

@@ -29,6 +29,7 @@ from evo_lacer.errors import ConfigError
 from evo_lacer.signals import SignalKind
 from evo_lacer.zoo._cache import ProbeCache
 from evo_lacer.zoo._catalog import Catalog
+from evo_lacer.zoo._procs import kill_tree
 from evo_lacer.zoo._spec import Layout, ModuleSpec
 
 PROBE_VERSION = 1
@@ -216,11 +217,8 @@ class _Worker:
         return f"{what}; stderr: {tail}" if tail else what
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                self.proc.kill()
+        # everything it started, even in a session of its own (the worker is a child subreaper)
+        kill_tree(self.proc.pid, group=True)
         self.proc.wait()
         self.selector.close()
         if self.proc.stdout is not None:

@@ -106,6 +106,9 @@ def main() -> int:
     os.dup2(2, 1)  # whatever mined code prints must not corrupt the protocol
     sys.stdout = sys.stderr
     request = json.loads(sys.stdin.read())
+    from evo_lacer.zoo._procs import become_subreaper
+
+    become_subreaper()  # what mined code starts stays below us, even in a session of its own
     import torch
 
     torch.set_num_threads(int(request.get("threads", 1)))
