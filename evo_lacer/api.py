@@ -98,9 +98,11 @@ def _resolve_llm(llm: str | LLMBackend | None, config: SearchConfig) -> tuple[LL
     spec = config.llm if llm is None else llm
     if spec.startswith("custom:"):
         raise ConfigError(f"this run used a backend object ({spec}); pass it again as llm=")
-    from evo_lacer.llm import make_backend
+    from evo_lacer.llm import make_backend, verify_backend
 
     try:
+        if backend is not None and spec.strip().lower() != "auto":
+            verify_backend(backend)  # a backend the user named must answer: fail now, not silently later
         backend = make_backend(spec)
     except LLMUnavailable as exc:
         if spec.strip().lower() != "auto":
@@ -126,7 +128,8 @@ def _components(task_evaluator: Evaluator, full: Evaluator | None, env: Any, fit
     from evo_lacer.runs._components import recipe
 
     options = {k: v for k, v in (rl_options or {}).items() if k != "expert"}  # as `_make_evaluator`
-    cheap = {k: v for k, v in (rl_options or {}).items() if k in ("env_kwargs", "kinds", "wrappers", "expert")}
+    cheap = {k: v for k, v in (rl_options or {}).items()
+             if k in ("env_kwargs", "kinds", "wrappers", "expert")}
     kind = "imitation" if fidelity in ("cheap", "halving") else "rl"
     out: dict[str, Any] = {
         "evaluator": recipe(task_evaluator, env=env, fitness=fitness, kind=kind,

@@ -196,7 +196,8 @@ def check_domain(spec: ModuleSpec, name: str, domain: Any, value: Any, where: st
     if not low <= value <= high or (least > 0 and value <= 0):
         raise CompileError(
             f"{where}: {spec.short}.{name}={value!r} is outside its domain (choices {choices}; accepted: "
-            f"{'above' if least > 0 and not integral else 'from'} {low:g} to {high:g}); use one of the choices")
+            f"{'above' if least > 0 and not integral else 'from'} {low:g} to {high:g}); use one of the "
+            "choices")
 
 
 def _check_size(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> None:

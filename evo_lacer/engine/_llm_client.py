@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,26 +20,41 @@ class LLMClient:
 
     Returns the validated answer or ``(None, error)``: a failed, timed-out or invalid answer is
     the caller's cue to fall back. After ``max_unavailable`` consecutive `LLMUnavailable` errors
-    the backend is not asked again in this process (each skipped call is counted).
+    (server down, HTTP 5xx) the backend rests: it is not asked for ``backoff_s`` seconds (each
+    skipped call is counted), then asked again; each further failure doubles the rest, up to
+    ``max_backoff_s``, and one answer resets it -- a passing overload never switches it off.
     """
 
     def __init__(self, backend: LLMBackend, *, exchange_sink: ExchangeSink | None = None,
-                 temperature: float = 0.2, timeout_s: float = 60.0, max_unavailable: int = 3) -> None:
+                 temperature: float = 0.2, timeout_s: float = 60.0, max_unavailable: int = 3,
+                 backoff_s: float = 5.0, max_backoff_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.exchange_sink = exchange_sink
         self.temperature = temperature
         self.timeout_s = timeout_s
         self.max_unavailable = max_unavailable
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
         self.accounting = LLMAccounting()
-        self.disabled = False
+        self._clock = clock
         self._unavailable_streak = 0
+        self._rest_until = -math.inf
+        self._rest_s = backoff_s
+
+    @property
+    def disabled(self) -> bool:
+        """Whether the backend is resting after repeated unavailability (asked again afterwards)."""
+        return self._clock() < self._rest_until
 
     def ask(self, *, purpose: str, system: str, prompt: str, schema: dict[str, Any], seed: int,
             max_tokens: int, candidate_id: int = -1) -> tuple[Any, str | None]:
         """The validated answer, or (None, error text)."""
         if self.disabled:
             self.accounting.skipped_calls += 1
-            return None, "LLM switched off after repeated unavailability"
+            left = self._rest_until - self._clock()
+            return None, (f"LLM resting {left:.0f} s more after {self._unavailable_streak} failed calls "
+                          "in a row")
         record: dict[str, Any] = {"purpose": purpose, "candidate": candidate_id, "seed": seed,
                                   "system": system, "prompt": prompt, "schema": schema,
                                   "backend": getattr(self.backend, "name", "?"),
@@ -54,6 +70,7 @@ class LLMClient:
             validate(reply.value, schema)
             value = reply.value
             self._unavailable_streak = 0
+            self._rest_s = self.backoff_s
             record.update(ok=True, fallback=False, value=value, text=reply.text,
                           prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
                           seconds=reply.seconds, model=reply.model)
@@ -64,7 +81,8 @@ class LLMClient:
             if isinstance(exc, LLMUnavailable):
                 self._unavailable_streak += 1
                 if self._unavailable_streak >= self.max_unavailable:
-                    self.disabled = True
+                    self._rest_until = self._clock() + self._rest_s
+                    self._rest_s = min(self.max_backoff_s, self._rest_s * 2)
             elif not isinstance(exc, LLMError):
                 error = f"backend bug: {error}"
             seconds = time.perf_counter() - start

@@ -6,7 +6,7 @@ Nothing an LLM writes is executed.
 """
 
 from evo_lacer.llm._embedded import MODEL_PACKAGE, EmbeddedBackend, default_model_path
-from evo_lacer.llm._factory import MODEL_ENV, SPEC_FORMS, make_backend, probe_ollama
+from evo_lacer.llm._factory import MODEL_ENV, SPEC_FORMS, make_backend, probe_ollama, verify_backend
 from evo_lacer.llm._loopback import LOOPBACK_VERSION, OllamaCompatServer, serve
 from evo_lacer.llm._ollama import DEFAULT_OLLAMA_HOST, OllamaBackend, resolve_host
 from evo_lacer.llm._protocol import Generation, LLMBackend, LLMReply, LLMRequest, TextGenerator
@@ -46,4 +46,5 @@ __all__ = [
     "schema_errors",
     "serve",
     "validate",
+    "verify_backend",
 ]

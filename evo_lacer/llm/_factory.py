@@ -104,3 +104,19 @@ def _auto(
         ) from None
     _log.info("LLM backend: embedded %s (Ollama at %s %s)", backend.model, host, why)
     return backend
+
+
+def verify_backend(backend: LLMBackend, timeout_s: float = 5.0) -> None:
+    """Fail now (``LLMUnavailable``) when a backend the user named cannot answer: an Ollama server
+    that does not answer within `timeout_s` or lacks the model. The embedded backend checked its
+    model file when it was made."""
+    if not isinstance(backend, OllamaBackend):
+        return
+    models = backend.available_models(timeout_s)
+    if backend.model not in models and f"{backend.model}:latest" not in models:
+        listed = ", ".join(models) or "none"
+        raise LLMUnavailable(
+            f"model {backend.model!r} is not on the Ollama server at {backend.host} (available: {listed}); "
+            f"fetch it with `ollama pull {backend.model}`, name one of the available models, or pass "
+            "--llm auto / none"
+        )

@@ -32,8 +32,10 @@ class OllamaCompatServer:
 
     ``port``: 0 picks a free port. ``model_name``: the name listed by ``/api/tags`` and
     accepted by ``/api/chat`` (default: the backend's model, tagged ``:latest``).
-    ``request_timeout_s``: limit handed to the backend for each chat. ``delay_s``: sleep before
-    answering a chat -- a test hook for client timeouts. Use as a context manager, or
+    ``request_timeout_s``: limit handed to the backend for each chat. Test hooks for clients'
+    time limits and error handling: ``delay_s`` sleeps before answering a chat, ``trickle_s``
+    sends a chat's answer one byte every that many seconds, ``fail_first`` answers the first
+    that many chats with HTTP 500. Use as a context manager, or
     ``start()`` / ``close()``; ``host`` is the URL to give the client.
     """
 
@@ -45,6 +47,8 @@ class OllamaCompatServer:
         model_name: str | None = None,
         request_timeout_s: float = 300.0,
         delay_s: float = 0.0,
+        trickle_s: float = 0.0,
+        fail_first: int = 0,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ConfigError(f"port must be in 0..65535; got {port}")
@@ -53,6 +57,10 @@ class OllamaCompatServer:
         self.model_name = name if ":" in name else f"{name}:latest"
         self.request_timeout_s = request_timeout_s
         self.delay_s = delay_s
+        self.trickle_s = trickle_s
+        self.fail_first = fail_first
+        self.chats = 0
+        """Chats received (the failed ones included)."""
         self._port = port
         self._lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
@@ -140,6 +148,11 @@ class OllamaCompatServer:
         name = body.get("model") or ""
         if not self._known(name):
             return 404, {"error": f'model "{name}" not found, try pulling it first'}
+        with self._lock:
+            self.chats += 1
+            failing = self.chats <= self.fail_first
+        if failing:
+            return 500, {"error": "the server is overloaded (loopback test hook fail_first)"}
         try:
             request = self._request(body)
         except ConfigError as exc:
@@ -333,8 +346,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            trickle = self.server.app.trickle_s if self.path == "/api/chat" else 0.0
+            if trickle <= 0:
                 self.wfile.write(data)
+                return
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
         except (BrokenPipeError, ConnectionResetError):
             # The client gave up (e.g. its timeout passed) while we were answering.
             _log.debug("client %s disconnected before the answer was sent", self.address_string())

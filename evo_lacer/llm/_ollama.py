@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -111,22 +113,49 @@ class OllamaBackend:
         self._clients.clear()
 
     def _chat(self, request: LLMRequest) -> Any:
+        """One chat under one deadline of ``request.timeout_s`` seconds, whatever the server does.
+
+        The HTTP client's timeout bounds each read only, so a server that trickles a byte now
+        and then could hold a call for ever; the call runs in a helper thread instead, and past
+        the deadline its connections are closed (which ends that thread at its next read) and
+        `LLMTimeout` is raised.
+        """
         options = {
             "seed": request.seed,
             "temperature": request.temperature,
             "num_predict": request.max_tokens,
         }
-        try:
-            return self._client(request.timeout_s).chat(
-                model=self.model,
-                messages=chat_messages(request),
-                format=request.schema,
-                options=options,
-                stream=False,
-                keep_alive=self.keep_alive,
+        client = self._client(request.timeout_s)
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["reply"] = client.chat(
+                    model=self.model,
+                    messages=chat_messages(request),
+                    format=request.schema,
+                    options=options,
+                    stream=False,
+                    keep_alive=self.keep_alive,
+                )
+            except Exception as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=call, name="evo-lacer-ollama-call", daemon=True)
+        worker.start()
+        worker.join(request.timeout_s)
+        if worker.is_alive():
+            self._clients.pop(request.timeout_s, None)
+            with contextlib.suppress(Exception):
+                client.close()  # the helper thread fails at its next read and ends
+            raise LLMTimeout(
+                f"Ollama model {self.model!r} at {self.host} did not finish answering within "
+                f"{request.timeout_s:g} s; raise the LLM time limit (SearchConfig.llm_timeout_s) or use "
+                "a smaller model"
             )
-        except Exception as exc:
-            raise self._translate(exc, request.timeout_s) from None
+        if "error" in outcome:
+            raise self._translate(outcome["error"], request.timeout_s) from None
+        return outcome["reply"]
 
     def _client(self, timeout_s: float) -> Any:
         """One client per timeout value (the client's timeout is fixed at construction)."""
