@@ -125,7 +125,7 @@ def print_sources(env: str, options: dict[str, Any]) -> None:
     from evo_lacer.envs import SourcesWrapper
     from evo_lacer.evaluate._envtools import make_env
 
-    made = make_env(env, options.get("env_kwargs"), options.get("wrappers", ()))
+    made = make_env(env, options.get("env_kwargs"), options.get("wrappers", ()), options.get("kinds"))
     try:  # the spaces before SourcesWrapper turned strings into ids say more
         space = (made.env if isinstance(made, SourcesWrapper) else made).observation_space
     finally:

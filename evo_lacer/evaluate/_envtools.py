@@ -37,10 +37,11 @@ def env_name(env: EnvSpec) -> str:
 
 
 def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
-             wrappers: Iterable[str] = ()) -> gym.Env:
+             wrappers: Iterable[str] = (), kinds: Mapping[str, str] | None = None) -> gym.Env:
     """One env from an id (``gym.make`` with ``env_kwargs``) or a factory, wrapped in each of
     ``wrappers`` (``"module:Name"``, called as ``Name(env)``, in order), then in
-    `evo_lacer.envs.SourcesWrapper` when its observation has strings or nested sources."""
+    `evo_lacer.envs.SourcesWrapper` when its observation has strings or nested sources, or
+    ``kinds`` forces the kind of some sources."""
     from evo_lacer.envs._sources import SourcesWrapper, needs_sources_wrapper
 
     made = _make_raw(env, env_kwargs)
@@ -48,7 +49,9 @@ def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
         made = load_wrapper(ref)(made)
         if not isinstance(made, gym.Env):
             raise EnvError(f"wrapper {ref!r} returned {type(made).__name__}, not a gymnasium.Env")
-    return SourcesWrapper(made) if needs_sources_wrapper(made.observation_space) else made
+    if needs_sources_wrapper(made.observation_space, kinds):
+        return SourcesWrapper(made, kinds)
+    return made
 
 
 def load_wrapper(ref: str) -> Callable[[gym.Env], gym.Env]:
@@ -124,11 +127,11 @@ def doc_summary(doc: str | None, limit: int = 400) -> str:
     return ""
 
 
-def env_facts(env: EnvSpec, env_kwargs: Mapping[str, Any] | None,
-              wrappers: Iterable[str] = ()) -> tuple[gym.Space, gym.Space, str, bool]:
+def env_facts(env: EnvSpec, env_kwargs: Mapping[str, Any] | None, wrappers: Iterable[str] = (),
+              kinds: Mapping[str, str] | None = None) -> tuple[gym.Space, gym.Space, str, bool]:
     """Observation space, action space, the env class's first docstring paragraph, and
     whether it runs a SUMO simulation (one per process), from one env built and closed."""
-    made = make_env(env, env_kwargs, wrappers)
+    made = make_env(env, env_kwargs, wrappers, kinds)
     try:
         unwrapped = made.unwrapped
         doc = doc_summary(type(unwrapped).__doc__)

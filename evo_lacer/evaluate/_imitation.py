@@ -159,12 +159,12 @@ class ImitationEvaluator:
         self.device = device
         self._key = uuid.uuid4().hex  # copies (pickles) of this evaluator share its dataset
         self.observation_space, self.action_space, self._doc, _ = env_facts(
-            env, self.env_kwargs, self.wrappers)
+            env, self.env_kwargs, self.wrappers, self.kinds)
         if expert == "auto":
             self._check_auto_expert()
 
     def _check_auto_expert(self) -> None:
-        made = make_env(self.env, self.env_kwargs, self.wrappers)
+        made = make_env(self.env, self.env_kwargs, self.wrappers, self.kinds)
         try:
             found = auto_expert(made) is not None
         finally:
@@ -195,7 +195,7 @@ class ImitationEvaluator:
     def _collect(self) -> Dataset:
         start = time.perf_counter()
         rng = np.random.default_rng(self.data_seed)
-        env = make_env(self.env, self.env_kwargs, self.wrappers)
+        env = make_env(self.env, self.env_kwargs, self.wrappers, self.kinds)
         try:
             expert = auto_expert(env) if self.expert == "auto" else self.expert
             told = getattr(expert, "executed", None)
@@ -237,7 +237,7 @@ class ImitationEvaluator:
         def kwargs() -> dict[str, Any]:
             from evo_lacer.compile import policy_kwargs_for
 
-            return dict(policy_kwargs_for(tree, self.catalog, kinds=self.kinds))
+            return dict(policy_kwargs_for(tree, self.catalog))
 
         return self.evaluate_policy(kwargs, seed)
 
@@ -316,7 +316,7 @@ class ImitationEvaluator:
         policy.set_training_mode(False)
         metrics["encoder_params"] = float(parameter_count(policy.pi_features_extractor))
         if self.rollout_episodes:
-            env = make_env(self.env, self.env_kwargs, self.wrappers)
+            env = make_env(self.env, self.env_kwargs, self.wrappers, self.kinds)
             try:
                 roll = rollout(env, lambda o: policy.predict(o, deterministic=True)[0],
                                eval_seeds(self.eval_seed, self.rollout_episodes), keep_obs=False)

@@ -81,7 +81,9 @@ class RLEvaluator:
       process; in-process otherwise, see ``vec_env``);
     - ``eval_episodes``: held-out episodes, seeded ``eval_seed + k`` — never training seeds,
       and the same for every candidate so that candidates face the same episodes;
-    - ``catalog`` / ``kinds``: passed to the compiler (``None``: built-in zoo, inferred kinds);
+    - ``catalog``: the compiler's module catalog (``None``: the built-in zoo);
+    - ``kinds``: forced source kinds (``{"history": "vector"}``), applied to the env's space by
+      ``evo_lacer.envs.SourcesWrapper`` so the search, the gate and SB3 agree on them;
     - ``ppo_kwargs``: override ``ppo_defaults`` (``policy_kwargs`` merge with the tree's);
     - ``env_kwargs``: ``gym.make`` keyword arguments (e.g. ``backend="numpy"``);
     - ``wrappers``: gymnasium wrappers by import path (``"module:Name"``), applied in order
@@ -160,7 +162,7 @@ class RLEvaluator:
         self.device = device
         # one env is built (and closed) now: a bad id fails here, and the spaces are known
         self.observation_space, self.action_space, self._doc, self._one_sim_per_process = env_facts(
-            env, self.env_kwargs, self.wrappers)
+            env, self.env_kwargs, self.wrappers, self.kinds)
         if preflight:
             check_trains(self)
 
@@ -181,7 +183,7 @@ class RLEvaluator:
         def kwargs() -> dict[str, Any]:
             from evo_lacer.compile import policy_kwargs_for
 
-            return dict(policy_kwargs_for(tree, self.catalog, kinds=self.kinds))
+            return dict(policy_kwargs_for(tree, self.catalog))
 
         return self.evaluate_policy(kwargs, seed)
 
@@ -227,7 +229,7 @@ class RLEvaluator:
 
     def make_env(self) -> gym.Env:
         """One env as this evaluator trains and scores on (kwargs and wrappers applied)."""
-        return make_env(self.env, self.env_kwargs, self.wrappers)
+        return make_env(self.env, self.env_kwargs, self.wrappers, self.kinds)
 
     def _episode_limit(self) -> dict[str, int]:
         return {} if self.eval_max_steps is None else {"max_steps": self.eval_max_steps}
@@ -367,8 +369,7 @@ def check_trains(evaluator: RLEvaluator) -> None:
     if evaluator.env_kwargs:
         where += f" with {evaluator.env_kwargs}"
     try:
-        policy_kwargs = policy_kwargs_for(probe_tree(evaluator.observation_space, evaluator.kinds),
-                                          evaluator.catalog, kinds=evaluator.kinds)
+        policy_kwargs = policy_kwargs_for(probe_tree(evaluator.observation_space), evaluator.catalog)
         with torch_threads(evaluator.torch_threads), own_random_state():
             vec = make_vec_env(evaluator.make_env, n_envs=1, seed=0)
             try:
