@@ -18,7 +18,8 @@ from evo_lacer.signals import Image, Sequence, Tokens, Vector
 
 class Nested(gym.Env[Any, int]):
     observation_space = spaces.Dict({
-        "obs": spaces.Dict({"pos": spaces.Box(-1, 1, (2,), np.float32), "say": spaces.Text(6, charset="abc ")}),
+        "obs": spaces.Dict({"pos": spaces.Box(-1, 1, (2,), np.float32),
+                            "say": spaces.Text(6, charset="abc ")}),
         "pair": spaces.Tuple([spaces.Discrete(3, start=1), spaces.Box(0, 255, (4, 5), np.uint8)]),
         "table": spaces.Box(-1, 1, (3, 2), np.float32),
     })

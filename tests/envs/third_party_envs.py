@@ -24,7 +24,8 @@ class TextTaskEnv(gym.Env[dict[str, Any], int]):
         self.length, self._t, self._side = length, 0, 0
 
     def _obs(self) -> dict[str, Any]:
-        return {"say": ("left", "right")[self._side], "pos": self.np_random.uniform(-1, 1, 2).astype(np.float32)}
+        pos = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        return {"say": ("left", "right")[self._side], "pos": pos}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         super().reset(seed=seed)
