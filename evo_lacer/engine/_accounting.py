@@ -30,6 +30,8 @@ class LLMAccounting:
     reflections: int = 0
     insights: int = 0
     """Insights kept from reflections."""
+    insights_rejected: int = 0
+    """Insights dropped: degenerate text, or naming nothing of this search (never shown again)."""
     skipped_calls: int = 0
     """Requests not sent because the backend was switched off after repeated unavailability."""
     errors: dict[str, int] = field(default_factory=dict)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from evo_lacer.engine._arms import ARMS, DESIGN_LLM, EDIT_LLM, EDIT_RANDOM, ArmBandit
 from evo_lacer.engine._config import SearchConfig
 from evo_lacer.engine._designer import Designer, RandomDesigner
-from evo_lacer.engine._flat_strategy import FlatSpaceLike, FlatStrategy, first_config
+from evo_lacer.engine._flat_strategy import FlatStrategy, first_config
 from evo_lacer.engine._llm_client import ExchangeSink
 from evo_lacer.engine._llm_designer import LLMDesigner
 from evo_lacer.engine._optuna_planner import OptunaPlanner
@@ -15,6 +16,7 @@ from evo_lacer.engine._planner import Planner, RandomPlanner
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tree_strategy import TreeStrategy
+from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.llm import LLMBackend
 from evo_lacer.signals import Signal
 from evo_lacer.tree import Node
@@ -22,19 +24,20 @@ from evo_lacer.zoo import Catalog
 
 
 def make_planner(config: SearchConfig, transformations: Sequence[str]) -> Planner:
-    """hybrid: Optuna (diversity-guided); llmastool: Thompson sampling; evolution: random."""
+    """hybrid: Optuna (diversity-guided); llmastool: Thompson sampling; evolution: random.
+    hybrid and evolution plan compound moves of up to `max_edits` edits."""
     if config.strategy == "hybrid":
         return OptunaPlanner(config.seed, sampler=config.planner_sampler,
                              novelty_weight=config.novelty_weight,
                              feature_weight=config.feature_weight, n_startup_trials=config.n_startup_trials,
-                             transformations=tuple(transformations))
+                             transformations=tuple(transformations), max_edits=config.max_edits)
     if config.strategy == "llmastool":
         return ThompsonPlanner(config.seed, epsilon=config.epsilon)
-    return RandomPlanner(config.seed)
+    return RandomPlanner(config.seed, max_edits=config.max_edits)
 
 
 def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_sink: ExchangeSink | None,
-                  task: str) -> Designer:
+                  task: str, vocabulary: Collection[str] = ()) -> Designer:
     """The LLM designer for hybrid/llmastool with a backend; the random designer otherwise."""
     if backend is None or config.strategy not in ("hybrid", "llmastool"):
         return RandomDesigner()
@@ -44,8 +47,39 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
         history_in_prompt=config.history_in_prompt, temperature=config.llm_temperature,
         timeout_s=config.llm_timeout_s, max_tokens=config.llm_max_tokens,
         reflection=config.reflection and config.strategy == "hybrid", seed=config.seed, task=task,
-        signals=config.llm_signals,
+        signals=config.llm_signals, vocabulary=vocabulary,
     )
+
+
+def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True) -> ArmBandit:
+    """hybrid with an LLM: `config.arms` or all of random-filled edits, LLM-filled edits and whole
+    LLM designs; llmastool with an LLM: LLM-filled edits (its paper's method); otherwise
+    random-filled edits only. `designs`: whether whole designs can be made (a flat space exists)."""
+    llm = isinstance(designer, LLMDesigner)
+    if config.strategy == "hybrid" and llm:
+        arms: tuple[str, ...] = tuple(a for a in config.arms or ARMS if designs or a != DESIGN_LLM)
+    elif config.strategy == "hybrid":
+        arms = tuple(a for a in config.arms if a == EDIT_RANDOM) or (EDIT_RANDOM,)
+    elif llm:
+        arms = (EDIT_LLM,)
+    else:
+        arms = (EDIT_RANDOM,)
+    return ArmBandit(arms, seed=config.seed, cost_weight=config.arm_cost_weight)
+
+
+def search_vocabulary(inputs: Mapping[str, Signal], catalog: Catalog, space: FlatSpaceLike | None
+                      ) -> frozenset[str]:
+    """Names an insight may mention to be kept: the sources, the catalog's modules and their
+    parameters, and the flat space's families (see `valid_insight`)."""
+    words: set[str] = set(inputs) | {"fusion"}
+    for key in catalog:
+        spec = catalog[key]
+        words.add(spec.short)
+        words.update(p.name for p in spec.params)
+    for fams in getattr(space, "per_source", {}).values():
+        words.update(fams)
+    words.update(getattr(space, "fusion", {}) or {})
+    return frozenset(w.lower() for w in words if len(w) >= 3)
 
 
 def default_seed_tree(space: FlatSpaceLike) -> Node:
@@ -60,17 +94,28 @@ def build_strategy(
 ) -> Strategy:
     """The strategy `config.strategy` names, built from the given components."""
     if config.tree_based:
-        from evo_lacer.transform import ALL_TRANSFORMATIONS
+        from evo_lacer.transform import ALL_TRANSFORMATIONS, RedrawBranch
 
         registry = dict(transformations or ALL_TRANSFORMATIONS)
+        if transformations is None and space is not None and hasattr(space, "suggest_entry"):
+            registry["redraw_branch"] = RedrawBranch(space)  # type: ignore[arg-type]
+        designer = make_designer(config, backend, exchange_sink=exchange_sink, task=task,
+                                 vocabulary=search_vocabulary(inputs, catalog, space))
+        if not seeds and config.initial_count == 0 and space is not None:
+            seeds = [default_seed_tree(space)]  # nothing else to start from
+        whole = None
+        if config.strategy == "hybrid" and isinstance(designer, LLMDesigner) and space is not None:
+            whole = WholeDesigner(designer.client, space, seed=config.seed, task=task,
+                                  signals=config.llm_signals, history_shown=max(2, config.history_in_prompt))
         return TreeStrategy(
-            name=config.strategy, planner=make_planner(config, list(registry)),
-            designer=make_designer(config, backend, exchange_sink=exchange_sink, task=task),
+            name=config.strategy, planner=make_planner(config, list(registry)), designer=designer,
             transformations=registry, catalog=catalog, inputs=inputs, seeds=seeds, task=task,
             seed=config.seed,
-            population_size=config.population_size, elitism=config.elitism,
+            population_size=config.population, elitism=config.elitism,
             tournament_size=config.tournament_size, objectives=config.objectives,
-            history_kept=config.history_in_prompt,
+            history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
+            arms=make_arms(config, designer, designs=whole is not None), whole=whole,
+            llm_initial_designs=config.llm_initial_designs,
         )
     if space is None:
         raise ValueError(f"strategy {config.strategy!r} needs a flat space")

@@ -33,10 +33,30 @@ class SearchConfig:
     """Number of evaluations (gate rejections and repeated architectures cost none)."""
     seed: int = 0
     """Seed of every random choice of the search (and of each evaluation)."""
-    population_size: int = 8
-    """Individuals kept by the DEAP population (tree strategies)."""
-    batch_size: int = 8
-    """Candidates proposed per generation and evaluated in parallel; lacer/genius: proposals per round."""
+    population_size: int | None = None
+    """Individuals kept by the DEAP population (tree strategies); None: scaled with the budget
+    (see `scaled_sizes`)."""
+    batch_size: int | None = None
+    """Candidates proposed per generation and evaluated in parallel; lacer/genius: proposals per
+    round; None: scaled with the budget and the workers (see `scaled_sizes`)."""
+    initial_designs: int | None = None
+    """Tree strategies: size of the diverse start -- a Latin-hypercube sample of the flat per-source
+    space, evaluated before any edit (the user's seed trees and, for hybrid with an LLM,
+    `llm_initial_designs` whole LLM designs come on top); None: scaled with the budget."""
+    llm_initial_designs: int = 2
+    """hybrid with an LLM: whole designs the LLM proposes from the task description for the
+    diverse start (LACER's move); they count against the budget like any evaluation."""
+    max_edits: int = 3
+    """Tree strategies: most edits in one child (compound moves; the planner chooses 1..max_edits)."""
+    arms: tuple[str, ...] = ()
+    """hybrid: the arms its bandit chooses among -- edit:random, edit:llm, design:llm (the LLM arms
+    need an LLM); empty: every arm the LLM allows. ``--arms edit:llm`` reproduces a hybrid whose
+    LLM fills every edit."""
+    arm_cost_weight: float = 1.0
+    """hybrid: how much an arm's proposal seconds count against it. The arm bandit scores each arm
+    by its sampled rate of children that beat the population median, divided by
+    1 + w * (arm's mean proposal seconds / mean evaluation seconds): with cheap evaluations a slow
+    LLM must improve more often to be called. 0: time is ignored."""
     elitism: int = 1
     """Best individuals that always survive (single objective)."""
     tournament_size: int = 3
@@ -68,7 +88,8 @@ class SearchConfig:
     gate_threads: int = 1
     """Torch threads of the gate's dummy forward passes in the search process (restored after)."""
     seed_tree: str | None = None
-    """Tree JSON file to start from (tree strategies); default: a minimal tree for the sources."""
+    """Tree JSON file evaluated in the first generation of tree strategies, beside their diverse
+    sample of the flat space (e.g. trees/ring_lacer_expert.json); default: the sample alone."""
     space: str | None = None
     """Flat search-space JSON file (flat strategies); default: the per-source space for the sources."""
     planner_sampler: Literal["tpe", "gp"] = "tpe"
@@ -114,14 +135,19 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
-                     "workers"):
+                     "workers", "initial_designs", "llm_initial_designs", "max_edits"):
             value = getattr(self, name)
-            least = 0 if name == "workers" else 1
+            if value is None and name in ("population_size", "batch_size", "initial_designs"):
+                continue
+            least = 0 if name in ("workers", "initial_designs", "llm_initial_designs") else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ConfigError(f"SearchConfig.{name} must be a positive integer, got {value!r}")
-        if not 0 <= self.elitism <= self.population_size:
+                what = "an integer >= 0" if least == 0 else "a positive integer"
+                raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}")
+        if not 0 <= self.elitism <= self.population:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
-                              f"({self.population_size}), got {self.elitism}")
+                              f"({self.population}), got {self.elitism}")
+        if not self.arm_cost_weight >= 0:
+            raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
         if self.executor not in ("auto", "inprocess", "process", "dask"):
             raise ConfigError(f"SearchConfig.executor {self.executor!r} is not auto|inprocess|process|dask")
         if self.planner_sampler not in ("tpe", "gp"):
@@ -145,6 +171,11 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
                               f"got {self.initial_evaluations!r}")
         object.__setattr__(self, "llm_signals", _signals(self.llm_signals))
+        object.__setattr__(self, "arms", _arms(self.arms))
+        names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
+        split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
+        object.__setattr__(self, "objectives", split)
+        check_objectives(self.objectives)
         if self.worker_memory_mb is not None and (
                 not isinstance(self.worker_memory_mb, int) or isinstance(self.worker_memory_mb, bool)
                 or self.worker_memory_mb < 0):
@@ -155,10 +186,23 @@ class SearchConfig:
                 f"SearchConfig.eval_timeout_s={self.eval_timeout_s:g} cannot hold in process (workers=0 or "
                 "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
                 "or 'process', or drop eval_timeout_s")
-        names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
-        split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
-        object.__setattr__(self, "objectives", split)
-        check_objectives(self.objectives)
+
+    @property
+    def population(self) -> int:
+        """`population_size`, or the budget-scaled default."""
+        return self.population_size or scaled_sizes(self.budget, self.workers)[0]
+
+    @property
+    def generation_size(self) -> int:
+        """`batch_size`, or the budget-scaled default."""
+        return self.batch_size or scaled_sizes(self.budget, self.workers)[1]
+
+    @property
+    def initial_count(self) -> int:
+        """`initial_designs`, or the budget-scaled default."""
+        if self.initial_designs is not None:
+            return self.initial_designs
+        return scaled_sizes(self.budget, self.workers)[2]
 
     @property
     def tree_based(self) -> bool:
@@ -172,6 +216,7 @@ class SearchConfig:
         out = asdict(self)
         out["objectives"] = list(self.objectives)
         out["llm_signals"] = list(self.llm_signals)
+        out["arms"] = list(self.arms)
         return out
 
     @classmethod
@@ -181,10 +226,25 @@ class SearchConfig:
         if unknown:
             raise ConfigError(f"unknown SearchConfig fields {unknown}; known: {sorted(names)}")
         kwargs = dict(data)
-        for name in ("objectives", "llm_signals"):
+        for name in ("objectives", "llm_signals", "arms"):
             if name in kwargs:
                 kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
+
+
+def scaled_sizes(budget: int, workers: int = 1) -> tuple[int, int, int]:
+    """(population, generation size, initial designs) for a budget, so that ``--budget 12`` and
+    ``--budget 200`` both behave:
+
+    - initial designs = budget / 4, within [4, 24] (budget 12: 4, 24: 6, 48: 12, 200: 24);
+    - population = the initial designs, within [4, 16];
+    - generation = budget / 8, within [2, 8], and never fewer than the workers (12: 2, 24: 3,
+      48: 6, 200: 8), so selection reacts often at small budgets and workers stay busy.
+    """
+    initial = min(24, max(4, round(budget / 4)))
+    population = min(16, max(4, initial))
+    generation = max(workers, min(8, max(2, budget // 8)))
+    return population, generation, initial
 
 
 def _signals(value: object) -> tuple[str, ...]:
@@ -199,4 +259,19 @@ def _signals(value: object) -> tuple[str, ...]:
     if bad:
         raise ConfigError(f"SearchConfig.llm_signals: unknown signal(s) {bad}; choose from {SIGNALS} "
                           "(e.g. --llm-signals metrics features)")
+    return names
+
+
+def _arms(value: object) -> tuple[str, ...]:
+    """``arms`` as a tuple of known arm names (a comma-separated string is accepted)."""
+    from evo_lacer.engine._arms import ARMS
+
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, tuple | list):
+        raise ConfigError(f"SearchConfig.arms must be names from {ARMS}, got {value!r}")
+    names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
+    bad = [n for n in names if n not in ARMS]
+    if bad:
+        raise ConfigError(f"SearchConfig.arms: unknown arm(s) {bad}; choose from {ARMS} "
+                          "(e.g. --arms edit:random design:llm)")
     return names

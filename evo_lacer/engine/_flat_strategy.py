@@ -18,11 +18,9 @@ a fallback). With no LLM backend, lacer and genius propose random configurations
 
 from __future__ import annotations
 
-import copy
-import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import optuna
@@ -31,27 +29,12 @@ from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._llm_client import ExchangeSink, LLMClient
 from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
 from evo_lacer.engine._planner import rng_from_state, rng_state
-from evo_lacer.engine._prompts import SYSTEM_CONFIG, config_prompt
 from evo_lacer.engine._records import Candidate
-from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.engine._strategy import Strategy, candidate_rng
+from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import SIGNALS, Feedback, check_signals
 from evo_lacer.llm import LLMBackend
 from evo_lacer.tree import Node
-
-
-class FlatSpaceLike(Protocol):
-    """What the flat strategies need of `evo_lacer.flat.FlatSpace`."""
-
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]: ...
-    def suggest(self, trial: Any) -> dict[str, Any]: ...
-    def validate(self, config: Any) -> dict[str, Any]: ...
-    def to_tree(self, config: Any) -> Node: ...
-    def describe(self) -> str: ...
-    def json_schema(self) -> dict[str, Any]: ...
-
-
-def _key(config: Mapping[str, Any]) -> str:
-    return json.dumps(dict(config), sort_keys=True, default=str)
 
 
 class FirstChoiceTrial:
@@ -88,14 +71,12 @@ class FlatStrategy(Strategy):
         self.rng = np.random.default_rng([seed, 0xF1A7])
         self.client = None if backend is None else LLMClient(
             backend, exchange_sink=exchange_sink, temperature=temperature, timeout_s=timeout_s)
+        self.designer = None if self.client is None else WholeDesigner(
+            self.client, space, seed=seed, task=task, signals=self.signals, history_shown=history_shown,
+            max_tokens=max_tokens)
         self.history: list[tuple[dict[str, Any], Feedback]] = []
         self.study: optuna.Study | None = None
         self.pending_trials: list[int] = []
-        self.fallbacks = 0
-        self.differs = 0
-        self.decisions = 0
-        self.repeats = 0
-        self._fields: dict[str, list[Any]] | None = None
         if name == "tpe":
             self.study = self._new_study()
 
@@ -125,8 +106,8 @@ class FlatStrategy(Strategy):
                 if self.name == "tpe":
                     config, plan = self._tpe_config()
                     designer = "tpe"
-                elif self.llm_based and self.client is not None and not initial:
-                    config, fell_back, extra = self._llm_config(cid, round_configs)
+                elif self.llm_based and self.designer is not None and not initial:
+                    config, fell_back, extra = self.designer.propose(cid, self.history, round_configs)
                     designer = "llm"
                 else:
                     config = self.space.sample(candidate_rng(self.seed, cid))
@@ -152,58 +133,6 @@ class FlatStrategy(Strategy):
             self.pending_trials.append(trial.number)
             config = self.space.suggest(trial)
         return dict(config), {"trial": trial.number}
-
-    def _llm_config(self, cid: int, this_round: list[dict[str, Any]]
-                    ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
-        assert self.client is not None
-        rng = candidate_rng(self.seed, cid)
-        baseline = self.space.sample(copy.deepcopy(rng))
-        ranked = "reward" in self.signals  # without the reward, a best-first order would leak it
-        shown: list[tuple[dict[str, Any], Feedback]] = []
-        if ranked:
-            best = sorted((h for h in self.history if h[1].ok), key=lambda h: -(h[1].fitness or 0.0))
-            shown = best[: self.history_shown // 2]
-        recent = [h for h in self.history[-self.history_shown:] if h not in shown]
-        room = self.history_shown - len(shown)
-        shown += recent[max(0, len(recent) - room):] if room > 0 else []
-        prompt = config_prompt(task=self.task, space=self.space.describe(), history=shown,
-                               signals=self.signals, this_round=this_round, ranked=ranked)
-        value, error = self.client.ask(purpose="propose", system=SYSTEM_CONFIG, prompt=prompt,
-                                       schema=self.space.json_schema(), seed=candidate_seed(self.seed, cid),
-                                       max_tokens=self.max_tokens, candidate_id=cid)
-        config: dict[str, Any] | None = None
-        if value is not None:
-            try:
-                config = dict(self.space.validate(value))
-            except Exception as exc:
-                error = f"invalid configuration: {type(exc).__name__}: {exc}"
-        fell_back = config is None
-        if config is None:
-            config = dict(self.space.sample(rng))
-        seen = {_key(c) for c, _ in self.history} | {_key(c) for c in this_round}
-        repeated = not fell_back and _key(config) in seen
-        if repeated:  # a small model often repeats the best design: keep its intent, change one entry
-            config = self._unseen_neighbour(config, seen, rng)
-            self.repeats += 1
-        self.decisions += 1
-        self.fallbacks += int(fell_back)
-        differs = _key(config) != _key(baseline)
-        self.differs += int(differs)
-        extra = {"llm_error": error, "differs_from_random": differs, "repeat_moved": repeated}
-        return config, fell_back, extra
-
-    def _unseen_neighbour(self, config: dict[str, Any], seen: set[str],
-                          rng: np.random.Generator) -> dict[str, Any]:
-        """`config` with one entry (a source or the fusion) re-drawn at random, so that it differs
-        from every design in `seen` (evaluated, or proposed this round; the last draw if none does)."""
-        out = dict(config)
-        for _ in range(32):
-            draw = self.space.sample(rng)
-            entry = sorted(config)[int(rng.integers(0, len(config)))]
-            out = {**config, entry: draw[entry]}
-            if _key(out) not in seen:
-                break
-        return out
 
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
@@ -234,8 +163,8 @@ class FlatStrategy(Strategy):
             "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
             "study": None if self.study is None else study_to_state(self.study),
             "pending_trials": list(self.pending_trials),
-            "counters": {"fallbacks": self.fallbacks, "differs": self.differs, "decisions": self.decisions,
-                         "initial_proposed": self.initial_proposed, "repeats": self.repeats},
+            "counters": {**(self.designer.counters() if self.designer is not None else {}),
+                         "initial_proposed": self.initial_proposed},
             "llm": None if self.client is None else self.client.accounting.to_dict(),
         }
 
@@ -249,21 +178,19 @@ class FlatStrategy(Strategy):
             add_trials(self.study, state["study"])
         self.pending_trials = [int(t) for t in state.get("pending_trials", [])]
         counters = state.get("counters", {})
-        self.fallbacks = int(counters.get("fallbacks", 0))
-        self.differs = int(counters.get("differs", 0))
-        self.decisions = int(counters.get("decisions", 0))
+        if self.designer is not None:
+            self.designer.load_counters(counters)
         self.initial_proposed = int(counters.get("initial_proposed", 0))
-        self.repeats = int(counters.get("repeats", 0))
         if self.client is not None and state.get("llm"):
             self.client.accounting = LLMAccounting.from_dict(state["llm"])
 
     def accounting(self) -> dict[str, Any]:
         out: dict[str, Any] = {"designer": "llm" if self.client is not None else
                                ("tpe" if self.name == "tpe" else "random")}
-        if self.client is not None:
+        if self.client is not None and self.designer is not None:
             llm = self.client.accounting
-            llm.decisions, llm.fallbacks = self.decisions, self.fallbacks
-            llm.differs_from_random = self.differs
-            llm.repeats = self.repeats
+            d = self.designer
+            llm.decisions, llm.fallbacks, llm.differs_from_random, llm.repeats = (
+                d.decisions, d.fallbacks, d.differs, d.repeats)
             out["llm"] = llm.to_dict()
         return out

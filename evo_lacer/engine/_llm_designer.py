@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -68,6 +68,31 @@ def clean_insight(text: object) -> str:
     return line[:INSIGHT_MAX_CHARS]
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def insight_problem(line: str, vocabulary: Collection[str]) -> str:
+    """Why an insight must not reach later prompts ("" when it may): degenerate text (a character
+    repeated 5+ times, fewer than 3 words, mostly repeated words, under half letters) or no name
+    of this search in it (a source, module, parameter or family in `vocabulary`; skipped when
+    the vocabulary is empty)."""
+    if re.search(r"(.)\1{4,}", line) or re.search(r"(.{2,4})\1{3,}", line):
+        return "repeated characters"
+    words = [w.lower() for w in _WORD.findall(line)]
+    if len(words) < 3:
+        return "fewer than 3 words"
+    if len(set(words)) < 0.5 * len(words):
+        return "mostly repeated words"
+    if sum(ch.isalpha() for ch in line) < 0.5 * len(line.replace(" ", "")):
+        return "mostly non-letters"
+    if vocabulary:
+        names = {w.lower() for w in vocabulary}
+        tokens = set(words) | {w for word in words for w in word.split("_")}
+        if not tokens & names and not any(n in line.lower() for n in names if len(n) >= 5):
+            return "names no source, module or parameter of this search"
+    return ""
+
+
 class LLMDesigner(Designer):
     """Fills transformations with an LLM backend; falls back to random choices on any failure.
 
@@ -87,6 +112,7 @@ class LLMDesigner(Designer):
         insight_memory: int = 8, history_in_prompt: int = 6, temperature: float = 0.2,
         timeout_s: float = 60.0, max_tokens: int = 96, reflection: bool = True,
         max_unavailable: int = 3, seed: int = 0, task: str = "", signals: Sequence[str] = SIGNALS,
+        vocabulary: Collection[str] = (),
     ) -> None:
         self.signals = check_signals(signals, "LLMDesigner(signals=...)")
         self.client = LLMClient(backend, exchange_sink=exchange_sink, temperature=temperature,
@@ -100,6 +126,8 @@ class LLMDesigner(Designer):
         self.task = task
         """The task description reflection prompts carry (design prompts take the context's)."""
         self.insights: list[str] = []
+        self.vocabulary = frozenset(w.lower() for w in vocabulary)
+        """Names an insight must mention to be kept (empty: not checked)."""
 
     @property
     def accounting(self) -> LLMAccounting:
@@ -179,8 +207,10 @@ class LLMDesigner(Designer):
         self.accounting.reflections += 1
         if not isinstance(value, dict):
             return []
-        new = [line for line in (clean_insight(t) for t in value.get("insights", [])) if len(line) >= 3]
-        new = [line for line in new if line not in self.insights]
+        lines = [clean_insight(t) for t in value.get("insights", [])]
+        new = [line for line in lines if not insight_problem(line, self.vocabulary)]
+        self.accounting.insights_rejected += len(lines) - len(new)
+        new = [line for line in dict.fromkeys(new) if line not in self.insights]
         self.insights = (self.insights + new)[-self.insight_memory:]
         self.accounting.insights += len(new)
         return new
@@ -189,6 +219,7 @@ class LLMDesigner(Designer):
         return {"insights": list(self.insights), "accounting": self.accounting.to_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.insights = [clean_insight(t) for t in state.get("insights", [])][-self.insight_memory:]
+        kept = (clean_insight(t) for t in state.get("insights", []))
+        self.insights = [t for t in kept if not insight_problem(t, self.vocabulary)][-self.insight_memory:]
         if "accounting" in state:
             self.client.accounting = LLMAccounting.from_dict(state["accounting"])

@@ -1,6 +1,7 @@
 """The diversity-guided Bayesian planner: an Optuna study over (transformation, site class,
-prompt category), each outcome scored as improvement over the parent + w * novelty + w_f * the
-gain in probe quality over the parent (LACER's feature signal, when the feedback has probes).
+prompt category, number of edits), each outcome scored as improvement over the parent + w * novelty
++ w_f * the gain in probe quality over the parent (LACER's feature signal, when the feedback has
+probes).
 
 Legality: the study samples from a *fixed* vocabulary (every transformation, every class of
 `SITE_CLASSES`, every prompt category), so its distributions never change. A sampled pair that
@@ -31,7 +32,7 @@ from evo_lacer.transform import SITE_CLASSES
 
 DEFAULT_TRANSFORMATIONS: tuple[str, ...] = (
     "change_parameter", "swap_module", "insert_module", "delete_module",
-    "create_composite", "repeat_previous", "change_fusion", "crossover",
+    "create_composite", "repeat_previous", "change_fusion", "crossover", "redraw_branch",
 )
 FAILED_SCORE = -1.0
 """Score of a plan whose child failed, timed out or was rejected by the gate."""
@@ -67,6 +68,7 @@ class OptunaPlanner(Planner):
         feature_weight: float = 0.3, n_startup_trials: int = 10,
         transformations: tuple[str, ...] = DEFAULT_TRANSFORMATIONS,
         site_classes: tuple[str, ...] = SITE_CLASSES, categories: tuple[str, ...] = PROMPT_CATEGORIES,
+        max_edits: int = 1,
     ) -> None:
         super().__init__(seed)
         if sampler not in ("tpe", "gp"):
@@ -86,6 +88,8 @@ class OptunaPlanner(Planner):
             "site_class": CategoricalDistribution(list(site_classes)),
             "prompt_category": CategoricalDistribution(list(categories)),
         }
+        if max_edits > 1:  # compound moves: the study learns how many edits a child should get
+            self.distributions["edits"] = CategoricalDistribution(list(range(1, max_edits + 1)))
         self.study = self._new_study()
 
     def _new_study(self) -> optuna.Study:
@@ -123,6 +127,7 @@ class OptunaPlanner(Planner):
             plans.append(Plan(
                 mapped[0], mapped[1], str(trial.params["prompt_category"]),
                 info={"trial": trial.number, "sampled": list(sampled), "mapped": mapped != sampled},
+                edits=int(trial.params.get("edits", 1)),
             ))
         return plans
 

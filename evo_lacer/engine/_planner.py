@@ -112,16 +112,23 @@ class Planner(ABC):
 
 
 class RandomPlanner(Planner):
-    """Uniform: a legal transformation, then one of its site classes, then a prompt category."""
+    """Uniform: a legal transformation, then one of its site classes, then a prompt category,
+    then the number of edits (1..`max_edits`)."""
 
     name = "random"
+
+    def __init__(self, seed: int = 0, *, max_edits: int = 1) -> None:
+        super().__init__(seed)
+        self.max_edits = max(1, max_edits)
 
     def _ask(self, legal: list[dict[str, tuple[str, ...]]]) -> list[Plan]:
         plans = []
         for moves in legal:
             transformation = pick(self.rng, sorted(moves))
             site_class = pick(self.rng, sorted(moves[transformation]))
-            plans.append(Plan(transformation, site_class, pick(self.rng, PROMPT_CATEGORIES)))
+            category = pick(self.rng, PROMPT_CATEGORIES)
+            edits = 1 + int(self.rng.integers(0, self.max_edits)) if self.max_edits > 1 else 1
+            plans.append(Plan(transformation, site_class, category, edits=edits))
         return plans
 
     def _tell(self, plans: list[Plan], outcomes: list[Outcome]) -> None:

@@ -30,16 +30,18 @@ class Plan:
     info: Mapping[str, Any] = field(default_factory=dict)
     fallback: bool = False
     """True when the planner could not propose a legal move itself and a random one was used."""
+    edits: int = 1
+    """Edits in the child (a compound move: the planned one, then edits-1 random legal ones)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"transformation": self.transformation, "site_class": self.site_class,
                 "prompt_category": self.prompt_category, "info": dict(self.info),
-                "fallback": self.fallback}
+                "fallback": self.fallback, "edits": self.edits}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
         return cls(str(data["transformation"]), data.get("site_class"), str(data["prompt_category"]),
-                   dict(data.get("info", {})), bool(data.get("fallback", False)))
+                   dict(data.get("info", {})), bool(data.get("fallback", False)), int(data.get("edits", 1)))
 
 
 OUTCOME_STATUSES = ("ok", "duplicate", "failed", "timed_out", "rejected")

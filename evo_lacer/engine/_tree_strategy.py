@@ -1,11 +1,18 @@
 """Tree strategies (hybrid, evolution, llmastool): a DEAP population evolved by transformations
 that a planner chooses and a designer fills.
 
-One generation: select parents (tournament, or uniform among NSGA-II survivors) -> the planner
-plans one transformation per parent among its legal moves -> the designer picks the site and
-fills the slots -> the transformation is applied. After evaluation the planner is told each
-outcome (improvement over the parent, novelty vs. the population), new OK individuals join the
-survivor selection, and the designer reflects on the generation.
+Start: a diverse first population -- the user's seed trees, a Latin-hypercube sample of the flat
+per-source space and, for hybrid with an LLM, whole designs the LLM proposes from the task
+description -- evaluated before any edit (they count against the budget like any evaluation).
+
+Then one generation: per child an *arm* is drawn (`ArmBandit`: a planned edit filled at random,
+the same filled by the LLM, or a whole LLM design); edit children select a parent (tournament,
+or uniform among NSGA-II survivors), the planner plans a transformation, a site class and a
+number of edits among the parent's legal moves, the designer picks the site and fills the slots,
+and further random legal edits follow for a compound move. After evaluation the planner is told
+each outcome (improvement over the parent, novelty vs. the population), the arms learn whether
+their children beat the population median, new OK individuals join the survivor selection, and
+the LLM designer reflects on the generation when an LLM arm was used.
 """
 
 from __future__ import annotations
@@ -13,12 +20,22 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from evo_lacer.engine._designer import DesignContext, Designer
+from evo_lacer.engine._arms import DESIGN_LLM, EDIT_LLM, ArmBandit
+from evo_lacer.engine._designer import DesignContext, Designer, RandomDesigner
+from evo_lacer.engine._edits import (
+    Edit,
+    beats,
+    edit_from_dict,
+    edit_to_dict,
+    median_score,
+    outcome_of,
+    site_to_dict,
+)
 from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
 from evo_lacer.engine._population import (
@@ -29,12 +46,13 @@ from evo_lacer.engine._population import (
     select_parent,
     survive,
 )
-from evo_lacer.engine._records import Candidate, Outcome
+from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
-from evo_lacer.evaluate import Feedback, Status, probe_quality
+from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
+from evo_lacer.evaluate import Feedback, probe_quality
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
-from evo_lacer.tree import Node, distance, node_from_dict, node_to_dict, tree_hash
+from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 from evo_lacer.zoo import Catalog
 
 LINEAGE_KEPT = 8
@@ -43,69 +61,25 @@ SITES_CACHED = 256
 """Trees whose context-free sites are kept (least recently used dropped first)."""
 INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
-
-Edit = tuple[str, Site, Mapping[str, Any]]
-
-
-def site_to_dict(site: Site) -> dict[str, Any]:
-    out = asdict(site)
-    out["path"] = list(site.path)
-    return out
-
-
-def site_from_dict(data: Mapping[str, Any]) -> Site:
-    return Site(**{**data, "path": tuple(data["path"])})
-
-
-def _edit_to_dict(edit: Edit) -> dict[str, Any]:
-    name, site, choice = edit
-    return {"transformation": name, "site": site_to_dict(site),
-            "choice": {k: list(v) if isinstance(v, tuple) else v for k, v in choice.items()}}
-
-
-def _edit_from_dict(data: Mapping[str, Any]) -> Edit:
-    choice = {k: tuple(v) if isinstance(v, list) else v for k, v in data["choice"].items()}
-    return (str(data["transformation"]), site_from_dict(data["site"]), choice)
-
-
-def outcome_of(cand: Candidate, population: Sequence[Individual]) -> Outcome:
-    """How a planned candidate fared: improvement over its parent (scaled by the population's
-    fitness spread, clipped to [-1, 1]), novelty (tree distance to the nearest member) and the
-    gain in probe quality over its parent (when both have feature probes)."""
-    status = {Status.REJECTED: "rejected", Status.FAILED: "failed", Status.TIMED_OUT: "timed_out"}.get(
-        cand.status, "duplicate" if cand.cached else "ok")
-    novelty = 0.0
-    if cand.tree and population:
-        tree = node_from_dict(dict(cand.tree))
-        novelty = min(distance(tree, ind.tree) for ind in population)
-    improvement = None
-    parent = cand.extra.get("parent_fitness")
-    if cand.fitness is not None and status in ("ok", "duplicate"):
-        improvement = 0.0
-        if isinstance(parent, int | float):
-            scores = [ind.score for ind in population if ind.score > MISSING_OBJECTIVE]
-            spread = (max(scores) - min(scores)) if scores else 0.0
-            spread = max(spread, 1e-3 * max(1.0, abs(parent)))
-            improvement = float(np.clip((cand.fitness - parent) / spread, -1.0, 1.0))
-    gain = None
-    parent_quality, quality = cand.extra.get("parent_quality"), probe_quality(cand.feedback.features)
-    if status in ("ok", "duplicate") and isinstance(parent_quality, int | float) and quality is not None:
-        gain = float(np.clip(quality - parent_quality, -1.0, 1.0))
-    return Outcome(status, improvement, novelty, gain)
+CONFIGS_KEPT = 64
+"""Whole designs (flat configurations with their feedback) kept for the LLM's design prompts."""
 
 
 class TreeStrategy(Strategy):
-    """Population + planner + designer (see module docstring)."""
+    """Population + arms + planner + designer (see module docstring)."""
 
     def __init__(
         self, *, name: str, planner: Planner, designer: Designer,
         transformations: Mapping[str, Transformation], catalog: Catalog, inputs: Mapping[str, Signal],
         seeds: Sequence[Node], task: str, seed: int, population_size: int, elitism: int,
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
+        space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
+        whole: WholeDesigner | None = None, llm_initial_designs: int = 0,
     ) -> None:
         self.name = name
         self.planner = planner
         self.designer = designer
+        self.random_designer = RandomDesigner()
         self.transformations = dict(transformations)
         self.catalog = catalog
         self.inputs = dict(inputs)
@@ -117,15 +91,36 @@ class TreeStrategy(Strategy):
         self.tournament_size = tournament_size
         self.objectives = tuple(objectives)
         self.history_kept = history_kept
+        self.space = space
+        self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
+        self.whole = whole
+        self.start = self._diverse_start(initial_designs)
+        self.llm_initial = llm_initial_designs if whole is not None else 0
         self.rng = np.random.default_rng([seed, 0xE70])
         self.started = False
+        self.initial_proposed = 0
         self.population: list[Individual] = []
         self.lineage: dict[int, list[Edit]] = {}
         self.recent: list[Candidate] = []
+        self.configs: list[tuple[dict[str, Any], Feedback]] = []
         self.insights: list[list[str]] = []
         self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
         """Sites of the context-free transformations by tree hash (parents are picked again and
         again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
+
+    def _diverse_start(self, n: int) -> list[tuple[Node, str, dict[str, Any]]]:
+        """(tree, origin, flat config) of the first generation: seed trees, then the sample."""
+        out: list[tuple[Node, str, dict[str, Any]]] = [(s, "seed", {}) for s in self.seeds]
+        if n > 0 and self.space is not None:
+            sample = getattr(self.space, "latin_sample", None)
+            rng = np.random.default_rng([self.seed, 0x1A7])
+            configs = sample(n, rng) if callable(sample) else [self.space.sample(rng) for _ in range(n)]
+            out += [(self.space.to_tree(c), "initial", dict(c)) for c in configs]
+        return out
+
+    @property
+    def initial_total(self) -> int:
+        return len(self.start) + self.llm_initial
 
     @property
     def multi_objective(self) -> bool:
@@ -155,32 +150,80 @@ class TreeStrategy(Strategy):
 
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
-        if not self.started:
-            return [Proposal(tree=s, transformation="seed", designer="seed") for s in self.seeds[:n]]
+        if self.initial_proposed < self.initial_total:
+            return self._propose_start(n, first_id)
         if not self.population:
             return []
         start = time.perf_counter()
-        picks = []
-        for _ in range(n):
-            parent = select_parent(self.population, tournament_size=self.tournament_size,
+        arms = [self.arms.choose() for _ in range(n)]
+        picks: list[tuple[str, Individual | None, TransformContext | None, dict[str, list[Site]] | None]] = []
+        for arm in arms:
+            if arm == DESIGN_LLM:
+                picks.append((arm, None, None, None))
+                continue
+            chosen = select_parent(self.population, tournament_size=self.tournament_size,
                                    multi_objective=self.multi_objective, rng=self.rng)
-            ctx = self._ctx(parent)
-            moves = self._legal(parent.tree, ctx)
-            if moves:
-                picks.append((parent, ctx, moves))
+            chosen_ctx = self._ctx(chosen)
+            legal_moves = self._legal(chosen.tree, chosen_ctx)
+            if legal_moves:
+                picks.append((arm, chosen, chosen_ctx, legal_moves))
         if not picks:
             return []
+        edits = [p for p in picks if p[1] is not None]
         legal = [{t: tuple(sorted({s.klass for s in sites})) for t, sites in moves.items()}
-                 for _, _, moves in picks]
-        plans = self.planner.ask(legal)
-        plan_s = (time.perf_counter() - start) / len(plans)
-        out = []
-        for i, ((parent, ctx, moves), plan) in enumerate(zip(picks, plans, strict=True)):
-            out.append(self._design(parent, ctx, moves, plan, first_id + i, i, plan_s))
+                 for _, _, _, moves in edits if moves is not None]
+        plans = iter(self.planner.ask(legal) if legal else [])
+        plan_s = (time.perf_counter() - start) / len(picks)
+        out: list[Proposal] = []
+        this_round: list[dict[str, Any]] = []
+        index = 0
+        for i, (arm, parent, ctx, moves) in enumerate(picks):
+            t0 = time.perf_counter()
+            if parent is None or ctx is None or moves is None:
+                prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
+            else:
+                designer = self.designer if arm == EDIT_LLM else self.random_designer
+                prop = self._design(parent, ctx, moves, next(plans), first_id + i, index, plan_s, designer)
+                index += 1
+            prop.extra = {**prop.extra, "arm": arm, "origin": arm}
+            self.arms.spent(arm, plan_s + time.perf_counter() - t0)
+            out.append(prop)
         return out
 
-    def _design(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]], plan: Any,
-                cid: int, index: int, plan_s: float) -> Proposal:
+    def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
+        out: list[Proposal] = []
+        this_round: list[dict[str, Any]] = []
+        for i in range(min(n, self.initial_total - self.initial_proposed)):
+            k = self.initial_proposed + i
+            if k < len(self.start):
+                tree, origin, config = self.start[k]
+                out.append(Proposal(tree=tree, transformation=origin, designer=origin, choice=config,
+                                    extra={"origin": origin}))
+                if config:
+                    this_round.append(config)
+            else:
+                out.append(self._design_whole(first_id + i, this_round, origin="initial:llm"))
+        self.initial_proposed += len(out)
+        return out
+
+    def _design_whole(self, cid: int, this_round: list[dict[str, Any]], *, origin: str) -> Proposal:
+        """A whole design from the LLM (LACER's move), told the designs of this round so far."""
+        assert self.whole is not None and self.space is not None
+        start = time.perf_counter()
+        try:
+            config, fell_back, extra = self.whole.propose(cid, self.configs, this_round)
+            this_round.append(config)
+            tree: Node | None = self.space.to_tree(config)
+            error = ""
+        except Exception as exc:  # a space bug must not stop the search
+            config, fell_back, extra = {}, True, {}
+            tree, error = None, f"whole design failed: {type(exc).__name__}: {exc}"
+        return Proposal(tree=tree, transformation="llm_design", designer="llm", choice=config,
+                        fell_back=fell_back, error=error, propose_s=time.perf_counter() - start,
+                        extra={**extra, "origin": origin})
+
+    def _design(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]], plan: Plan,
+                cid: int, index: int, plan_s: float, designer: Designer) -> Proposal:
         start = time.perf_counter()
         t = self.transformations[plan.transformation]
         sites = tuple(s for s in moves[plan.transformation]
@@ -198,7 +241,7 @@ class TreeStrategy(Strategy):
             else None, task=self.task, history=tuple(self.recent[-self.history_kept:]),
             seed=candidate_seed(self.seed, cid), candidate_id=cid)
         try:
-            decision = self.designer.fill(context)
+            decision = designer.fill(context)
         except Exception as exc:  # a transformation bug must not stop the search
             return Proposal(tree=None, error=f"designer failed: {type(exc).__name__}: {exc}",
                             propose_s=plan_s + time.perf_counter() - start, extra=extra, **base)
@@ -206,21 +249,62 @@ class TreeStrategy(Strategy):
                      differs_from_random=decision.differs_from_random, llm_errors=list(decision.errors))
         done: dict[str, Any] = dict(site=decision.site.describe(), site_class=decision.site.klass,
                     choice=dict(decision.choice), designer=decision.designer, fell_back=decision.fell_back)
-        intended = (t.name, decision.site, dict(decision.choice))
+        intended: tuple[str, Site, dict[str, Any]] | None = (t.name, decision.site, dict(decision.choice))
         try:
             child = t.apply(parent.tree, decision.site, decision.choice, ctx)
-            edit: Edit = (t.name, decision.site, dict(decision.choice))
-            resolve = getattr(t, "resolve", None)
-            if t.name == "repeat_previous" and callable(resolve):
-                prev = resolve(ctx)
-                if prev is not None:
-                    edit = (prev[0].name, decision.site, dict(prev[2]))
-            extra["edit"] = _edit_to_dict(edit)
         except Exception as exc:
             return Proposal(tree=None, error=f"{t.name} could not be applied: {type(exc).__name__}: {exc}",
                             propose_s=plan_s + time.perf_counter() - start, extra=extra, **base, **done)
+        edits = [self._as_edit(t, decision.site, dict(decision.choice), ctx)]
+        child, more = self._more_edits(child, ctx, plan, cid, designer, context.parent_feedback)
+        edits += more
+        if more:  # the gate checks intent against the parent; later edits may move the first site
+            intended = None
+        extra["edit"] = edit_to_dict(edits[0])
+        if len(edits) > 1:
+            extra["edits"] = [edit_to_dict(e) for e in edits]
         return Proposal(tree=child, propose_s=plan_s + time.perf_counter() - start, extra=extra,
                         intended=intended, **base, **done)
+
+    @staticmethod
+    def _as_edit(t: Transformation, site: Site, choice: dict[str, Any], ctx: TransformContext) -> Edit:
+        """The edit to remember (repeat_previous is remembered as what it repeated)."""
+        resolve = getattr(t, "resolve", None)
+        if t.name == "repeat_previous" and callable(resolve):
+            prev = resolve(ctx)
+            if prev is not None:
+                return (prev[0].name, site, dict(prev[2]))
+        return (t.name, site, choice)
+
+    def _more_edits(self, tree: Node, ctx: TransformContext, plan: Plan, cid: int, designer: Designer,
+                    parent_feedback: Feedback | None) -> tuple[Node, list[Edit]]:
+        """A compound move: ``plan.edits - 1`` further random legal edits on the child, filled by the
+        same designer; the first that cannot be made, or changes nothing, ends the move (the child
+        so far is kept)."""
+        edits: list[Edit] = []
+        for j in range(1, plan.edits):
+            rng = np.random.default_rng([self.seed, cid, j, 0xC0])
+            moves = {n: s for n, s in self._legal(tree, ctx).items() if n != "repeat_previous"}
+            if not moves:
+                break
+            name = sorted(moves)[int(rng.integers(0, len(moves)))]
+            t = self.transformations[name]
+            context = DesignContext(
+                tree=tree, transformation=t, sites=tuple(moves[name]), ctx=ctx,
+                plan=replace(plan, transformation=name, site_class=None, edits=1), rng=rng,
+                parent_feedback=parent_feedback, task=self.task,
+                history=tuple(self.recent[-self.history_kept:]),
+                seed=candidate_seed(self.seed, cid) + j, candidate_id=cid)
+            try:
+                decision = designer.fill(context)
+                edited = t.apply(tree, decision.site, decision.choice, ctx)
+            except Exception:
+                break
+            if tree_hash(edited, self.catalog) == tree_hash(tree, self.catalog):
+                break
+            tree = edited
+            edits.append((name, decision.site, dict(decision.choice)))
+        return tree, edits
 
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
@@ -229,6 +313,12 @@ class TreeStrategy(Strategy):
             planned = sorted((c for c in cands if "plan_index" in c.extra),
                              key=lambda c: int(c.extra["plan_index"]))
             self.planner.tell([outcome_of(c, self.population) for c in planned])
+        median = median_score(self.population)
+        for c in cands:
+            arm = c.extra.get("arm")
+            if isinstance(arm, str) and arm in self.arms.arms:
+                self.arms.scored(arm, beats(c, median),
+                                 c.feedback.cost.seconds if c.evaluated else None)
         new = []
         for c in cands:
             if not (c.evaluated and c.feedback.ok):
@@ -237,13 +327,17 @@ class TreeStrategy(Strategy):
             new.append(Individual(node_from_dict(dict(c.tree)), c.id, c.tree_hash, c.feedback,
                                   make_fitness(values)))
             parent_edits = self.lineage.get(c.parents[0], []) if c.parents else []
-            edit = [_edit_from_dict(c.extra["edit"])] if "edit" in c.extra else []
-            self.lineage[c.id] = (parent_edits + edit)[-LINEAGE_KEPT:]
+            done = [edit_from_dict(e) for e in c.extra.get("edits", [c.extra["edit"]] if "edit" in c.extra
+                                                           else [])]
+            self.lineage[c.id] = (parent_edits + done)[-LINEAGE_KEPT:]
+            if c.choice and c.transformation in ("initial", "llm_design"):
+                self.configs = [*self.configs, (dict(c.choice), c.feedback)][-CONFIGS_KEPT:]
         self.population = survive(self.population + new, self.population_size, elitism=self.elitism,
                                   tournament_size=self.tournament_size,
                                   multi_objective=self.multi_objective, rng=self.rng)
-        if not self.started and not self.population:
-            # Every seed failed or was rejected: evolve from the seed trees anyway.
+        starting = not self.started
+        if starting and not self.population and self.initial_proposed >= self.initial_total:
+            # Every design of the start failed or was rejected: evolve from those trees anyway.
             self.population = [
                 Individual(node_from_dict(dict(c.tree)), c.id, c.tree_hash, c.feedback,
                            make_fitness((MISSING_OBJECTIVE,) * len(self.objectives)))
@@ -251,44 +345,56 @@ class TreeStrategy(Strategy):
             ]
         alive = {ind.candidate_id for ind in self.population}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}
-        if self.started:
+        if self.started and any(c.extra.get("arm") in (EDIT_LLM, DESIGN_LLM) for c in cands):
             self.insights = [*self.insights, self.designer.reflect(cands)][-INSIGHT_LOG:]
-        self.started = True
-        self.recent = (self.recent + [c for c in cands if c.transformation != "seed"])[-self.history_kept:]
+        self.started = self.initial_proposed >= self.initial_total
+        self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "strategy": self.name, "started": self.started, "rng": rng_state(self.rng),
+            "strategy": self.name, "started": self.started, "initial_proposed": self.initial_proposed,
+            "rng": rng_state(self.rng),
             "population": [
                 {"id": ind.candidate_id, "hash": ind.tree_hash, "tree": node_to_dict(ind.tree),
                  "feedback": ind.feedback.to_dict(), "values": list(ind.fitness.values)}
                 for ind in self.population
             ],
-            "lineage": {str(k): [_edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
+            "lineage": {str(k): [edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
             "recent": [c.to_dict() for c in self.recent],
-            "insights": self.insights,
+            "configs": [[cfg, fb.to_dict()] for cfg, fb in self.configs],
+            "insights": self.insights, "arms": self.arms.state_dict(),
+            "whole": None if self.whole is None else self.whole.counters(),
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.started = bool(state["started"])
+        self.initial_proposed = int(state.get("initial_proposed", self.initial_total if self.started else 0))
         self.rng = rng_from_state(state["rng"])
         self.population = [
             Individual(node_from_dict(p["tree"]), int(p["id"]), str(p["hash"]),
                        Feedback.from_dict(p["feedback"]), make_fitness(tuple(p["values"])))
             for p in state["population"]
         ]
-        self.lineage = {int(k): [_edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
+        self.lineage = {int(k): [edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
+        self.configs = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state.get("configs", [])]
         self.insights = [list(i) for i in state.get("insights", [])]
+        if "arms" in state:
+            self.arms.load_state_dict(state["arms"])
+        if self.whole is not None and state.get("whole"):
+            self.whole.load_counters(state["whole"])
         self.planner.load_state_dict(state["planner"])
         self.designer.load_state_dict(state["designer"])
 
     def accounting(self) -> dict[str, Any]:
         acc = getattr(self.designer, "accounting", None)
         out: dict[str, Any] = {"planner": self.planner.name, "designer": self.designer.name,
-                               "population": len(self.population)}
+                               "population": len(self.population), "arms": self.arms.to_dict()}
         if acc is not None:
-            out["llm"] = acc.to_dict()
+            llm = acc.to_dict()
+            if self.whole is not None:
+                llm["whole_designs"] = self.whole.counters()
+            out["llm"] = llm
         return out

@@ -142,14 +142,51 @@ class FlatSpace:
     def suggest(self, trial: Any) -> dict[str, dict[str, Choice]]:
         """A configuration from an Optuna trial: categorical suggestions only, with fixed
         choice lists (``"<entry>.family"``, then ``"<entry>.<family>.<param>"``)."""
-        config: dict[str, dict[str, Choice]] = {}
-        for entry, fams in self._entries().items():
-            name = trial.suggest_categorical(f"{entry}.{FAMILY}", list(fams))
-            fam = fams[name]
-            values = {k: trial.suggest_categorical(f"{entry}.{name}.{k}", list(d))
-                      for k, d in fam.domains.items()}
-            config[entry] = {FAMILY: name, **values}
-        return config
+        return {entry: self.suggest_entry(entry, trial) for entry in self._entries()}
+
+    def entries(self) -> tuple[str, ...]:
+        """The configuration's entries: the sources, then ``"fusion"``."""
+        return tuple(self._entries())
+
+    def suggest_entry(self, entry: str, trial: Any) -> dict[str, Choice]:
+        """One entry of `suggest`: its family, then that family's parameters."""
+        fams = self._entries()[entry]
+        name = trial.suggest_categorical(f"{entry}.{FAMILY}", list(fams))
+        fam = fams[name]
+        values = {k: trial.suggest_categorical(f"{entry}.{name}.{k}", list(d))
+                  for k, d in fam.domains.items()}
+        return {FAMILY: name, **values}
+
+    def latin_sample(self, n: int, rng: np.random.Generator | int | None = None) -> list[dict[str, Any]]:
+        """`n` space-filling configurations: a Latin hypercube over the categorical choices, so
+        each choice of every decision (family per entry, then the family's parameters) appears
+        about equally often across the `n` designs (conditional decisions are stratified over
+        the designs that reach them). Duplicates are replaced by random draws where possible."""
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        strata: dict[str, list[int]] = {}
+        used: dict[str, int] = {}
+
+        class _Latin:
+            def suggest_categorical(self, name: str, choices: Any) -> Any:
+                options = list(choices)
+                if name not in strata:  # one stratum per design, shuffled
+                    strata[name] = [int(v) for v in gen.permutation(n)]
+                    used[name] = 0
+                k = strata[name][used[name] % n]
+                used[name] += 1
+                return options[min(len(options) - 1, int((k + gen.random()) * len(options) / n))]
+
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for _ in range(n):
+            config = self.suggest(_Latin())
+            for _ in range(16):
+                if json.dumps(config, sort_keys=True, default=str) not in seen:
+                    break
+                config = self.sample(gen)
+            seen.add(json.dumps(config, sort_keys=True, default=str))
+            out.append(config)
+        return out
 
     def validate(self, config: Any) -> dict[str, dict[str, Choice]]:
         """Check a configuration; returns it normalized (values as the domain spells them)."""
@@ -190,16 +227,18 @@ class FlatSpace:
     def to_tree(self, config: Any, catalog: Catalog | None = None) -> Node:
         """The encoder tree of a configuration (ops by short name when unique in the catalog)."""
         valid = self.validate(config)
+        branches = [self.entry_tree(name, valid[name], catalog) for name in self.sources]
+        return encoder(branches, self.entry_tree(FUSION, valid[FUSION], catalog))
+
+    def entry_tree(self, entry: str, values: Mapping[str, Choice], catalog: Catalog | None = None) -> Node:
+        """The subtree of one entry's values: a source's branch, or the fusion node."""
         cat = catalog if catalog is not None else builtin_catalog()
         rename = partial(_tree_name, cat)
-        branches = []
-        for name in self.sources:
-            values = valid[name]
-            fam = self.per_source[name][str(values[FAMILY])]
-            branches.append(branch(name, *fam.nodes(values, self.aliases, rename)))
-        fvalues = valid[FUSION]
-        fstep = self.fusion[str(fvalues[FAMILY])].nodes(fvalues, self.aliases, rename)[0]
-        return encoder(branches, fusion(str(fstep.op), **fstep.param_dict))
+        fam = self._entries()[entry][str(values[FAMILY])]
+        nodes = fam.nodes(values, self.aliases, rename)
+        if entry == FUSION:
+            return fusion(str(nodes[0].op), **nodes[0].param_dict)
+        return branch(entry, *nodes)
 
     # --- text for people and LLMs ------------------------------------------------------
     def describe(self) -> str:

@@ -18,6 +18,7 @@ from evo_lacer.transform._fusion import ChangeFusion
 from evo_lacer.transform._gate import CHECKS, Gate, GateResult, dummy_batch
 from evo_lacer.transform._modules import DeleteModule, InsertModule, SwapModule
 from evo_lacer.transform._params import ChangeParameter
+from evo_lacer.transform._redraw import RedrawBranch
 from evo_lacer.transform._registry import ALL_TRANSFORMATIONS, legal_moves
 from evo_lacer.transform._repeat import RepeatPrevious
 
@@ -37,6 +38,7 @@ __all__ = [
     "Gate",
     "GateResult",
     "InsertModule",
+    "RedrawBranch",
     "RepeatPrevious",
     "Site",
     "Slot",

@@ -137,9 +137,9 @@ def test_reflection_keeps_a_bounded_insight_memory() -> None:
     designer = LLMDesigner(backend, insight_memory=2, exchange_sink=exchanges.append, task="t")
     assert designer.reflect(_batch()) == ["keep the first option"]
     assert designer.reflect(_batch()) == []  # a repeated insight is not stored twice
-    designer.insights = ["a1", "a2"]
+    designer.insights = ["first old insight here", "second old insight here"]
     designer.reflect(_batch())
-    assert designer.insights == ["a2", "keep the first option"]
+    assert designer.insights == ["second old insight here", "keep the first option"]
     assert "+0.2 vs parent" in backend.requests[0].prompt and "ego/rank=3" in backend.requests[0].prompt
     assert [x["purpose"] for x in exchanges] == ["reflect"] * 3
     state = designer.state_dict()

@@ -72,7 +72,8 @@ def test_genius_sees_the_fitness_only(tmp_path) -> None:
 def test_hybrid_prompts_follow_the_signals_too(tmp_path) -> None:
     backend = SeededBackend()
     search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=4, batch_size=2,
-           population_size=4, llm=backend, run_dir=tmp_path / "run", llm_signals=("metrics",))
+           population_size=4, llm=backend, run_dir=tmp_path / "run", llm_signals=("metrics",),
+           initial_designs=1, llm_initial_designs=0, arms=("edit:llm",))
     later = [r.prompt for r in backend.requests if "Parent feedback" in r.prompt][-1]
     parent = later.split("Parent feedback: ", 1)[1].split("\n")[0]
     assert "params=" in parent and "fitness" not in parent

@@ -1,0 +1,109 @@
+"""Who makes the next child: a cost-aware Thompson sampler over the hybrid's arms.
+
+Arms: ``edit:random`` (a planned edit filled at random), ``edit:llm`` (the same, filled by the
+LLM) and ``design:llm`` (the LLM proposes a whole design from the history, LACER's move). An
+arm *succeeds* when its child is evaluated and beats the median fitness of the population it
+was made from, one yardstick for every arm. Each arm has a Beta(1 + successes, 1 + failures)
+posterior; the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal
+seconds / the mean evaluation seconds), so an LLM that is slow next to the evaluations must
+succeed more often to be called, a model at chance ends up rarely called, and one that helps
+is called more. With one arm (no LLM) nothing is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from evo_lacer.errors import ConfigError
+
+EDIT_RANDOM, EDIT_LLM, DESIGN_LLM = "edit:random", "edit:llm", "design:llm"
+ARMS: tuple[str, ...] = (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)
+
+
+@dataclass
+class ArmStats:
+    """Running figures of one arm (mutable; `to_dict` for the run summary and the report)."""
+
+    chosen: int = 0
+    """Children this arm made."""
+    scored: int = 0
+    """Of those, children whose outcome is known (evaluated, failed or rejected)."""
+    improved: int = 0
+    """Children that beat the population's median fitness."""
+    seconds: float = 0.0
+    """Seconds spent proposing (planner, designer, LLM calls)."""
+
+    @property
+    def rate(self) -> float | None:
+        return self.improved / self.scored if self.scored else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "improvement_rate": self.rate}
+
+
+class ArmBandit:
+    """Cost-aware Beta-Bernoulli Thompson sampling over arms (see module docstring)."""
+
+    def __init__(self, arms: Sequence[str], *, seed: int, cost_weight: float = 1.0) -> None:
+        unknown = [a for a in arms if a not in ARMS]
+        if not arms or unknown:
+            raise ConfigError(f"ArmBandit arms must be a non-empty subset of {ARMS}, got {list(arms)}")
+        if cost_weight < 0:
+            raise ConfigError(f"ArmBandit cost_weight must be >= 0, got {cost_weight}")
+        self.arms = tuple(arms)
+        self.cost_weight = cost_weight
+        self.rng = np.random.default_rng([seed, 0xA125])
+        self.stats = {a: ArmStats() for a in self.arms}
+        self.eval_seconds = 0.0
+        self.evaluations = 0
+
+    def choose(self) -> str:
+        if len(self.arms) == 1:
+            return self.arms[0]
+        mean_eval = self.eval_seconds / self.evaluations if self.evaluations else 0.0
+        best, best_score = self.arms[0], -1.0
+        for arm in self.arms:
+            st = self.stats[arm]
+            draw = float(self.rng.beta(1 + st.improved, 1 + st.scored - st.improved))
+            cost = 0.0
+            if st.chosen and mean_eval > 0:
+                cost = self.cost_weight * (st.seconds / st.chosen) / mean_eval
+            score = draw / (1.0 + cost)
+            if score > best_score:
+                best, best_score = arm, score
+        return best
+
+    def spent(self, arm: str, seconds: float) -> None:
+        """A child made by `arm` after `seconds` of proposing."""
+        st = self.stats[arm]
+        st.chosen += 1
+        st.seconds += max(0.0, seconds)
+
+    def scored(self, arm: str, improved: bool, eval_seconds: float | None = None) -> None:
+        """The outcome of one of `arm`'s children (``eval_seconds``: its evaluation, if it had one)."""
+        st = self.stats[arm]
+        st.scored += 1
+        st.improved += int(improved)
+        if eval_seconds is not None:
+            self.eval_seconds += max(0.0, eval_seconds)
+            self.evaluations += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {a: s.to_dict() for a, s in self.stats.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"arms": list(self.arms), "rng": dict(self.rng.bit_generator.state),
+                "stats": {a: asdict(s) for a, s in self.stats.items()},
+                "eval_seconds": self.eval_seconds, "evaluations": self.evaluations}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if list(state.get("arms", [])) != list(self.arms):
+            raise ConfigError(f"arm state is for arms {state.get('arms')}, not {list(self.arms)}")
+        self.rng.bit_generator.state = dict(state["rng"])
+        self.stats = {a: ArmStats(**state["stats"][a]) for a in self.arms}
+        self.eval_seconds = float(state["eval_seconds"])
+        self.evaluations = int(state["evaluations"])
