@@ -20,14 +20,13 @@ from typing import Any, cast
 import torch
 
 from evo_lacer.engine import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
-from evo_lacer.engine._build import default_seed_tree
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
 from evo_lacer.engine._promotion import PROMOTE, promote
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
-from evo_lacer.runs import RunLock
 from evo_lacer.llm import LLMBackend
+from evo_lacer.runs import RunLock
 from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
 from evo_lacer.zoo import Catalog, builtin_catalog
 
@@ -101,9 +100,9 @@ def _resolve_llm(llm: str | LLMBackend | None, config: SearchConfig) -> tuple[LL
     from evo_lacer.llm import make_backend, verify_backend
 
     try:
+        backend = make_backend(spec)
         if backend is not None and spec.strip().lower() != "auto":
             verify_backend(backend)  # a backend the user named must answer: fail now, not silently later
-        backend = make_backend(spec)
     except LLMUnavailable as exc:
         if spec.strip().lower() != "auto":
             raise
@@ -170,9 +169,9 @@ def search(
     The task is one of: ``env`` (a gymnasium id or factory; RL evaluation), ``fitness`` with
     ``observation_space`` (a callable ``fitness(tree, module) -> float | dict | FitnessRecord``),
     or ``evaluator``. ``llm`` is a spec string or an `LLMBackend`; with ``"none"`` the LLM
-    strategies design at random. ``seed_tree`` (tree strategies): a tree or a tree file; default
-    the flat space's first configuration. ``space``: a `FlatSpace` or a space file (default
-    ``trees/lacer_space.json``). ``run_dir``: a new folder (default: a fresh temporary folder).
+    strategies design at random. ``seed_tree`` (tree strategies): a tree or a tree file, evaluated
+    in the first generation beside the diverse sample of the flat space (default: the sample
+    alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``). ``run_dir``: a new folder (default: a fresh temporary folder).
     ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...).
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     """
@@ -204,7 +203,7 @@ def search(
     elif cfg.seed_tree is not None:
         seeds = [load_tree(cfg.seed_tree)]
     else:
-        seeds = [default_seed_tree(flat)]
+        seeds = []  # tree strategies start from a diverse sample of the flat space instead
     backend, llm_spec = _resolve_llm(llm, cfg)
     if llm is not None and not isinstance(llm, str):
         cfg = dataclasses.replace(cfg, llm=llm_spec)
@@ -313,7 +312,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
         if progress:
             bar = ProgressBar(cfg.budget, initial=harness.evaluated, desc=cfg.strategy)
             harness.progress = bar
-        loop = run_loop(store, harness, strategy, batch_size=cfg.batch_size,
+        loop = run_loop(store, harness, strategy, batch_size=cfg.generation_size,
                         max_proposals=cfg.budget * cfg.max_proposals_factor)
         promoted: list[Candidate] = []
         if full is not None:
