@@ -1,4 +1,5 @@
-"""`evo-lacer compare`: strategies x seeds x budget on the ring road (see benchmarks/compare.py)."""
+"""`evo-lacer compare`: strategies x seeds x budget on the ring road or a MiniGrid / BabyAI level
+(see benchmarks/compare.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def register(subparsers: Any) -> None:
     from evo_lacer.evaluate import CompareConfig
 
     p = subparsers.add_parser(
-        "compare", help="compare search strategies (and LACER's feedback ablations) on the ring road",
+        "compare", help="compare search strategies (and LACER's feedback ablations) on the ring road "
+                        "or a MiniGrid / BabyAI level (--env)",
         description="Runs every strategy for every seed with the same evaluator and budget; writes "
                     "compare.md (table), compare.png (best-so-far curves) and compare.json to --out.")
     add_dataclass_args(p, CompareConfig)

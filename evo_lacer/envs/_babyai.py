@@ -16,7 +16,11 @@ import gymnasium as gym
 def is_babyai(env: gym.Env) -> bool:  # type: ignore[type-arg]
     """True for a BabyAI level (a MiniGrid env with parsed instructions the bot can follow)."""
     base = env.unwrapped
-    return type(base).__module__.startswith("minigrid.envs.babyai") and hasattr(base, "instrs")
+    if not type(base).__module__.startswith("minigrid."):
+        return False
+    from minigrid.envs.babyai.core.roomgrid_level import RoomGridLevel
+
+    return isinstance(base, RoomGridLevel)
 
 
 class BabyAIExpert:
@@ -38,7 +42,8 @@ class BabyAIExpert:
         from minigrid.utils.baby_ai_bot import BabyAIBot
 
         base: Any = self.env.unwrapped
-        fresh = self._bot is None or base.step_count == 0 or self._episode is not base.instrs
+        episode = getattr(base, "instrs", None)
+        fresh = self._bot is None or base.step_count == 0 or self._episode is not episode
         if not fresh:
             try:
                 return self._advise(self._taken)

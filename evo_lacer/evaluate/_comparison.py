@@ -24,12 +24,19 @@ import numpy as np
 
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate._base import Evaluator
+from evo_lacer.evaluate._comparison_tasks import (
+    RING_ID,
+    RING_TASK,
+    confirm_evaluator,
+    default_space,
+    is_ring,
+    references,
+    task_evaluator,
+)
 from evo_lacer.evaluate._feedback import Feedback
 
-RING_ID = "evo_lacer/RingTraffic-v0"
-RING_TASK = ("Reward per control step: Flow's desired-velocity reward (1 when every vehicle drives at the "
-             "instruction's target speed, less the further they are from it) minus 0.05 per m/s^2 of the "
-             "automated vehicle's acceleration; a collision ends the episode with -10.")
+__all__ = ["RING_ID", "RING_TASK", "CompareConfig", "confirm_evaluator", "references", "run_comparison",
+           "task_evaluator"]
 
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "lacer-nofeatures": ("lacer", {"llm_signals": ("reward", "metrics")}),
@@ -47,6 +54,12 @@ SMOKE_STRATEGIES = ("random", "evolution", "lacer", "lacer-nofeatures")
 class CompareConfig:
     """The comparison's settings (the CLI options are generated from these fields)."""
 
+    env: str = RING_ID
+    """The task: the ring road (default), or a MiniGrid / BabyAI id (e.g. BabyAI-GoToLocal-v0: the
+    BabyAI bot is the cheap fidelity's expert, LACER's MiniGrid space is searched)."""
+    space: str | None = None
+    """Flat space file of the flat strategies (default: trees/minigrid_space.json for MiniGrid /
+    BabyAI ids, LACER's per-source space otherwise)."""
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     """Search strategies and LACER ablations (lacer-nofeatures, lacer-noreward, lacer-noinit)."""
     seeds: int = 2
@@ -113,7 +126,11 @@ class CompareConfig:
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
-        return {"backend": self.backend, "horizon": self.horizon}
+        return {"backend": self.backend, "horizon": self.horizon} if is_ring(self.env) else {}
+
+    @property
+    def flat_space(self) -> str | None:
+        return self.space if self.space is not None else default_space(self.env)
 
 
 @dataclass
@@ -153,52 +170,6 @@ class CompareResult:
     paths: dict[str, str] = field(default_factory=dict)
 
 
-def task_evaluator(cfg: CompareConfig) -> Evaluator:
-    """The evaluator every strategy shares."""
-    from evo_lacer.evaluate._imitation import ImitationEvaluator
-    from evo_lacer.evaluate._rl import RLEvaluator
-
-    if cfg.fidelity == "cheap":
-        return ImitationEvaluator(RING_ID, env_kwargs=cfg.env_kwargs, dataset_steps=cfg.dataset_steps,
-                                  grad_steps=cfg.grad_steps, batch_size=64, rollout_episodes=1,
-                                  max_seconds=60.0 if cfg.max_eval_s is None else cfg.max_eval_s,
-                                  task=RING_TASK)
-    limit = 300.0 if cfg.max_eval_s is None else cfg.max_eval_s
-    return RLEvaluator(RING_ID, steps=cfg.steps, n_envs=cfg.n_envs, eval_episodes=cfg.eval_episodes,
-                       env_kwargs=cfg.env_kwargs, max_seconds=limit, task=RING_TASK)
-
-
-def confirm_evaluator(cfg: CompareConfig) -> Any:
-    from evo_lacer.evaluate._rl import RLEvaluator
-
-    return RLEvaluator(RING_ID, steps=cfg.confirm_steps or cfg.steps, n_envs=cfg.n_envs,
-                       eval_episodes=cfg.eval_episodes, env_kwargs=cfg.env_kwargs,
-                       feedback=("reward", "metrics"))
-
-
-def references(cfg: CompareConfig, evaluator: Any, log: Callable[[str], None]) -> list[Reference]:
-    """The expert controller and SB3's CombinedExtractor, scored like the candidates."""
-    from evo_lacer.envs import ExpertController, RingConfig
-
-    scorer = confirm_evaluator(cfg)
-    expert = Reference("expert controller", note="scripted; imitation skill 1 by definition"
-                       if cfg.fidelity == "cheap" else "scripted")
-    fb = scorer.score_controller(ExpertController(RingConfig(**cfg.env_kwargs)))
-    expert.reward.append(float(fb.metrics["reward"]))
-    expert.fitness.append(1.0 if cfg.fidelity == "cheap" else float(fb.metrics["reward"]))
-    combined = Reference("SB3 CombinedExtractor", note="default extractor, same fidelity and budget")
-    for seed in range(cfg.seeds):
-        fb = evaluator.baseline(seed)
-        log(f"reference CombinedExtractor seed {seed}: {fb.status.value} {fb.fitness} {fb.error[:120]}")
-        if fb.ok:
-            combined.fitness.append(float(fb.fitness))
-            combined.reward.append(float(fb.metrics.get("reward", math.nan)))
-        if cfg.confirm_steps > 0:
-            ppo = scorer.baseline(seed)
-            combined.confirm.append(float(ppo.fitness) if ppo.ok else math.nan)
-    return [expert, combined]
-
-
 def best_so_far(feedbacks: list[Feedback]) -> list[float]:
     best, out = -math.inf, []
     for fb in feedbacks:
@@ -226,7 +197,7 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
             shutil.rmtree(folder)  # a search needs a new run folder
         result = search(evaluator=evaluator, budget=cfg.budget, strategy=base, llm=cfg.llm, seed=seed,
                         workers=cfg.workers, run_dir=folder, llm_timeout_s=cfg.llm_timeout_s,
-                        max_latency_ms=cfg.max_latency_ms, **options)
+                        max_latency_ms=cfg.max_latency_ms, space=cfg.flat_space, **options)
     row.wall_s = float(result.accounting.get("wall_s") or 0.0)  # summed over sessions of a resumed run
     evaluated = [c.feedback for c in result.history if c.evaluated]
     row.curve = best_so_far(evaluated)

@@ -66,9 +66,11 @@ def markdown(result: CompareResult, plot_name: str) -> str:
         header.append(f"PPO reward of best ({cfg.confirm_steps} steps)")
     header += ["evals to threshold (reached)", "LLM calls", "LLM tokens", "LLM s", "LLM fallbacks",
                "wall s / run"]
+    ring = cfg.env == "evo_lacer/RingTraffic-v0"
+    where = f"Backend {cfg.backend}, horizon {cfg.horizon}, " if ring else f"Env `{cfg.env}`, "
     lines = [
-        "# Strategy comparison on the ring road", "",
-        f"Fidelity **{cfg.fidelity}** — fitness = {fitness}. Backend {cfg.backend}, horizon {cfg.horizon}, "
+        f"# Strategy comparison on {'the ring road' if ring else cfg.env}", "",
+        f"Fidelity **{cfg.fidelity}** — fitness = {fitness}. {where}"
         f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`, gate latency bound "
         f"{cfg.max_latency_ms} ms (batch of 8). "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
@@ -130,7 +132,8 @@ def plot(result: CompareResult, path: Path) -> None:
         ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("best fitness so far" + (" (imitation skill)" if result.config.fidelity == "cheap" else ""))
-    ax.set_title(f"ring road, {result.config.fidelity} fidelity, mean and 95% t-band over "
+    task = "ring road" if result.config.env == "evo_lacer/RingTraffic-v0" else result.config.env
+    ax.set_title(f"{task}, {result.config.fidelity} fidelity, mean and 95% t-band over "
                  f"{result.config.seeds} seed(s)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
