@@ -55,8 +55,11 @@ def test_babyai_level_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_text_space_env_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = search_in_process("third_party_envs:TextTask-v0", tmp_path / "run", capsys)
+    out = search_in_process("third_party_envs:TextTask-v0", tmp_path / "run", capsys,
+                            "--env-kwargs", '{"length": 1000}')
     assert "say: Tokens(5, vocab=9) <- Text(" in out and "characters over the space's charset" in out
+    for rec in records(tmp_path / "run"):  # held-out episodes are cut at --steps by default
+        assert rec["feedback"]["metrics"]["episode_length"] == 256
 
 
 def test_tuple_env_blackjack_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,3 +114,12 @@ def test_a_wrapper_that_does_not_import_names_itself(tmp_path: Path,
     code = main([*SEARCH, "--env", "CartPole-v1", "--wrapper", "gymnasium.wrappers:NoSuchWrapper",
                  "--run-dir", str(tmp_path / "run")])
     assert code == 1 and "wrapper 'gymnasium.wrappers:NoSuchWrapper'" in capsys.readouterr().err
+
+
+def test_cheap_fidelity_without_an_expert_refuses_or_runs_the_named_proxy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([*SEARCH, "--env", "CartPole-v1", "--fidelity", "cheap", "--run-dir", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert code == 1 and "knows none for env 'CartPole-v1'" in err and "--expert none" in err
+    search_in_process("CartPole-v1", tmp_path / "b", capsys, "--fidelity", "cheap", "--expert", "none")
+    assert {r["feedback"]["fidelity"] for r in records(tmp_path / "b")} == {"probe"}
