@@ -27,7 +27,7 @@ from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
 from evo_lacer.llm import LLMBackend
 from evo_lacer.runs import RunLock
-from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, save_tree, tree_hash
+from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, to_json, tree_hash
 from evo_lacer.zoo import Catalog, builtin_catalog
 
 COMPONENTS = "components"
@@ -340,7 +340,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
             best_module = compile_tree(best_tree, space, catalog)
         except Exception as exc:
             warnings.warn(f"the best tree no longer compiles: {exc}", RuntimeWarning, stacklevel=3)
-        save_tree(best_tree, store.artifact_path("best_tree.json"))
+        store.write_artifact("best_tree.json", to_json(best_tree) + "\n")  # atomic
     accounting = _accounting(history, harness, loop, strategy.accounting(), cfg)
     if full is not None:
         accounting["best_fitness"] = None if best is None else best.fitness

@@ -154,7 +154,7 @@ def recipe(
                 if path is None
                 else "the observation space has no JSON form"
             )
-            return {"class": name, "rebuild": False, "why": what}
+            return {"class": name, "rebuild": False, "why": what, "observation_space": space}
         return {
             "class": name,
             "rebuild": True,

@@ -173,7 +173,8 @@ def check_run(store: RunStore) -> None:
     if pending is not None:
         gen_pending, pending_next = _next_id(pending, "pending", store)
         try:
-            pending_ids = {int(c["id"]) for c in pending["candidates"]}
+            hashes = {int(c["id"]): str(c.get("tree_hash") or "") for c in pending["candidates"]}
+            pending_ids = set(hashes)
         except (KeyError, TypeError, ValueError) as exc:
             raise RunStoreError(
                 f"{store.state_path('pending')}: damaged loop state ({exc}); restore it, or "
@@ -183,6 +184,14 @@ def check_run(store: RunStore) -> None:
             upper = max(upper, pending_next)
         if gen_pending == gen_done:
             redo = pending_ids
+        recorded = {int(r["id"]): str(r.get("tree_hash") or "") for r in records}
+        differ = sorted(i for i, h in hashes.items() if h and recorded.get(i) and recorded[i] != h)
+        if differ:
+            raise RunStoreError(
+                f"{log}: candidates {differ[:10]} are recorded with other trees than "
+                f"{store.state_path('pending')} prepared; the log belongs to another run -- restore the "
+                "run's own files, or start a new search"
+            )
     present = set(ids)
     missing = [i for i in range(done_next) if i not in present and i not in redo]
     if missing:

@@ -116,7 +116,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise RunStoreError(
                 f"{path}, line {number}: corrupt record ({exc}); the file was edited or damaged — "
                 "restore it from a backup or delete that line"
@@ -127,7 +127,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if tail.strip():
         try:
             record = json.loads(tail)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             warnings.warn(
                 f"{path}, line {len(lines) + 1}: dropped a truncated last record "
                 f"({len(tail)} bytes; the writer was probably killed while writing it)",
@@ -168,7 +168,7 @@ def _repair_tail(path: Path) -> None:
         tail = fh.read()
     try:
         complete = isinstance(json.loads(tail), dict)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         complete = False
     with open(path, "r+b") as fh:
         if complete:
@@ -262,8 +262,9 @@ class RunStore:
             raise RunStoreError(f"{path} is not an evo-lacer run: it has no {MANIFEST}")
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunStoreError(f"{manifest_path}: corrupt manifest, not valid JSON ({exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise RunStoreError(f"{manifest_path}: corrupt manifest, not valid JSON ({exc}); restore it from a "
+                                "backup, or start a new search") from None
         except OSError as exc:
             raise RunStoreError(f"{manifest_path}: cannot be read: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -363,11 +364,19 @@ class RunStore:
             return None
         try:
             state = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunStoreError(f"{target}: corrupt state file, not valid JSON ({exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise RunStoreError(f"{target}: corrupt state file, not valid JSON ({exc}); restore it from a "
+                                "backup, or start a new search") from None
         if not isinstance(state, dict):
-            raise RunStoreError(f"{target}: expected a JSON object, got {type(state).__name__}")
+            raise RunStoreError(f"{target}: expected a JSON object, got {type(state).__name__}; restore it "
+                                "from a backup, or start a new search")
         return state
+
+    def write_artifact(self, name: str, text: str) -> Path:
+        """Replace ``artifacts/NAME`` atomically with `text` (a kill leaves the old or the new file)."""
+        target = self.artifact_path(name)
+        _atomic_write(target, text)
+        return target
 
     def artifact_path(self, name: str) -> Path:
         """Where to keep artifact `name` (``artifacts/NAME``; the folder is created)."""

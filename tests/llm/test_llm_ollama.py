@@ -83,8 +83,8 @@ def test_valid_scripted_answer_carries_server_token_counts() -> None:
 def test_loopback_speaks_ollama_json() -> None:
     with OllamaCompatServer(ScriptedBackend('"yes"'), model_name="tiny") as srv:
         assert srv.host.startswith("http://127.0.0.1:")
-        version = json.load(urllib.request.urlopen(f"{srv.host}/api/version", timeout=5))
-        tags = json.load(urllib.request.urlopen(f"{srv.host}/api/tags", timeout=5))
+        version = json.load(urllib.request.urlopen(f"{srv.host}/api/version", timeout=60))
+        tags = json.load(urllib.request.urlopen(f"{srv.host}/api/tags", timeout=60))
         assert set(version) == {"version"}
         assert tags["models"][0]["name"] == "tiny:latest"
         body = {"model": "tiny", "messages": [{"role": "user", "content": "ok?"}],
@@ -118,7 +118,7 @@ def _post(url: str, body: dict[str, object], ndjson: bool = False) -> object:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=60) as response:
         text = response.read().decode()
     return [json.loads(line) for line in text.splitlines()] if ndjson else json.loads(text)
 
@@ -146,10 +146,10 @@ def test_serve_runs_until_interrupted() -> None:
         line = proc.stdout.readline()
         host = re.search(r"at (http://127\.0\.0\.1:\d+);", line)
         assert host, line
-        tags = json.load(urllib.request.urlopen(f"{host[1]}/api/tags", timeout=5))
+        tags = json.load(urllib.request.urlopen(f"{host[1]}/api/tags", timeout=60))
         assert tags["models"][0]["model"] == "tiny:latest"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=120) == 0
         assert proc.stdout.read().strip() == "stopped"
     finally:
         proc.kill()

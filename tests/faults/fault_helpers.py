@@ -1,0 +1,133 @@
+"""Pieces of the fault-injection tests: a cheap 3-source task, fitness functions that misbehave
+on purpose (importable, so worker processes and `resume` find them), and subprocess helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gymnasium import spaces
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CLI = [sys.executable, "-c", "import sys; from evo_lacer.cli import main; sys.exit(main())"]
+"""The `evo-lacer` command, run by this interpreter."""
+SETTINGS: dict[str, Any] = dict(strategy="evolution", seed=1, llm="none", population_size=4, batch_size=4)
+
+
+def space() -> spaces.Dict:
+    """Three sources: a sensor vector, a short time series, a discrete code."""
+    return spaces.Dict({"ego": spaces.Box(-1.0, 1.0, (5,)), "hist": spaces.Box(-1.0, 1.0, (6, 3)),
+                        "code": spaces.Discrete(4)})
+
+
+def fitness(tree: Any, module: Any) -> float:
+    """Cheap and deterministic: fewer parameters is better; logs the call to $EVO_FAULT_LOG."""
+    time.sleep(float(os.environ.get("EVO_FAULT_SLEEP", "0")))
+    log = os.environ.get("EVO_FAULT_LOG")
+    if log:
+        from evo_lacer.tree import tree_hash
+
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()} {tree_hash(tree)}\n")
+    return -sum(p.numel() for p in module.parameters()) / 1e4
+
+
+def exiting_fitness(tree: Any, module: Any) -> float:
+    """Calls sys.exit() on every other architecture (by parameter count)."""
+    n = sum(p.numel() for p in module.parameters())
+    if n % 2:
+        sys.exit(3)
+    return -n / 1e4
+
+
+def interrupting_fitness(tree: Any, module: Any) -> float:
+    """Raises KeyboardInterrupt itself (no signal): the user's code, not a Ctrl-C."""
+    raise KeyboardInterrupt("raised by the fitness")
+
+
+def spinning_fitness(tree: Any, module: Any) -> float:
+    """Writes its pid to $EVO_FAULT_PIDS, then spins a core for ever."""
+    folder = os.environ.get("EVO_FAULT_PIDS")
+    if folder:
+        Path(folder, str(os.getpid())).write_text("spinning")
+    while True:
+        pass
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = dict(os.environ, **extra)
+    out["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), out.get("PYTHONPATH", "")])
+    return out
+
+
+SEARCH = """
+import sys, json
+from fault_helpers import space
+import fault_helpers
+from evo_lacer.api import search
+search(observation_space=space(), fitness=getattr(fault_helpers, sys.argv[2]), run_dir=sys.argv[1],
+       **json.loads(sys.argv[3]))
+"""
+
+
+def start_search(run_dir: Path, fitness_name: str = "fitness", extra_env: dict[str, str] | None = None,
+                 **settings: Any) -> subprocess.Popen[str]:
+    """A search in a child process (its own session, so a test can signal it alone)."""
+    options = {**SETTINGS, **settings}
+    return subprocess.Popen([sys.executable, "-c", SEARCH, str(run_dir), fitness_name, json.dumps(options)],
+                            env=env(**(extra_env or {})), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def wait_for(predicate: Any, what: str, proc: subprocess.Popen[str] | None = None,
+             limit_s: float = 300) -> None:
+    """Poll until `predicate()` holds (the limit only guards against a hang)."""
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        if proc is not None and proc.poll() is not None:
+            err = proc.stderr.read()[-3000:] if proc.stderr else ""
+            raise AssertionError(f"the process ended before {what}: {err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def all_dead(pids: list[int], limit_s: float = 120) -> bool:
+    deadline = time.monotonic() + limit_s
+    while any(alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for raw in path.read_text().splitlines() if path.exists() else []:
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(raw))
+    return out

@@ -1,0 +1,113 @@
+"""User code that exits or interrupts, real interrupts and kills of the search: what stops and
+what does not, and that no worker outlives its search."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from fault_helpers import CLI, ROOT, SETTINGS, all_dead, env, kill_all, lines, space, start_search, wait_for
+
+from evo_lacer.api import resume, search
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Status
+
+
+@pytest.mark.parametrize("name", ["exiting_fitness", "interrupting_fitness"])
+def test_sys_exit_and_keyboard_interrupt_in_the_fitness_are_recorded(tmp_path: Path, name: str,
+                                                                     record) -> None:
+    import fault_helpers
+
+    result = search(observation_space=space(), fitness=getattr(fault_helpers, name), run_dir=tmp_path / "r",
+                    budget=6, workers=0, **SETTINGS)
+    failed = [c for c in result.history if c.evaluated and c.status is Status.FAILED]
+    assert result.accounting["evaluations"] == 6 and failed
+    assert all(("SystemExit" in c.feedback.error) or ("KeyboardInterrupt" in c.feedback.error)
+               for c in failed)
+    record(f"{name.split('_')[0]} fitness: {'sys.exit(3)' if 'exit' in name else 'raise KeyboardInterrupt'} "
+           "in process", f"{len(failed)} candidates FAILED with the exception named; the search went on")
+
+
+def test_cli_with_an_exiting_fitness_finishes(tmp_path: Path, record) -> None:
+    out = subprocess.run([*CLI, "search", "--fitness",
+                          "fault_helpers:exiting_fitness", "--observation-space", "fault_helpers:space",
+                          "--strategy", "evolution", "--budget", "6", "--llm", "none", "--workers", "0",
+                          "--run-dir", str(tmp_path / "r"), "--no-progress", "--no-report"],
+                         env=env(), cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "6/6 evaluations" in out.stdout and "failed" in out.stdout
+    record("CLI search, fitness calls sys.exit()", "exit 0 after 6/6 evaluations, the failures counted")
+
+
+def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> None:
+    run_dir = tmp_path / "r"
+    proc = subprocess.Popen([*CLI, "search", "--fitness",
+                             "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
+                             "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
+                             "--run-dir", str(run_dir), "--no-progress", "--no-report"],
+                            env=env(EVO_FAULT_SLEEP="0.5"), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and "evo-lacer resume" in err
+    done = lines(run_dir / "candidates.jsonl")
+    assert len(done) < 8
+    assert resume(run_dir).accounting["evaluations"] == 8
+    record("Ctrl-C (SIGINT) during an in-process evaluation", "the search stopped (exit 130, resume hint); "
+           "resume ended with exactly the budget")
+
+
+def test_a_timeout_in_process_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"eval_timeout_s=2 cannot hold in process.*workers >= 1"):
+        search(observation_space=space(), fitness=lambda t, m: 0.0, budget=2, workers=0, eval_timeout_s=2,
+               **SETTINGS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_workers_die_with_their_search(tmp_path: Path, how: str, record) -> None:
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    proc = start_search(tmp_path / "r", "spinning_fitness", budget=4, workers=2,
+                        extra_env={"EVO_FAULT_PIDS": str(pids_dir)})
+    pids: list[int] = []
+    try:
+        wait_for(lambda: len(list(pids_dir.iterdir())) >= 2, "two spinning workers", proc)
+        pids = [int(p.name) for p in pids_dir.iterdir()]
+        os.kill(proc.pid, getattr(signal, how))
+        proc.wait(timeout=300)
+        assert all_dead(pids), f"workers {pids} outlived the search"
+    finally:
+        proc.kill()
+        kill_all(pids)
+    record(f"{how} to a search whose 2 workers spin for ever", "both workers gone with the search")
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_cli_stops_checkpoints_and_resumes(tmp_path: Path, record) -> None:
+    run_dir = tmp_path / "r"
+    proc = subprocess.Popen([*CLI, "search", "--fitness",
+                             "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
+                             "--strategy", "evolution", "--budget", "8", "--batch-size", "2", "--llm", "none",
+                             "--workers", "2", "--run-dir", str(run_dir), "--no-progress", "--no-report"],
+                            env=env(EVO_FAULT_SLEEP="1.0"), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "evo-lacer resume" in err
+    log = tmp_path / "calls.log"
+    os.environ["EVO_FAULT_LOG"] = str(log)
+    try:
+        result = resume(run_dir)
+    finally:
+        del os.environ["EVO_FAULT_LOG"]
+    ids = [r["id"] for r in lines(run_dir / "candidates.jsonl")]
+    assert result.accounting["evaluations"] == 8 and len(ids) == len(set(ids))
+    record("SIGTERM to `evo-lacer search` (2 process workers)", "exit 143 with the resume hint; resume ended "
+           "with exactly the budget, no id twice")
