@@ -123,15 +123,20 @@ def print_sources(env: str, options: dict[str, Any]) -> None:
     """How each observation source will be read, and why (before any budget is spent)."""
     from evo_lacer.compile import describe_sources
     from evo_lacer.envs import SourcesWrapper
-    from evo_lacer.evaluate._envtools import make_env
+    from evo_lacer.evaluate._envtools import FAMILY_WHY, make_env
 
     made = make_env(env, options.get("env_kwargs"), options.get("wrappers", ()), options.get("kinds"))
     try:  # the spaces before SourcesWrapper turned strings into ids say more
         space = (made.env if isinstance(made, SourcesWrapper) else made).observation_space
+        kinds = made.kinds if isinstance(made, SourcesWrapper) else {}
     finally:
         made.close()
     print(f"observation sources of {env} (override with --kinds NAME=KIND):")
-    for line in describe_sources(space, options.get("kinds")):
+    given = options.get("kinds") or {}
+    for line in describe_sources(space, kinds):
+        name = line.split(": ", 1)[0]
+        if name in kinds and name not in given:
+            line = line.replace("forced by kinds=", FAMILY_WHY)
         print(f"  {line}")
 
 

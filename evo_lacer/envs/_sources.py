@@ -37,6 +37,7 @@ class SourcesWrapper(gym.ObservationWrapper):  # type: ignore[type-arg]
     def __init__(self, env: gym.Env, kinds: Mapping[str, str] | None = None) -> None:  # type: ignore[type-arg]
         super().__init__(env)
         kinds = dict(kinds or {})
+        self.kinds = kinds
         specs = infer_sources(env.observation_space, kinds)  # checks the names and kinds
         self._plan: list[tuple[str, tuple[str | int, ...], Callable[[Any], Any] | None]] = []
         out: dict[str, gym.Space] = {}  # type: ignore[type-arg]

@@ -49,9 +49,26 @@ def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
         made = load_wrapper(ref)(made)
         if not isinstance(made, gym.Env):
             raise EnvError(f"wrapper {ref!r} returned {type(made).__name__}, not a gymnasium.Env")
+    kinds = {**family_kinds(made), **(kinds or {})}
     if needs_sources_wrapper(made.observation_space, kinds):
         return SourcesWrapper(made, kinds)
     return made
+
+
+FAMILY_WHY = "MiniGrid's image holds object, colour and state ids, not pixels (--kinds image=image: pixels)"
+
+
+def family_kinds(env: gym.Env) -> dict[str, str]:
+    """Kinds known better than the space says: MiniGrid's ``image`` is a 7x7 grid of object,
+    colour and state ids declared as uint8 pixels, so it is read as a categorical grid (with
+    ``kinds={"image": "image"}`` as pixels; an RGB wrapper's image stays pixels)."""
+    base = env.unwrapped
+    space = env.observation_space
+    if type(base).__module__.startswith("minigrid.") and isinstance(space, spaces.Dict):
+        image, view = space.spaces.get("image"), getattr(base, "agent_view_size", None)
+        if isinstance(image, spaces.Box) and image.shape == (view, view, 3):
+            return {"image": "grid"}
+    return {}
 
 
 def load_wrapper(ref: str) -> Callable[[gym.Env], gym.Env]:
@@ -111,10 +128,10 @@ def _make_raw(env: EnvSpec, env_kwargs: Mapping[str, Any] | None) -> gym.Env:
     try:
         return gym.make(env, **kwargs)
     except (gym.error.Error, ModuleNotFoundError) as exc:
-        raise EnvError(
-            f"cannot make env {env!r} with {kwargs}: {exc}. Register it first, or pass "
-            f"'package.module:EnvId' so gymnasium imports the module that registers it.{hint}"
-        ) from exc
+        unknown = isinstance(exc, gym.error.NameNotFound | gym.error.NamespaceNotFound | ModuleNotFoundError)
+        fix = (" Register it first, or pass 'package.module:EnvId' so gymnasium imports the module that "
+               f"registers it.{hint}") if unknown else ""
+        raise EnvError(f"cannot make env {env!r} with {kwargs}: {str(exc).rstrip('.')}.{fix}") from exc
 
 
 def doc_summary(doc: str | None, limit: int = 400) -> str:

@@ -43,7 +43,7 @@ def test_minigrid_with_its_mission_from_the_id_alone(tmp_path: Path) -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "mission: Tokens(32" in proc.stdout and "MissionSpace (words:" in proc.stdout
-    assert "image: Image(3, 7, 7)" in proc.stdout
+    assert "image: Image(48, 7, 7)" in proc.stdout and "object, colour and state ids" in proc.stdout
     for rec in records(tmp_path / "run"):
         assert rec["feedback"]["status"] == "ok"
         assert any(b["name"] == "mission" for b in rec["tree"]["children"])  # the tokens branch reads it
@@ -52,6 +52,9 @@ def test_minigrid_with_its_mission_from_the_id_alone(tmp_path: Path) -> None:
 def test_babyai_level_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = search_in_process("BabyAI-GoToLocal-v0", tmp_path / "run", capsys)
     assert "mission: Tokens(32" in out and "BabyAIMissionSpace" in out
+    assert "image: Image(48, 7, 7)" in out  # a categorical grid: 16 one-hot channels per id channel
+    out = search_in_process("BabyAI-GoToLocal-v0", tmp_path / "pixels", capsys, "--kinds", "image=image")
+    assert "image: Image(3, 7, 7)" in out and "forced by kinds=" in out
 
 
 def test_text_space_env_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
