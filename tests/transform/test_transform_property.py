@@ -1,23 +1,34 @@
-"""Property: any random chain of transformations (random transformation, site and slot values
-drawn from the listed options) from a seed tree yields trees that pass the gate or a clear
-rejection (TreeError / ShapeError / GateRejection), never another exception; JSON round-trips
+"""Property: any random chain of transformations, redraw_branch included (random transformation,
+site and slot values drawn from the listed options) from a seed tree yields trees that pass the
+gate or a clear rejection (TreeError / ShapeError / GateRejection), never another exception; JSON round-trips
 and canonical hashes stay stable along the way."""
 
 from __future__ import annotations
 
-from conftest import nested_tree, simple_tree
+from conftest import make_space, nested_tree, simple_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evo_lacer.errors import GateRejection, ShapeError, TreeError
-from evo_lacer.transform import ALL_TRANSFORMATIONS, CHECKS, Gate, Site, TransformContext, legal_moves
+from evo_lacer.flat import FlatSpace
+from evo_lacer.transform import (
+    ALL_TRANSFORMATIONS,
+    CHECKS,
+    Gate,
+    RedrawBranch,
+    Site,
+    TransformContext,
+    legal_moves,
+)
 from evo_lacer.tree import Node, check_structure, from_json, to_json, tree_hash
 
 SEEDS = (simple_tree, nested_tree)
+REGISTRY = {**ALL_TRANSFORMATIONS, "redraw_branch": RedrawBranch(FlatSpace.load().for_sources(make_space()))}
+"""Every built-in transformation and the moves that travel (redraw_branch needs the flat space)."""
 
 
 def _choose(data: st.DataObject, name: str, tree: Node, site, ctx: TransformContext) -> dict:
-    t = ALL_TRANSFORMATIONS[name]
+    t = REGISTRY[name]
     chosen: dict = {}
     skipped: set[str] = set()
     while True:
@@ -34,13 +45,13 @@ def _choose(data: st.DataObject, name: str, tree: Node, site, ctx: TransformCont
 
 def _step(data: st.DataObject, tree: Node, ctx: TransformContext, gate: Gate) -> tuple[Node, tuple | None]:
     try:
-        moves = legal_moves(tree, ctx)
+        moves = legal_moves(tree, ctx, REGISTRY)
         if not moves:
             return tree, None
         name = data.draw(st.sampled_from(sorted(moves)), label="transformation")
         site = data.draw(st.sampled_from(moves[name]), label="site")
         choice = _choose(data, name, tree, site, ctx)
-        child = ALL_TRANSFORMATIONS[name].apply(tree, site, choice, ctx)
+        child = REGISTRY[name].apply(tree, site, choice, ctx)
     except (TreeError, ShapeError) as exc:
         assert str(exc)
         return tree, None
@@ -85,18 +96,19 @@ _SITES = st.builds(
     index=st.none() | st.integers(-1, 5),
     span=st.integers(0, 4),
 )
-_KEYS = st.sampled_from(["param", "value", "module", "kind", "times", "donor", "width"])
-_VALUES = st.none() | st.booleans() | st.integers(-2, 300) | st.sampled_from(["relu", "MeanPool", "repeat"])
+_KEYS = st.sampled_from(["param", "value", "module", "kind", "times", "donor", "width", "family", "depth"])
+_VALUES = st.none() | st.booleans() | st.integers(-2, 300) | st.sampled_from(
+    ["relu", "MeanPool", "repeat", "mlp", "gru", "concat"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(sorted(ALL_TRANSFORMATIONS)), site=_SITES,
+@given(name=st.sampled_from(sorted(REGISTRY)), site=_SITES,
        choice=st.dictionaries(_KEYS, _VALUES, max_size=3),
        seed=st.sampled_from(SEEDS))
 def test_arbitrary_sites_and_choices_fail_clearly(name: str, site: Site, choice: dict, seed,
                                                   ctx: TransformContext) -> None:
     tree = seed()
-    t = ALL_TRANSFORMATIONS[name]
+    t = REGISTRY[name]
     try:
         for slot in t.slots(tree, site, ctx, choice):
             assert isinstance(slot.options, tuple)

@@ -1,0 +1,272 @@
+"""Does the hybrid search beat its baselines? Strategies x budgets x seeds on two tasks.
+
+    python benchmarks/hybrid_budgets.py                      # the full grid (about an hour on 2 cores)
+    python benchmarks/hybrid_budgets.py --smoke              # 2 strategies, budget 6, 2 seeds, 1 task
+    python benchmarks/hybrid_budgets.py --strategies hybrid --llm embedded --label hybrid+smollm2 \
+        --budgets 24 48                                      # add a row: hybrid with the embedded LLM
+    python benchmarks/hybrid_budgets.py --report-only        # tables and plots from what is stored
+
+Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``--seed0`` ..
+``--seed0 + seeds - 1``):
+
+- ``ring``: the ring road's cheap fidelity (behaviour cloning of the expert on the NumPy ring,
+  1,000 expert transitions, 100 Adam steps; fitness = imitation skill), as ``evo-lacer compare``.
+- ``multisource``: ``benchmarks/multisource.py`` -- a supervised task with a vector, a time
+  series, an image and tokens whose fitness trains encoder + linear head for 80 steps (held-out
+  R²). Written for this benchmark; no strategy default was tuned on it.
+
+Per task and budget it prints the median best fitness with a bootstrap 90% interval of the
+median, the mean rank over seeds (1 = best; ties share), and writes ``report.md``,
+``results.jsonl`` (one line per run: the best and the best-so-far curve) and
+``best_so_far_<task>.png`` (median over seeds, band = 25-75 %) into ``--out``. Runs already in
+``results.jsonl`` are skipped, so the grid can be run in pieces and rows added later.
+
+``random`` is run once at the largest budget: its designs depend only on the seed and the
+candidate id, so its runs at smaller budgets are exactly the prefixes of that run (read off its
+curve). Every other strategy is run at each budget, since its sizes scale with the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def make_task(task: str) -> dict[str, Any]:
+    """search() keyword arguments of a task."""
+    if task == "multisource":
+        import multisource
+
+        return {"fitness": multisource.fitness, "observation_space": multisource.SPACE}
+    if task == "ring":
+        from evo_lacer.evaluate import ImitationEvaluator
+        from evo_lacer.evaluate._comparison import RING_ID, RING_TASK
+
+        evaluator = ImitationEvaluator(RING_ID, env_kwargs={"backend": "numpy", "horizon": 100},
+                                       dataset_steps=1000, grad_steps=100, batch_size=64, rollout_episodes=0,
+                                       task=RING_TASK)
+        return {"evaluator": evaluator}
+    raise SystemExit(f"unknown task {task!r}; choose ring or multisource")
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """One search; returns its result row."""
+    import torch
+
+    import evo_lacer
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    result = evo_lacer.search(**make_task(job["task"]), strategy=job["strategy"], budget=job["budget"],
+                              seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"], workers=1,
+                              **job.get("options", {}))
+    curve, best = [], -np.inf
+    for c in result.history:
+        if c.evaluated:
+            if c.feedback.ok and c.fitness is not None:
+                best = max(best, c.fitness)
+            curve.append(None if not np.isfinite(best) else best)
+    acc = result.accounting
+    return {**{k: job[k] for k in ("task", "label", "strategy", "llm", "budget", "seed")},
+            "best": None if result.best_feedback is None else result.best_feedback.fitness, "curve": curve,
+            "wall_s": time.perf_counter() - start, "llm_acc": acc.get("llm"), "arms": acc.get("arms"),
+            "evaluations": acc.get("evaluations")}
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def expand(rows: list[dict[str, Any]], budgets: list[int]) -> list[dict[str, Any]]:
+    """Rows per (task, label, budget, seed): random's smaller budgets from its largest run's prefix."""
+    out = {}
+    for r in rows:
+        out[(r["task"], r["label"], r["budget"], r["seed"])] = r
+        if r["strategy"] == "random":
+            for b in budgets:
+                if b < r["budget"] and len(r["curve"]) >= b:
+                    key = (r["task"], r["label"], b, r["seed"])
+                    prefix = {"budget": b, "curve": r["curve"][:b], "best": r["curve"][b - 1]}
+                    out.setdefault(key, {**r, **prefix})
+    return list(out.values())
+
+
+def bootstrap_median(values: np.ndarray, rng: np.random.Generator, n: int = 2000) -> tuple[float, float]:
+    """90% percentile-bootstrap interval of the median."""
+    draws = rng.choice(values, size=(n, len(values)), replace=True)
+    meds = np.median(draws, axis=1)
+    return float(np.percentile(meds, 5)), float(np.percentile(meds, 95))
+
+
+def ranks(table: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Mean rank per label over the seeds every label has (1 = best; ties share the mean rank)."""
+    labels = sorted(table)
+    seeds = sorted(set.intersection(*(set(table[lb]) for lb in labels))) if labels else []
+    total = {lb: 0.0 for lb in labels}
+    for s in seeds:
+        values = np.array([-table[lb][s] for lb in labels])
+        order = values.argsort().argsort().astype(float)
+        for v in np.unique(values):  # ties share
+            order[values == v] = order[values == v].mean()
+        for lb, r in zip(labels, order, strict=True):
+            total[lb] += r + 1
+    return {lb: total[lb] / len(seeds) for lb in labels} if seeds else {}
+
+
+def report(out: Path, budgets: list[int]) -> str:
+    rows = expand(load(out / "results.jsonl"), budgets)
+    rng = np.random.default_rng(0)
+    lines = ["# Hybrid vs its baselines", "",
+             "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
+             "(1 = best) over the seeds every row has; `n` = seeds.", ""]
+    for task in sorted({r["task"] for r in rows}):
+        lines += [f"## {task}", ""]
+        task_budgets = sorted({r["budget"] for r in rows if r["task"] == task})
+        labels = sorted({r["label"] for r in rows if r["task"] == task})
+        lines.append("| row | " + " | ".join(f"budget {b}" for b in task_budgets) + " |")
+        lines.append("|---|" + "---|" * len(task_budgets))
+        rank_by_budget = {}
+        for b in task_budgets:
+            table = {lb: {r["seed"]: r["best"] for r in rows if r["task"] == task and r["budget"] == b
+                          and r["label"] == lb and r["best"] is not None} for lb in labels}
+            rank_by_budget[b] = ranks({lb: v for lb, v in table.items() if v})
+        for lb in labels:
+            cells = []
+            for b in task_budgets:
+                vals = np.array([r["best"] for r in rows if r["task"] == task and r["budget"] == b
+                                 and r["label"] == lb and r["best"] is not None], dtype=float)
+                if len(vals) == 0:
+                    cells.append("-")
+                    continue
+                lo, hi = bootstrap_median(vals, rng)
+                rank = rank_by_budget[b].get(lb)
+                rank_text = f", rank {rank:.1f}" if rank is not None else ""
+                cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}")
+            lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+        lines.append("")
+        arms = [r for r in rows if r["task"] == task and r.get("arms") and len(r["arms"]) > 1]
+        if arms:
+            lines += ["Arms of the LLM rows (summed over runs): chosen / improved / proposal seconds", ""]
+            for lb in sorted({r["label"] for r in arms}):
+                for b in sorted({r["budget"] for r in arms if r["label"] == lb}):
+                    summed: dict[str, list[float]] = {}
+                    for r in arms:
+                        if r["label"] == lb and r["budget"] == b:
+                            for arm, st in r["arms"].items():
+                                acc = summed.setdefault(arm, [0, 0, 0.0])
+                                acc[0] += st["chosen"]
+                                acc[1] += st["improved"]
+                                acc[2] += st["seconds"]
+                    text = "; ".join(f"{a}: {int(c)} / {int(i)} / {sec:.0f} s"
+                                     for a, (c, i, sec) in summed.items())
+                    lines.append(f"- {lb}, budget {b}: {text}")
+            lines.append("")
+        plot(out, task, [r for r in rows if r["task"] == task and r["budget"] == max(task_budgets)])
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text + "\n")
+    return text
+
+
+def plot(out: Path, task: str, rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for lb in sorted({r["label"] for r in rows}):
+        curves = [r["curve"] for r in rows if r["label"] == lb]
+        n = min(len(c) for c in curves)
+        data = np.array([[np.nan if v is None else v for v in c[:n]] for c in curves], dtype=float)
+        x = np.arange(1, n + 1)
+        ax.plot(x, np.nanmedian(data, axis=0), label=f"{lb} (n={len(curves)})")
+        ax.fill_between(x, np.nanpercentile(data, 25, axis=0), np.nanpercentile(data, 75, axis=0), alpha=0.2)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("best fitness so far (median, band 25-75 %)")
+    ax.set_title(f"{task}: best so far")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / f"best_so_far_{task}.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tasks", nargs="+", default=["ring", "multisource"])
+    p.add_argument("--strategies", nargs="+", default=["random", "tpe", "evolution", "hybrid"])
+    p.add_argument("--budgets", nargs="+", type=int, default=[12, 24, 48])
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seed0", type=int, default=0, help="first search seed (use others for tuning)")
+    p.add_argument("--llm", default="none", help="LLM of the LLM strategies (none, embedded, embedded:PATH)")
+    p.add_argument("--label", default=None, help="row name (default: the strategy, +LLM when not none)")
+    p.add_argument("--option", action="append", default=[], help="SearchConfig option KEY=JSON (repeatable)")
+    p.add_argument("--jobs", type=int, default=2, help="searches run side by side")
+    p.add_argument("--out", default=str(HERE / "out" / "hybrid_budgets"))
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--report-only", action="store_true")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
+    failed = 0
+    if not args.report_only:
+        done = {(r["task"], r["label"], r["budget"], r["seed"]) for r in load(out / "results.jsonl")}
+        jobs = []
+        for task in args.tasks:
+            for strategy in args.strategies:
+                label = args.label or (strategy if args.llm == "none" else f"{strategy}+{args.llm}")
+                budgets = [max(args.budgets)] if strategy == "random" else args.budgets
+                for budget in budgets:
+                    for seed in range(args.seed0, args.seed0 + args.seeds):
+                        if (task, label, budget, seed) in done:
+                            continue
+                        folder = label.replace(":", "_").replace("/", "_")
+                        run_dir = out / "runs" / task / folder / f"b{budget}-s{seed}"
+                        if run_dir.exists():  # an interrupted run: start it again from scratch
+                            import shutil
+
+                            shutil.rmtree(run_dir)
+                        jobs.append({"task": task, "label": label, "strategy": strategy, "llm": args.llm,
+                                     "budget": budget, "seed": seed, "run_dir": str(run_dir),
+                                     "options": options})
+        print(f"{len(jobs)} searches to run ({args.jobs} at a time)", flush=True)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
+                (out / "results.jsonl").open("a") as sink:
+            futures = {pool.submit(run_one, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    row = future.result()
+                except Exception as exc:  # a crashed search is reported, the grid goes on
+                    failed += 1
+                    job = futures[future]
+                    print(f"FAILED {job['task']} {job['label']} b{job['budget']} s{job['seed']}: "
+                          f"{type(exc).__name__}: {exc}", flush=True)
+                    continue
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                print(f"{row['task']:12s} {row['label']:24s} b{row['budget']:<3d} s{row['seed']} "
+                      f"best {row['best']} ({row['wall_s']:.0f} s)", flush=True)
+        if failed:
+            print(f"{failed} searches failed", file=sys.stderr)
+    print(report(out, args.budgets))
+    return 1 if not args.report_only and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

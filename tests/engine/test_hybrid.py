@@ -1,0 +1,183 @@
+"""What makes the hybrid earn its name: a diverse start, moves that travel, arms that learn who
+fills, reflection that cannot poison prompts, and sizes that scale with the budget."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from search_helpers import FirstOptionBackend, param_fitness, rich_fitness, small_space
+
+from evo_lacer.api import search
+from evo_lacer.engine import SearchConfig
+from evo_lacer.engine._arms import ARMS, DESIGN_LLM, EDIT_LLM, EDIT_RANDOM, ArmBandit
+from evo_lacer.engine._config import scaled_sizes
+from evo_lacer.engine._llm_designer import LLMDesigner, insight_problem
+from evo_lacer.errors import ConfigError
+from evo_lacer.flat import FlatSpace
+
+
+# --- sizes ---------------------------------------------------------------------------------
+def test_sizes_scale_with_the_budget() -> None:
+    assert scaled_sizes(12) == (4, 2, 4)
+    assert scaled_sizes(24) == (6, 3, 6)
+    assert scaled_sizes(48) == (12, 6, 12)
+    assert scaled_sizes(200) == (16, 8, 24)
+    assert scaled_sizes(12, workers=4)[1] == 4  # never fewer children per generation than workers
+    cfg = SearchConfig(budget=48)
+    assert (cfg.population, cfg.generation_size, cfg.initial_count) == (12, 6, 12)
+    fixed = SearchConfig(budget=48, population_size=5, batch_size=7, initial_designs=0)
+    assert (fixed.population, fixed.generation_size, fixed.initial_count) == (5, 7, 0)
+    with pytest.raises(ConfigError, match="initial_designs"):
+        SearchConfig(initial_designs=-1)
+    with pytest.raises(ConfigError, match="unknown arm"):
+        SearchConfig(arms=("edit:magic",))
+
+
+# --- the diverse start ---------------------------------------------------------------------
+def test_latin_sample_covers_every_family_evenly() -> None:
+    space = FlatSpace.load().for_sources(small_space())
+    n = 24
+    configs = space.latin_sample(n, 0)
+    assert len({json.dumps(c, sort_keys=True) for c in configs}) == n  # no duplicates
+    for entry in space.entries():
+        families = space._entries()[entry]
+        counts = Counter(c[entry]["family"] for c in configs)
+        assert set(counts) == set(families)  # every family appears ...
+        assert max(counts.values()) - min(counts.values()) <= 1 + n // len(families) // 2  # ... evenly
+    assert configs == space.latin_sample(n, 0) and configs != space.latin_sample(n, 1)
+
+
+def test_the_first_generation_is_the_diverse_start_then_edits(tmp_path) -> None:
+    seed_tree = FlatSpace.load().for_sources(small_space()).to_tree(
+        FlatSpace.load().for_sources(small_space()).sample(7))
+    result = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=12,
+                    llm="none", seed=1, run_dir=tmp_path / "run", seed_tree=seed_tree)
+    origins = [c.extra.get("origin") for c in result.history]
+    start = 1 + SearchConfig(budget=12).initial_count
+    assert origins[:start] == ["seed"] + ["initial"] * (start - 1)
+    assert set(origins[start:]) == {EDIT_RANDOM}
+    assert result.accounting["evaluations"] == 12
+    arms = result.accounting["arms"]
+    assert set(arms) == {EDIT_RANDOM} and arms[EDIT_RANDOM]["chosen"] == len(result.history) - start
+
+
+def test_compound_moves_record_every_edit(tmp_path) -> None:
+    result = search(observation_space=small_space(), fitness=param_fitness, strategy="evolution", budget=16,
+                    llm="none", seed=2, run_dir=tmp_path / "run", max_edits=3)
+    compound = [c for c in result.history if len(c.extra.get("edits", [])) > 1]
+    assert compound, "no child had more than one edit"
+    assert all(c.plan["edits"] >= len(c.extra["edits"]) for c in compound)
+    assert "redraw_branch" in {c.transformation for c in result.history}
+
+
+# --- arms ----------------------------------------------------------------------------------
+def test_arm_bandit_learns_and_weighs_time() -> None:
+    bandit = ArmBandit(ARMS, seed=0, cost_weight=1.0)
+    for _ in range(20):
+        bandit.spent(EDIT_RANDOM, 0.01)
+        bandit.scored(EDIT_RANDOM, True, eval_seconds=1.0)
+        bandit.spent(EDIT_LLM, 5.0)  # five evaluations' worth of LLM time per child, no better
+        bandit.scored(EDIT_LLM, True, eval_seconds=1.0)
+        bandit.spent(DESIGN_LLM, 0.01)
+        bandit.scored(DESIGN_LLM, False, eval_seconds=1.0)
+    picks = Counter(bandit.choose() for _ in range(300))
+    assert picks[EDIT_RANDOM] > 250 and picks[DESIGN_LLM] < 20
+    free = ArmBandit(ARMS, seed=0, cost_weight=0.0)
+    free.load_state_dict({**bandit.state_dict(), "rng": free.state_dict()["rng"]})
+    picks = Counter(free.choose() for _ in range(300))
+    assert 90 < picks[EDIT_LLM] < 210  # time ignored: as good as random filling, chosen as often
+    again = ArmBandit(ARMS, seed=0, cost_weight=1.0)
+    again.load_state_dict(bandit.state_dict())
+    assert [again.choose() for _ in range(50)] == [bandit.choose() for _ in range(50)]
+    assert bandit.to_dict()[EDIT_RANDOM]["improvement_rate"] == 1.0
+    with pytest.raises(ConfigError):
+        ArmBandit(["edit:magic"], seed=0)
+
+
+def test_hybrid_with_an_llm_records_its_arms_and_calls_it_only_for_its_arms(tmp_path) -> None:
+    backend = FirstOptionBackend()
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=14,
+                    llm=backend, seed=0, run_dir=tmp_path / "run", arm_cost_weight=0.0, llm_initial_designs=1)
+    records = [json.loads(x) for x in (result.run_dir / "candidates.jsonl").read_text().splitlines()]
+    arms = Counter(r["extra"]["arm"] for r in records if "arm" in r["extra"])
+    assert arms and set(arms) <= set(ARMS)
+    assert sum(1 for r in records if r["extra"].get("origin") == "initial:llm") == 1
+    llm_made = [r for r in records if r["extra"].get("arm") in (EDIT_LLM, DESIGN_LLM)
+                or r["extra"].get("origin") == "initial:llm"]
+    random_made = [r for r in records if r["extra"].get("arm") == EDIT_RANDOM]
+    assert all(r["designer"] == "random" for r in random_made)
+    assert all(r["designer"] == "llm" for r in llm_made)
+    acc = result.accounting["arms"]
+    assert {a: acc[a]["chosen"] for a in acc if acc[a]["chosen"]} == dict(arms)
+    assert all(acc[a]["scored"] <= acc[a]["chosen"] for a in acc)
+    design_calls = sum(1 for r in backend.requests if "design space" in r.system)
+    assert design_calls >= 1
+
+
+def test_the_llm_arms_can_be_switched_off(tmp_path) -> None:
+    backend = FirstOptionBackend()
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=8,
+                    llm=backend, seed=0, run_dir=tmp_path / "run", arms=("edit:random",),
+                    llm_initial_designs=0, reflection=False)
+    assert backend.requests == [] and set(result.accounting["arms"]) == {EDIT_RANDOM}
+
+
+# --- reflection ----------------------------------------------------------------------------
+@pytest.mark.parametrize("text, problem", [
+    ("1.1.1.1.1.1.1.1.1.1.1.1.1.1", "repeated characters"),
+    ("aaaaaaaaaaaaaaa wider branch", "repeated characters"),
+    ("good", "fewer than 3 words"),
+    ("history gru history gru history gru ego", "mostly repeated words"),
+    ("the weather was nice today", "names no source"),
+])
+def test_degenerate_or_unrelated_insights_are_rejected(text: str, problem: str) -> None:
+    vocabulary = {"ego", "history", "gru", "width", "mlp"}
+    assert problem in insight_problem(text, vocabulary)
+
+
+def test_useful_insights_pass() -> None:
+    vocabulary = {"ego", "history", "gru", "width"}
+    assert insight_problem("A GRU on the history branch beat the conv1d stack", vocabulary) == ""
+    assert insight_problem("Larger width in the ego MLP helped", vocabulary) == ""
+
+
+def test_reflection_keeps_only_valid_insights_and_counts_the_rest() -> None:
+    class Reflector(FirstOptionBackend):
+        def complete(self, request):  # type: ignore[no-untyped-def]
+            from evo_lacer.llm import LLMReply
+
+            value = {"insights": ["1.1.1.1.1.1.1.1.1.1", "a gru on history helped the most", "nice day"]}
+            return LLMReply(value, json.dumps(value), 10, 5, 0.0, self.name, self.model)
+
+    from evo_lacer.engine import Candidate
+    from evo_lacer.evaluate import Feedback, Status
+
+    fb = Feedback(Status.OK, fitness=0.5)
+    batch = [Candidate(id=0, generation=1, tree={}, tree_hash="h0", feedback=fb, transformation="swap_module",
+                       site="encoder/history/0", choice={"module": "GRUEncoder"})]
+    designer = LLMDesigner(Reflector(), vocabulary={"gru", "history"})
+    assert designer.reflect(batch) == ["a gru on history helped the most"]
+    assert designer.accounting.insights_rejected == 2
+    assert designer.insights == ["a gru on history helped the most"]
+
+
+def test_llm_none_hybrid_stays_deterministic(tmp_path) -> None:
+    def run(name: str) -> list[tuple]:
+        r = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=14,
+                   llm="none", seed=4, run_dir=tmp_path / name)
+        return [(c.id, c.tree_hash, c.transformation, c.fitness, c.extra.get("arm")) for c in r.history]
+
+    assert run("a") == run("b")
+
+
+def test_rng_independent_of_numpy_global_state(tmp_path) -> None:
+    np.random.seed(1)
+    a = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=6,
+               llm="none", seed=9, run_dir=tmp_path / "a")
+    np.random.seed(2)
+    b = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=6,
+               llm="none", seed=9, run_dir=tmp_path / "b")
+    assert [c.tree_hash for c in a.history] == [c.tree_hash for c in b.history]
