@@ -223,6 +223,33 @@ def _llm_rows(run: _Run) -> list[list[Any]]:
     return rows
 
 
+def _arm_rows(run: _Run) -> list[list[Any]]:
+    """Per arm of a tree strategy (who made the child): times chosen, children scored, children
+    that beat the population median, that rate, and proposal seconds (the LLM's time included).
+    From the run's summary when it has one; while it runs, from the records."""
+    try:
+        summary = run.store.load_state("summary") or {}
+    except EvoLacerError:
+        summary = {}
+    arms = summary.get("arms") if isinstance(summary, Mapping) else None
+    if not isinstance(arms, Mapping):
+        counts: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+        for r in run.records:
+            arm = (r.get("extra") or {}).get("arm")
+            if isinstance(arm, str):
+                counts[arm][0] += 1
+                counts[arm][1] += float((r.get("timings") or {}).get("propose_s", 0.0))
+        return [[run.name, a, int(c), "-", "-", "-", f"{sec:.1f}"] for a, (c, sec) in sorted(counts.items())]
+    rows = []
+    for arm, st in sorted(arms.items()):
+        if not isinstance(st, Mapping):
+            continue
+        rate = st.get("improvement_rate")
+        rows.append([run.name, arm, st.get("chosen", 0), st.get("scored", 0), st.get("improved", 0),
+                     "-" if rate is None else f"{float(rate):.2f}", f"{float(st.get('seconds', 0.0)):.1f}"])
+    return rows
+
+
 def _markdown(runs: list[_Run], plot_name: str) -> str:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}.", "", "## Runs", ""]
@@ -257,6 +284,13 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     if timing_rows:
         lines += ["Per-candidate timings (from the `timings` of each record):", ""]
         lines += _table(["run", "phase", "total s", "mean s", "records"], timing_rows)
+
+    arm_rows = [row for run in runs for row in _arm_rows(run)]
+    if arm_rows:
+        lines += ["## Arms (who made each child)", "",
+                  "A child *improved* when it beat the median fitness of the population it came from.", ""]
+        lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
+                         "proposal seconds"], arm_rows)
 
     lines += ["## LLM accounting", ""]
     llm_rows = [row for run in runs for row in _llm_rows(run)]

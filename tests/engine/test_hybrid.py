@@ -181,3 +181,14 @@ def test_rng_independent_of_numpy_global_state(tmp_path) -> None:
     b = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=6,
                llm="none", seed=9, run_dir=tmp_path / "b")
     assert [c.tree_hash for c in a.history] == [c.tree_hash for c in b.history]
+
+
+def test_the_report_shows_the_arms(tmp_path) -> None:
+    from evo_lacer.runs import write_report
+
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=10,
+                    llm=FirstOptionBackend(), seed=0, run_dir=tmp_path / "run", arm_cost_weight=0.0)
+    text = write_report(result.run_dir).read_text()
+    section = text.split("## Arms", 1)[1].split("##", 1)[0]
+    for arm, st in result.accounting["arms"].items():
+        assert f"| {arm} | {st['chosen']} | {st['scored']} | {st['improved']} |" in section
