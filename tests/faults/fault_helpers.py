@@ -121,8 +121,9 @@ def all_dead(pids: list[int], limit_s: float = 120) -> bool:
 
 def kill_all(pids: list[int]) -> None:
     for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+        if pid > 1:  # never 0 or -1: that would signal our own process group / everything
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
