@@ -29,6 +29,8 @@ _LAZY = {
     "load_tree": "evo_lacer.tree",
     "builtin_catalog": "evo_lacer.zoo",
     "mine": "evo_lacer.zoo",
+    "llm_check": "evo_lacer.engine._llm_check",
+    "LLMCheck": "evo_lacer.engine._llm_check",
 }
 
 __all__ = ["RING_ENV_ID", "EvoLacerError", "__version__", "register_envs", *_LAZY]

@@ -26,6 +26,7 @@ COMMANDS = (
     "evo_lacer.cli._cmd_show",
     "evo_lacer.cli._cmd_mine",
     "evo_lacer.cli._cmd_serve",
+    "evo_lacer.cli._cmd_llm_check",
     "evo_lacer.cli._cmd_compare",
 )
 
