@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,27 @@ def lines(path: Path) -> list[dict[str, Any]]:
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(raw))
     return out
+
+
+def tally(log: Path, run_dir: Path, budget: int) -> tuple[int, int]:
+    """(evaluations lost, evaluations repeated) of a run, from the fitness call log ($EVO_FAULT_LOG:
+    one line per completed call) and the candidate log: lost = budget minus the distinct
+    architectures recorded as evaluated; repeated = completed calls beyond one per architecture."""
+    calls = [ln.split()[1] for ln in log.read_text().splitlines()] if log.exists() else []
+    evaluated = {r["tree_hash"] for r in lines(run_dir / "candidates.jsonl")
+                 if r["feedback"]["status"] != "rejected" and "cached_from" not in (r.get("extra") or {})}
+    return budget - len(evaluated), len(calls) - len(set(calls))
+
+
+@contextlib.contextmanager
+def logging_to(log: Path) -> Iterator[None]:
+    """Fitness calls of this process (and its workers) logged to `log` meanwhile."""
+    old = os.environ.get("EVO_FAULT_LOG")
+    os.environ["EVO_FAULT_LOG"] = str(log)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["EVO_FAULT_LOG"]
+        else:
+            os.environ["EVO_FAULT_LOG"] = old

@@ -9,7 +9,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fault_helpers import CLI, ROOT, SETTINGS, all_dead, env, kill_all, lines, space, start_search, wait_for
+from fault_helpers import (
+    CLI,
+    ROOT,
+    SETTINGS,
+    all_dead,
+    env,
+    kill_all,
+    lines,
+    logging_to,
+    space,
+    start_search,
+    tally,
+    wait_for,
+)
 
 from evo_lacer.api import resume, search
 from evo_lacer.errors import ConfigError
@@ -39,26 +52,30 @@ def test_cli_with_an_exiting_fitness_finishes(tmp_path: Path, record) -> None:
                          env=env(), cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "6/6 evaluations" in out.stdout and "failed" in out.stdout
-    record("CLI search, fitness calls sys.exit()", "exit 0 after 6/6 evaluations, the failures counted")
+    record("CLI search, fitness calls sys.exit()", "exit 0 after 6/6 evaluations, the failures counted",
+           crashed=int("Traceback" in out.stderr))
 
 
 def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> None:
-    run_dir = tmp_path / "r"
+    run_dir, log = tmp_path / "r", tmp_path / "calls.log"
     proc = subprocess.Popen([*CLI, "search", "--fitness",
                              "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
                              "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="0.5"), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log)), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130 and "evo-lacer resume" in err
+    assert proc.returncode == 130 and "evo-lacer resume" in err and "Traceback" not in err
     done = lines(run_dir / "candidates.jsonl")
     assert len(done) < 8
-    assert resume(run_dir).accounting["evaluations"] == 8
+    with logging_to(log):
+        assert resume(run_dir).accounting["evaluations"] == 8
+    lost, repeated = tally(log, run_dir, 8)
+    assert lost == 0 and repeated <= 1
     record("Ctrl-C (SIGINT) during an in-process evaluation", "the search stopped (exit 130, resume hint); "
-           "resume ended with exactly the budget")
+           "resume ended with exactly the budget", lost=lost, repeated=repeated)
 
 
 def test_a_timeout_in_process_is_refused() -> None:
@@ -89,25 +106,23 @@ def test_workers_die_with_their_search(tmp_path: Path, how: str, record) -> None
 
 @pytest.mark.slow
 def test_sigterm_to_the_cli_stops_checkpoints_and_resumes(tmp_path: Path, record) -> None:
-    run_dir = tmp_path / "r"
+    run_dir, log = tmp_path / "r", tmp_path / "calls.log"
     proc = subprocess.Popen([*CLI, "search", "--fitness",
                              "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--batch-size", "2", "--llm", "none",
                              "--workers", "2", "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="1.0"), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            env=env(EVO_FAULT_SLEEP="1.0", EVO_FAULT_LOG=str(log)), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 143, err
-    assert "terminated (SIGTERM)" in err and "evo-lacer resume" in err
-    log = tmp_path / "calls.log"
-    os.environ["EVO_FAULT_LOG"] = str(log)
-    try:
+    assert "terminated (SIGTERM)" in err and "evo-lacer resume" in err and "Traceback" not in err
+    with logging_to(log):
         result = resume(run_dir)
-    finally:
-        del os.environ["EVO_FAULT_LOG"]
     ids = [r["id"] for r in lines(run_dir / "candidates.jsonl")]
     assert result.accounting["evaluations"] == 8 and len(ids) == len(set(ids))
+    lost, repeated = tally(log, run_dir, 8)
+    assert lost == 0 and repeated <= 2  # at most the two in flight at the signal
     record("SIGTERM to `evo-lacer search` (2 process workers)", "exit 143 with the resume hint; resume ended "
-           "with exactly the budget, no id twice")
+           "with exactly the budget, no id twice", lost=lost, repeated=repeated)
