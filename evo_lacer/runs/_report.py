@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -14,7 +15,7 @@ from typing import Any
 
 from evo_lacer.errors import EvoLacerError, RunStoreError
 from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.runs._store import RunStore, is_run_dir
+from evo_lacer.runs._store import RunStore, _atomic_write, is_run_dir
 from evo_lacer.tree import node_from_dict, render
 
 REPORT = "report.md"
@@ -138,7 +139,9 @@ def _plot(runs: list[_Run], path: Path) -> None:
     axes[-1].set_xlabel("evaluations (all fidelities)" if len(fidelities) > 1 else "evaluations")
     axes[0].set_title("Best fitness vs evaluations" + (", one panel per fidelity (their fitness scales "
                                                        "differ)" if len(fidelities) > 1 else ""))
-    fig.savefig(path, dpi=100)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=100, format=path.suffix.lstrip(".") or "png")
+    os.replace(tmp, path)  # a kill leaves the old plot or the new one, whole
 
 
 def _plot_fidelity(ax: Any, runs: list[_Run], strategies: list[str], fidelity: str | None) -> None:
@@ -223,6 +226,22 @@ def _llm_rows(run: _Run) -> list[list[Any]]:
     return rows
 
 
+def _llm_check_rows(run: _Run) -> list[list[Any]]:
+    """The run's `llm_check` (``artifacts/llm_check.json``, written when an LLM strategy started)."""
+    path = run.store.path / "artifacts" / "llm_check.json"
+    try:
+        data = json.loads(path.read_text())
+        low, high = data["interval"]
+        row = [run.name, f"{data['backend']}:{data['model']}", f"{data['correct']}/{data['probes']}",
+               f"{100 * low:.0f}-{100 * high:.0f}%", f"{100 * data['chance']:.0f}%", data["verdict"],
+               f"{data['valid']}/{data['probes']}", f"{float(data['median_s']):.2f}"]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [[run.name, f"unreadable {path.name}: {type(exc).__name__}: {exc}", *["-"] * 6]]
+    return [row]
+
+
 def _arm_rows(run: _Run) -> list[list[Any]]:
     """Per arm of a tree strategy (who made the child): times chosen, children scored, children
     that beat the population median, that rate, and proposal seconds (the LLM's time included).
@@ -292,6 +311,14 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
                          "proposal seconds"], arm_rows)
 
+    check_rows = [row for run in runs for row in _llm_check_rows(run)]
+    if check_rows:
+        lines += ["## LLM check", "",
+                  "Decision probes whose answer the prompt shows, asked before the search "
+                  "(`evo-lacer llm-check`); a model at chance designs about as a random designer.", ""]
+        lines += _table(["run", "model", "correct", "95% interval", "chance", "verdict", "valid",
+                         "median s"], check_rows)
+
     lines += ["## LLM accounting", ""]
     llm_rows = [row for run in runs for row in _llm_rows(run)]
     if llm_rows:
@@ -334,5 +361,5 @@ def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[st
         runs.append(_load(path, name))
     _plot(runs, target / PLOT)
     report = target / REPORT
-    report.write_text(_markdown(runs, PLOT), encoding="utf-8")
+    _atomic_write(report, _markdown(runs, PLOT))
     return report

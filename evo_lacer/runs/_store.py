@@ -263,8 +263,8 @@ class RunStore:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise RunStoreError(f"{manifest_path}: corrupt manifest, not valid JSON ({exc}); restore it from a "
-                                "backup, or start a new search") from None
+            raise RunStoreError(f"{manifest_path}: corrupt manifest, not valid JSON ({exc}); restore it "
+                                "from a backup, or start a new search") from None
         except OSError as exc:
             raise RunStoreError(f"{manifest_path}: cannot be read: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
