@@ -6,7 +6,9 @@ arguments are the node's literal parameters plus values bound from the input sig
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -26,7 +28,25 @@ built (a width of 1e9 would take the machine's memory, a depth of -5 builds an e
 MAX_MODULE_PARAMS = 250_000_000
 """Most parameters one catalog module may have (1 GB of float32); larger ones are refused after
 counting them on the meta device, before any memory is allocated."""
+MAX_TREE_PARAMS = 1_000_000_000
+"""Most parameters one compiled encoder may have (4 GB of float32), whatever its limit says."""
 _LARGE_ARGUMENT = 4096
+_BUDGET: ContextVar[list[int] | None] = ContextVar("evo_lacer_param_budget", default=None)
+"""[parameters built so far, limit] of the encoder being compiled (see `param_budget`)."""
+
+
+@contextmanager
+def param_budget(limit: int | None = None) -> Iterator[None]:
+    """While compiling one encoder: refuse it as soon as its modules together pass `limit`
+    parameters (and never more than `MAX_TREE_PARAMS`), counting a module with a large argument
+    on the meta device before its memory is allocated. (A fusion module may be counted twice:
+    once for its output shape; the limit is a safety net, the gate's `max_params` the exact one.)"""
+    cap = MAX_TREE_PARAMS if limit is None else min(limit, MAX_TREE_PARAMS)
+    token = _BUDGET.set([0, cap])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
 
 
 # --- adapters ---------------------------------------------------------------------------
@@ -201,7 +221,8 @@ def check_domain(spec: ModuleSpec, name: str, domain: Any, value: Any, where: st
 
 
 def _check_size(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> None:
-    """Count the parameters on the meta device before a module with a large argument is allocated."""
+    """Count the parameters on the meta device before a module with a large argument is allocated
+    (against `MAX_MODULE_PARAMS` and what is left of the encoder's `param_budget`)."""
     if not any(isinstance(v, int | float) and not isinstance(v, bool) and abs(v) >= _LARGE_ARGUMENT
                for v in kwargs.values()):
         return
@@ -212,6 +233,19 @@ def _check_size(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str)
         return  # the real build reports the error
     if isinstance(mod, nn.Module):
         _refuse_huge(mod, spec, kwargs, where)
+        _spend(sum(p.numel() for p in mod.parameters()), where, commit=False)
+
+
+def _spend(count: int, where: str, *, commit: bool = True) -> None:
+    """Add `count` parameters to the encoder's budget (when one is open); over it, a CompileError."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    if budget[0] + count > budget[1]:
+        raise CompileError(f"{where}: the encoder passes {budget[1]:,} parameters here ({budget[0]:,} before "
+                           f"this module, {count:,} in it); use smaller modules or raise max_params")
+    if commit:
+        budget[0] += count
 
 
 def _refuse_huge(mod: nn.Module, spec: ModuleSpec, kwargs: dict[str, Any], where: str) -> None:
@@ -222,7 +256,10 @@ def _refuse_huge(mod: nn.Module, spec: ModuleSpec, kwargs: dict[str, Any], where
                            f"{MAX_MODULE_PARAMS:,} one module may have; use smaller values")
 
 
-def instantiate(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str) -> nn.Module:
+def instantiate(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str, *,
+                count: bool = True) -> nn.Module:
+    """Build one module; `count`: its parameters go to the encoder's `param_budget` (not for a
+    module built only to learn its output shape)."""
     _check_size(cls, kwargs, spec, where)
     try:
         mod = cls(**kwargs)
@@ -234,6 +271,8 @@ def instantiate(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str)
         ) from None
     if not isinstance(mod, nn.Module):
         raise CompileError(f"{where}: {spec.key} is not a torch.nn.Module")
+    if count:
+        _spend(sum(p.numel() for p in mod.parameters()), where)
     return mod
 
 
@@ -309,7 +348,7 @@ def probe(inp: Signal, spec: ModuleSpec, cls: type, kwargs: dict[str, Any], wher
         except Exception:
             y = None  # retry with properly initialized weights before blaming the input
     if y is None:
-        mod = instantiate(cls, kwargs, spec, where)
+        mod = instantiate(cls, kwargs, spec, where, count=False)
         try:
             y = _probe_forward(mod, spec, inp)
         except Exception as exc:

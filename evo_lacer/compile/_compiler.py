@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from evo_lacer.compile._build import sequential
+from evo_lacer.compile._build import param_budget, sequential
 from evo_lacer.compile._infer import Walker
 from evo_lacer.compile._inputs import Converter, make_input
 from evo_lacer.compile._spaces import SINGLE_SOURCE, SourceSpec, as_sources
@@ -115,7 +115,8 @@ def compile_tree(
     catalog = catalog if catalog is not None else builtin_catalog()
     sources = as_sources(observation_space, kinds, normalize_images=normalize_images)
     walker = Walker(catalog, build=True)
-    out = walker.encoder(tree, {k: s.signal for k, s in sources.items()})
+    with param_budget():  # never allocate a machine-sized encoder, whatever the tree says
+        out = walker.encoder(tree, {k: s.signal for k, s in sources.items()})
     branches = {name: sequential(mods) for name, mods in out.branch_mods.items()}
     head = sequential(out.head_mods) if out.head_mods else None
     assert out.fusion is not None

@@ -65,14 +65,14 @@ def spinning_fitness(tree: Any, module: Any) -> float:
 
 def env(**extra: str) -> dict[str, str]:
     out = dict(os.environ, **extra)
-    out["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), out.get("PYTHONPATH", "")])
+    out["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE.parent), out.get("PYTHONPATH", "")])
     return out
 
 
 SEARCH = """
 import sys, json
-from fault_helpers import space
-import fault_helpers
+from faults import fault_helpers
+from faults.fault_helpers import space
 from evo_lacer.api import search
 search(observation_space=space(), fitness=getattr(fault_helpers, sys.argv[2]), run_dir=sys.argv[1],
        **json.loads(sys.argv[3]))

@@ -8,7 +8,6 @@ import resource
 from pathlib import Path
 
 import pytest
-from fault_helpers import SETTINGS, fitness, space
 
 from evo_lacer.api import search
 from evo_lacer.compile import compile_tree
@@ -17,6 +16,8 @@ from evo_lacer.evaluate import Cost, Feedback, Status
 from evo_lacer.execute import ProcessPoolExecutor
 from evo_lacer.tree import Node, node_from_dict, save_tree
 from evo_lacer.zoo import Catalog, builtin_catalog
+
+from .fault_helpers import SETTINGS, fitness, space
 
 
 def _tree(**params: object) -> Node:
@@ -117,3 +118,17 @@ def test_a_planted_catalog_cannot_instantiate_other_classes(tmp_path: Path, reco
     assert not marker.exists()
     record("planted catalog JSON naming subprocess.Popen", "refused before the class is called; the "
            "command never ran")
+
+
+def test_many_large_modules_are_refused_before_the_encoder_passes_its_cap(monkeypatch, record) -> None:
+    import evo_lacer.compile._build as build
+
+    monkeypatch.setattr(build, "MAX_TREE_PARAMS", 2_000_000)  # as if the machine were 500x smaller
+    chain = [{"kind": "module", "op": "MLPBlock", "params": {"width": 512, "depth": 3, "ratio": 4}}] * 4
+    tree = node_from_dict({"kind": "encoder", "children": [
+        {"kind": "branch", "name": "ego", "children": chain},
+        {"kind": "fusion", "name": "fusion", "op": "ConcatMLP", "params": {"width": 32}}]})
+    with pytest.raises(CompileError, match=r"the encoder passes 2,000,000 parameters here"):
+        compile_tree(tree, space())
+    record("encoder of four wide MLP blocks (3.2 M parameters) under a 2 M total cap",
+           "refused while building, at the module that passes the cap", searches=0)

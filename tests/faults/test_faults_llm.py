@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_helpers import SETTINGS, fitness, space
 
 from evo_lacer.api import search
 from evo_lacer.cli import main
 from evo_lacer.engine._llm_client import LLMClient
 from evo_lacer.errors import LLMTimeout, LLMUnavailable
 from evo_lacer.llm import LLMReply, LLMRequest, OllamaBackend, OllamaCompatServer
+
+from .fault_helpers import SETTINGS, fitness, space
 
 SCHEMA = {"type": "object", "properties": {"pick": {"enum": ["a", "b"]}}, "required": ["pick"]}
 
@@ -59,7 +60,8 @@ def test_an_explicit_unreachable_llm_fails_at_start(tmp_path: Path, capsys, reco
     with pytest.raises(LLMUnavailable, match="cannot reach the Ollama server"):
         search(observation_space=space(), fitness=fitness, run_dir=tmp_path / "a", budget=2,
                **{**SETTINGS, "strategy": "hybrid", "llm": spec})
-    code = main(["search", "--fitness", "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
+    code = main(["search", "--fitness", "faults.fault_helpers:fitness",
+                 "--observation-space", "faults.fault_helpers:space",
                  "--strategy", "hybrid", "--budget", "2", "--llm", spec, "--run-dir", str(tmp_path / "b"),
                  "--no-progress", "--no-report"])
     assert code == 1 and "cannot reach the Ollama server" in capsys.readouterr().err

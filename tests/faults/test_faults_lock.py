@@ -8,12 +8,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from fault_helpers import lines, logging_to, start_search, tally, wait_for
 
 from evo_lacer.api import resume
 from evo_lacer.cli import main
 from evo_lacer.errors import RunStoreError
 from evo_lacer.runs import RunLock, StaleLockWarning
+
+from .fault_helpers import lines, logging_to, start_search, tally, wait_for
 
 BUDGET = 8
 

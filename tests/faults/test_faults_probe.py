@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from fault_helpers import alive, all_dead, kill_all
-
 from evo_lacer.zoo import mine, probe
 from evo_lacer.zoo._procs import kill_tree
+
+from .fault_helpers import alive, all_dead, kill_all
 
 ESCAPER = '''
 import os

@@ -9,7 +9,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fault_helpers import (
+
+from evo_lacer.api import resume, search
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Status
+
+from .fault_helpers import (
     CLI,
     ROOT,
     SETTINGS,
@@ -24,15 +29,11 @@ from fault_helpers import (
     wait_for,
 )
 
-from evo_lacer.api import resume, search
-from evo_lacer.errors import ConfigError
-from evo_lacer.evaluate import Status
-
 
 @pytest.mark.parametrize("name", ["exiting_fitness", "interrupting_fitness"])
 def test_sys_exit_and_keyboard_interrupt_in_the_fitness_are_recorded(tmp_path: Path, name: str,
                                                                      record) -> None:
-    import fault_helpers
+    from . import fault_helpers
 
     result = search(observation_space=space(), fitness=getattr(fault_helpers, name), run_dir=tmp_path / "r",
                     budget=6, workers=0, **SETTINGS)
@@ -46,7 +47,8 @@ def test_sys_exit_and_keyboard_interrupt_in_the_fitness_are_recorded(tmp_path: P
 
 def test_cli_with_an_exiting_fitness_finishes(tmp_path: Path, record) -> None:
     out = subprocess.run([*CLI, "search", "--fitness",
-                          "fault_helpers:exiting_fitness", "--observation-space", "fault_helpers:space",
+                          "faults.fault_helpers:exiting_fitness",
+                          "--observation-space", "faults.fault_helpers:space",
                           "--strategy", "evolution", "--budget", "6", "--llm", "none", "--workers", "0",
                           "--run-dir", str(tmp_path / "r"), "--no-progress", "--no-report"],
                          env=env(), cwd=ROOT, capture_output=True, text=True)
@@ -59,7 +61,8 @@ def test_cli_with_an_exiting_fitness_finishes(tmp_path: Path, record) -> None:
 def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> None:
     run_dir, log = tmp_path / "r", tmp_path / "calls.log"
     proc = subprocess.Popen([*CLI, "search", "--fitness",
-                             "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
+                             "faults.fault_helpers:fitness",
+                 "--observation-space", "faults.fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
                              "--run-dir", str(run_dir), "--no-progress", "--no-report"],
                             env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log)), cwd=ROOT,
@@ -108,7 +111,8 @@ def test_workers_die_with_their_search(tmp_path: Path, how: str, record) -> None
 def test_sigterm_to_the_cli_stops_checkpoints_and_resumes(tmp_path: Path, record) -> None:
     run_dir, log = tmp_path / "r", tmp_path / "calls.log"
     proc = subprocess.Popen([*CLI, "search", "--fitness",
-                             "fault_helpers:fitness", "--observation-space", "fault_helpers:space",
+                             "faults.fault_helpers:fitness",
+                 "--observation-space", "faults.fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--batch-size", "2", "--llm", "none",
                              "--workers", "2", "--run-dir", str(run_dir), "--no-progress", "--no-report"],
                             env=env(EVO_FAULT_SLEEP="1.0", EVO_FAULT_LOG=str(log)), cwd=ROOT,

@@ -9,12 +9,13 @@ import warnings
 from pathlib import Path
 
 import pytest
-from fault_helpers import SETTINGS, fitness, lines, space
 
 from evo_lacer.api import resume, search
 from evo_lacer.cli import main
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import FunctionEvaluator
+
+from .fault_helpers import SETTINGS, fitness, lines, space
 
 BUDGET = 8
 
@@ -67,7 +68,7 @@ def test_a_planted_pickle_is_never_loaded(finished, tmp_path: Path, record) -> N
 def test_resume_rebuilds_the_fitness_from_its_import_path(finished, tmp_path: Path, record) -> None:
     run_dir = _copy(finished.run_dir, tmp_path / "run")
     config = json.loads((run_dir / "run.json").read_text())["config"]
-    assert config["components"]["evaluator"]["fitness"] == "fault_helpers:fitness"
+    assert config["components"]["evaluator"]["fitness"] == "faults.fault_helpers:fitness"
     assert not (run_dir / "artifacts" / "components.pkl").exists()
     assert not any(p.suffix in (".pkl", ".pickle") for p in run_dir.rglob("*"))
     again = resume(run_dir)
