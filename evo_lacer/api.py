@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import tempfile
 import warnings
@@ -171,7 +172,8 @@ def search(
     or ``evaluator``. ``llm`` is a spec string or an `LLMBackend`; with ``"none"`` the LLM
     strategies design at random. ``seed_tree`` (tree strategies): a tree or a tree file, evaluated
     in the first generation beside the diverse sample of the flat space (default: the sample
-    alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``). ``run_dir``: a new folder (default: a fresh temporary folder).
+    alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``).
+    ``run_dir``: a new folder (default: a fresh temporary folder).
     ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...).
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     """
@@ -300,6 +302,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     def hash_fn(tree: Node) -> str:
         return tree_hash(tree, catalog)
 
+    _check_llm(store, cfg, backend)
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
                               exchange_sink=store.append_llm, task=evaluator.describe())
     kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
@@ -347,6 +350,33 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     store.save_state("summary", accounting)
     return SearchResult(best_tree, best_module, None if best is None else best.feedback, history,
                         Path(store.path), accounting, cfg, None if best is None else best.id)
+
+
+def _check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> None:
+    """Before an LLM strategy's first call: `llm_check` with `cfg.llm_check_probes` probes, once per run
+    folder (``artifacts/llm_check.json``); a model at chance gets a warning. A failing check warns."""
+    if backend is None or cfg.llm_check_probes <= 0 or store.artifact_path(LLM_CHECK_ARTIFACT).exists():
+        return
+    llm_arms = [a for a in cfg.arms if "llm" in a]
+    if cfg.strategy == "hybrid" and cfg.arms and not llm_arms and not cfg.llm_initial_designs:
+        return  # a hybrid whose LLM arms are off never asks the model
+    from evo_lacer.engine._llm_check import llm_check
+
+    try:
+        result = llm_check(backend, probes=cfg.llm_check_probes, seed=cfg.seed,
+                           temperature=cfg.llm_temperature, max_tokens=cfg.llm_max_tokens,
+                           timeout_s=cfg.llm_timeout_s)
+    except Exception as exc:  # the check informs; it must not stop the search
+        warnings.warn(f"the LLM check could not run ({type(exc).__name__}: {exc}); the search goes on "
+                      "without it", RuntimeWarning, stacklevel=3)
+        return
+    store.write_artifact(LLM_CHECK_ARTIFACT, json.dumps(result.to_dict(), indent=2) + "\n")
+    if result.warning():
+        warnings.warn(result.warning(), RuntimeWarning, stacklevel=3)
+
+
+LLM_CHECK_ARTIFACT = "llm_check.json"
+"""Where a search keeps its model's `llm_check` result (under the run folder's ``artifacts/``)."""
 
 
 def _accounting(history: tuple[Candidate, ...], harness: Harness, loop: Any, strategy: dict[str, Any],

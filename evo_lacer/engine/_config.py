@@ -124,6 +124,10 @@ class SearchConfig:
     """Time limit of one LLM request in seconds; past it the choice falls back to random."""
     llm_max_tokens: int = 96
     """Most tokens of one design answer."""
+    llm_check_probes: int = 6
+    """LLM strategies with a model: decision probes with known answers asked before the search starts
+    (`evo-lacer llm-check`); the result goes to ``artifacts/llm_check.json`` and the report, and a model
+    at chance gets a warning. 0: no check."""
     max_proposals_factor: int = 20
     """Stop early after budget * this many proposals (guards against a space with no new trees)."""
     worker_memory_mb: int | None = None
@@ -135,11 +139,12 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
-                     "workers", "initial_designs", "llm_initial_designs", "max_edits"):
+                     "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs"):
                 continue
-            least = 0 if name in ("workers", "initial_designs", "llm_initial_designs") else 1
+            zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes")
+            least = 0 if name in zero_ok else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 what = "an integer >= 0" if least == 0 else "a positive integer"
                 raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}")

@@ -30,7 +30,7 @@ import numpy as np
 
 from evo_lacer.engine._prompts import SYSTEM_DESIGN, design_prompt
 from evo_lacer.engine._records import Candidate
-from evo_lacer.errors import ConfigError, LLMError, LLMUnavailable
+from evo_lacer.errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable
 from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.llm import LLMBackend, LLMRequest, choice_schema, validate
 
@@ -342,15 +342,19 @@ def _json(value: Any) -> str:
 # --- the check ------------------------------------------------------------------------------------
 
 def llm_check(backend: LLMBackend, *, probes: int = 12, seed: int = 0, temperature: float = 0.2,
-              max_tokens: int = 96, timeout_s: float = 120.0, confidence: float = 0.95) -> LLMCheck:
+              max_tokens: int = 96, timeout_s: float = 120.0, confidence: float = 0.95,
+              max_failures: int = 2) -> LLMCheck:
     """Ask `backend` `probes` decision probes (see the module docstring) and score its answers.
 
     Every answer is validated against its schema; an invalid or failed answer counts as wrong.
-    ``LLMUnavailable`` on the first probe is raised (the model cannot be reached at all).
+    ``LLMUnavailable`` on the first probe is raised (the model cannot be reached at all), and so is
+    the error of ``max_failures`` probes in a row that timed out or found the model unavailable (a
+    model that slow would only make the check cost ``probes * timeout_s``).
     """
     if backend is None or not callable(getattr(backend, "complete", None)):
         raise ConfigError(f"llm_check needs an LLM backend (with .complete); got {backend!r}")
     results: list[ProbeResult] = []
+    failures = 0
     for i, probe in enumerate(make_probes(probes, seed)):
         start = time.perf_counter()
         chosen: Any = None
@@ -367,8 +371,20 @@ def llm_check(backend: LLMBackend, *, probes: int = 12, seed: int = 0, temperatu
             if not results:
                 raise
             error = "LLMUnavailable"
+            failures += 1
+        except LLMTimeout as exc:
+            error = f"LLMTimeout: {exc}"[:300]
+            failures += 1
         except LLMError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
+            failures = 0
+        else:
+            failures = 0
+        if failures >= max_failures:
+            kind = LLMTimeout if error.startswith("LLMTimeout") else LLMUnavailable
+            raise kind(
+                f"llm-check stopped: {failures} probes in a row failed ({error}); the model is unreachable "
+                f"or slower than {timeout_s:g} s per answer -- raise the time limit or use a smaller model")
         valid = not error
         results.append(ProbeResult(
             kind=probe.kind, answer=probe.answer, chosen=chosen, valid=valid,

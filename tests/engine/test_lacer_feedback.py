@@ -16,7 +16,8 @@ from evo_lacer.flat import FlatSpace
 
 def _lacer(tmp_path, backend: SeededBackend, strategy: str = "lacer", **kw) -> SearchResult:
     return search(observation_space=small_space(), fitness=rich_fitness, strategy=strategy,
-                  budget=kw.pop("budget", 5), batch_size=2, llm=backend, run_dir=tmp_path / "run", **kw)
+                  budget=kw.pop("budget", 5), batch_size=2, llm=backend, run_dir=tmp_path / "run",
+                  llm_check_probes=0, **kw)  # the tests read the search's own requests
 
 
 def test_initial_evaluation_comes_first_on_a_round_of_its_own(tmp_path) -> None:

@@ -19,7 +19,7 @@ from evo_lacer.engine._llm_check import (
     make_probes,
     wilson_interval,
 )
-from evo_lacer.errors import ConfigError, LLMInvalidAnswer, LLMUnavailable
+from evo_lacer.errors import ConfigError, LLMInvalidAnswer, LLMTimeout, LLMUnavailable
 from evo_lacer.llm import LLMReply, LLMRequest, OllamaCompatServer, validate
 
 _EDIT = re.compile(r"^- #\d+ change_param at \S+ (\{.*?\}) -> fitness ([-\d.]+)", re.M)
@@ -180,3 +180,75 @@ def test_cli_names_a_missing_model(capsys: pytest.CaptureFixture[str]) -> None:
         code = main(["llm-check", "--llm", f"ollama:nosuch@{server.host}", "--probes", "2"])
     assert code == 1
     assert "nosuch" in capsys.readouterr().err
+
+
+# --- the search checks its model -------------------------------------------------------------------
+
+def _search(tmp_path: Any, backend: _Backend, **kw: Any) -> Any:
+    from search_helpers import param_fitness, small_space
+
+    from evo_lacer import search
+
+    return search(observation_space=small_space(), fitness=param_fitness, strategy="lacer", budget=3,
+                  batch_size=3, llm=backend, seed=0, run_dir=tmp_path / "run", initial_evaluations=0, **kw)
+
+
+def test_a_search_with_a_model_at_chance_warns_and_keeps_the_check(tmp_path: Any) -> None:
+    from evo_lacer.runs import write_report
+
+    backend = RandomBackend(1)
+    with pytest.warns(RuntimeWarning, match="at chance.*--llm none"):
+        result = _search(tmp_path, backend, llm_check_probes=30)
+    record = json.loads((result.run_dir / "artifacts" / "llm_check.json").read_text())
+    assert (record["probes"], record["verdict"], record["model"]) == (30, "at chance", "random")
+    assert backend.calls == 30 + 3, "30 probes, then one design per evaluation"
+    exchanges = (result.run_dir / "llm.jsonl").read_text().splitlines()
+    assert len(exchanges) == 3, "the probes stay out of the search's LLM log"
+    report = write_report(result.run_dir).read_text()
+    assert "## LLM check" in report and "at chance" in report and "test:random" in report
+
+
+def test_a_model_that_reads_its_prompt_passes_quietly_and_the_check_is_not_repeated(tmp_path: Any) -> None:
+    import warnings
+
+    from evo_lacer import resume
+
+    backend = ReaderBackend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = _search(tmp_path, backend, llm_check_probes=6)
+    record = json.loads((result.run_dir / "artifacts" / "llm_check.json").read_text())
+    assert (record["correct"], record["verdict"]) == (6, "above chance")
+    again = ReaderBackend()
+    resume(result.run_dir, llm=again)
+    assert again.calls == 0, "a resumed run keeps the check it has"
+
+
+def test_the_check_can_be_switched_off(tmp_path: Any) -> None:
+    backend = ReaderBackend()
+    result = _search(tmp_path, backend, llm_check_probes=0)
+    assert backend.calls == 3
+    assert not (result.run_dir / "artifacts" / "llm_check.json").exists()
+    with pytest.raises(ConfigError, match="llm_check_probes must be an integer >= 0, got -1"):
+        _search(tmp_path / "bad", backend, llm_check_probes=-1)
+
+
+class SlowBackend(_Backend):
+    """Answers the first probe, then times out."""
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        self.calls += 1
+        if self.calls > 1:
+            raise LLMTimeout(f"did not answer within {request.timeout_s} s")
+        return ReaderBackend().complete(request)
+
+
+def test_a_model_that_keeps_timing_out_stops_the_check_early(tmp_path: Any) -> None:
+    backend = SlowBackend()
+    with pytest.raises(LLMTimeout, match="2 probes in a row failed"):
+        llm_check(backend, probes=12)
+    assert backend.calls == 3
+    with pytest.warns(RuntimeWarning, match="the LLM check could not run.*the search goes on"):
+        result = _search(tmp_path, SlowBackend(), llm_check_probes=6)
+    assert result.accounting["evaluations"] == 3
+    assert not (result.run_dir / "artifacts" / "llm_check.json").exists()

@@ -18,6 +18,7 @@ BUDGET = 8
 
 def _run(tmp_path, strategy: str, name: str = "", **kw) -> SearchResult:
     kw.setdefault("llm", "none")
+    kw.setdefault("llm_check_probes", 0)  # the LLM tests count the search's own requests
     return search(observation_space=small_space(), fitness=kw.pop("fitness", param_fitness),
                   strategy=strategy, budget=kw.pop("budget", BUDGET), seed=kw.pop("seed", 0),
                   run_dir=tmp_path / (name or strategy), population_size=4, batch_size=4, **kw)
