@@ -33,7 +33,8 @@ def record(request: pytest.FixtureRequest) -> Callable[..., None]:
 
     def add(fault: str, outcome: str, *, searches: int = 1, crashed: int = 0, lost: int = 0,
             repeated: int = 0) -> None:
-        _ROWS.append(Row(request.node.name, fault, outcome, searches, crashed, lost, repeated))
+        test = request.node.nodeid.split("/")[-1]  # test_faults_x.py::test_name[param]
+        _ROWS.append(Row(test, fault, outcome, searches, crashed, lost, repeated))
 
     return add
 
