@@ -30,7 +30,8 @@ class _RealInterrupts:
     raising the same exception."""
 
     def __init__(self) -> None:
-        self.received: int | None = None
+        self.received: BaseException | None = None
+        """What the handler raised (KeyboardInterrupt, or the caller's own exception for SIGTERM)."""
         self._previous: dict[int, Handler] = {}
 
     def __enter__(self) -> _RealInterrupts:
@@ -48,8 +49,8 @@ class _RealInterrupts:
         try:
             if callable(previous):
                 previous(signum, frame)
-        except BaseException:
-            self.received = signum  # the handler stops the search: pass that on after the job
+        except BaseException as exc:
+            self.received = exc  # the handler stops the search: pass that on after the job
             raise
 
     def __exit__(self, *exc: object) -> None:
@@ -74,7 +75,7 @@ class InProcessExecutor(ExecutorBase):
             with _RealInterrupts() as interrupts:
                 feedback = run_job(evaluator, tree, seed)
             if interrupts.received is not None:  # the search itself was interrupted
-                raise KeyboardInterrupt(f"signal {signal.Signals(interrupts.received).name}")
+                raise interrupts.received
             seconds = time.perf_counter() - start
             if timeout_s is not None and seconds > timeout_s:
                 feedback = timed_out(timeout_s, seconds, f"ran {seconds:.2f} s in process; "

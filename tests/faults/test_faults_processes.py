@@ -73,6 +73,7 @@ def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> Non
     assert proc.returncode == 130 and "evo-lacer resume" in err and "Traceback" not in err
     done = lines(run_dir / "candidates.jsonl")
     assert len(done) < 8
+    assert all(r["feedback"]["status"] != "failed" for r in done)  # the interrupted one is not a failure
     with logging_to(log):
         assert resume(run_dir).accounting["evaluations"] == 8
     lost, repeated = tally(log, run_dir, 8)
@@ -130,3 +131,22 @@ def test_sigterm_to_the_cli_stops_checkpoints_and_resumes(tmp_path: Path, record
     assert lost == 0 and repeated <= 2  # at most the two in flight at the signal
     record("SIGTERM to `evo-lacer search` (2 process workers)", "exit 143 with the resume hint; resume ended "
            "with exactly the budget, no id twice", lost=lost, repeated=repeated)
+
+
+@pytest.mark.slow
+def test_sigterm_during_an_in_process_evaluation_exits_143(tmp_path: Path, record) -> None:
+    run_dir = tmp_path / "r"
+    proc = subprocess.Popen([*CLI, "search", "--fitness", "faults.fault_helpers:fitness",
+                             "--observation-space", "faults.fault_helpers:space",
+                             "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
+                             "--run-dir", str(run_dir), "--no-progress", "--no-report"],
+                            env=env(EVO_FAULT_SLEEP="0.5"), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in err, err
+    assert all(r["feedback"]["status"] != "failed" for r in lines(run_dir / "candidates.jsonl"))
+    assert resume(run_dir).accounting["evaluations"] == 8
+    record("SIGTERM during an in-process evaluation", "exit 143, the evaluation cut off not recorded as a "
+           "failure; resume ended with exactly the budget")
