@@ -28,7 +28,7 @@ def make_executor(workers: int, kind: str = "process", *, memory_mb: int | None 
     if kind == "dask":
         from evo_lacer.execute._dask import DaskExecutor
 
-        return DaskExecutor(n_workers=workers)
+        return DaskExecutor(n_workers=workers, memory_mb=memory_mb)
     return ProcessPoolExecutor(workers, memory_mb=memory_mb)
 
 

@@ -37,6 +37,7 @@ from evo_lacer.execute._base import (
     run_job,
     timed_out,
 )
+from evo_lacer.execute._process import default_memory_mb
 from evo_lacer.tree import Node
 
 try:
@@ -82,10 +83,12 @@ class DaskExecutor(ExecutorBase):
         address: scheduler address of an existing cluster, or None to start a local one.
         n_workers: worker processes of the local cluster (ignored with `address`).
         restart_on_timeout: restart the worker running an over-time job, to really stop it.
+        memory_mb: memory of each local worker (Dask's nanny restarts a worker over it, and the
+            job fails); None: `default_memory_mb`, 0: no limit (ignored with `address`).
     """
 
     def __init__(self, address: str | None = None, n_workers: int = 2, *,
-                 restart_on_timeout: bool = True) -> None:
+                 restart_on_timeout: bool = True, memory_mb: int | None = None) -> None:
         dist = _require()
         if address is None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ConfigError(f"DaskExecutor needs n_workers >= 1, got {n_workers!r}")
@@ -98,6 +101,8 @@ class DaskExecutor(ExecutorBase):
                 self._cluster = dist.LocalCluster(
                     n_workers=n_workers, threads_per_worker=1, processes=True,
                     dashboard_address=":0", silence_logs=logging.CRITICAL,
+                    memory_limit=f"{default_memory_mb(n_workers) if memory_mb is None else memory_mb}MiB"
+                    if memory_mb != 0 else 0,
                 )
         try:
             self._client = dist.Client(self._cluster if address is None else address)
