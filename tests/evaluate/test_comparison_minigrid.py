@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from evo_lacer.evaluate import CompareConfig, run_comparison
 
 
@@ -24,3 +26,12 @@ def test_babyai_comparison_smoke(tmp_path: Path) -> None:
     config = run.get("config", run)
     assert config["space"].endswith("minigrid_space.json")
     assert "imitate a scripted expert" in config["task"]
+
+
+@pytest.mark.slow
+def test_a_level_without_an_expert_compares_at_full_fidelity_without_an_expert_row(tmp_path: Path) -> None:
+    cfg = CompareConfig(env="MiniGrid-Empty-5x5-v0", fidelity="full", smoke=True, strategies=("random",),
+                        out=str(tmp_path))
+    result = run_comparison(cfg, log=lambda _: None)
+    assert [ref.name for ref in result.references] == ["SB3 CombinedExtractor"]
+    assert result.references[0].fitness and len(result.rows[0].curve) == 2
