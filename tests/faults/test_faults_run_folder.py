@@ -160,3 +160,15 @@ def test_a_changed_observation_space_is_refused(finished, tmp_path: Path, record
     with pytest.raises(RunStoreError, match="observation space"):
         resume(run_dir, evaluator=FunctionEvaluator(fitness, other))
     record("resume with an evaluator for another space", "RunStoreError before any evaluation")
+
+
+@pytest.mark.slow
+def test_resume_rebuilds_the_rl_evaluator_from_its_env_id(tmp_path: Path, record) -> None:
+    first = search("CartPole-v1", rl_options={"steps": 64, "eval_episodes": 1}, strategy="evolution",
+                   budget=2, batch_size=2, llm="none", run_dir=tmp_path / "rl")
+    recipe = json.loads((first.run_dir / "run.json").read_text())["config"]["components"]["evaluator"]
+    assert recipe["kind"] == "rl" and recipe["env"] == "CartPole-v1" and recipe["options"]["steps"] == 64
+    again = resume(first.run_dir)
+    assert again.accounting["evaluations"] == 2 and again.best_id == first.best_id
+    record("resume of an RL run (env id) with no evaluator passed", "RLEvaluator rebuilt from the env id "
+           "and its JSON settings")
