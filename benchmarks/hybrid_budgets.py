@@ -10,10 +10,10 @@ Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``
 ``--seed0 + seeds - 1``):
 
 - ``ring``: the ring road's cheap fidelity (behaviour cloning of the expert on the NumPy ring,
-  800 expert transitions, 80 Adam steps; fitness = imitation skill), as ``evo-lacer compare``
-  with a smaller dataset so that the grid fits in an hour on 2 cores.
+  600 expert transitions, 50 Adam steps; fitness = imitation skill), as ``evo-lacer compare``
+  with a smaller dataset and fewer steps, so that the grid fits on 2 shared cores.
 - ``multisource``: ``benchmarks/multisource.py`` -- a supervised task with a vector, a time
-  series, an image and tokens whose fitness trains encoder + linear head for 60 steps (held-out
+  series, an image and tokens whose fitness trains encoder + linear head for 40 steps (held-out
   R²). Written for this benchmark; no strategy default was tuned on it.
 
 Per task and budget it prints the median best fitness with a bootstrap 90% interval of the
@@ -56,8 +56,8 @@ def make_task(task: str) -> dict[str, Any]:
         from evo_lacer.evaluate._comparison import RING_ID, RING_TASK
 
         evaluator = ImitationEvaluator(RING_ID, env_kwargs={"backend": "numpy", "horizon": 100},
-                                       dataset_steps=800, grad_steps=80, batch_size=64, rollout_episodes=0,
-                                       feature_samples=512, task=RING_TASK)
+                                       dataset_steps=600, grad_steps=50, batch_size=64, rollout_episodes=0,
+                                       feature_samples=256, task=RING_TASK)
         return {"evaluator": evaluator}
     raise SystemExit(f"unknown task {task!r}; choose ring or multisource")
 

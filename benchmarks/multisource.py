@@ -13,7 +13,7 @@ blob's column and row; (#token 3 - #token 7) in the instruction; ``pose[3]`` tim
 frequency (an interaction across sources, which only the fusion can form).
 
 Fitness: the encoder and a linear head are trained together for `STEPS` Adam steps (batch 64,
-lr 3e-3) on 512 samples; fitness = the mean held-out R² over the targets on 256 other
+lr 3e-3) on 384 samples; fitness = the mean held-out R² over the targets on 256 other
 samples. Each source carries what some target needs, and the families differ in how well they
 extract it (a frequency wants a recurrent or convolutional trace branch, the blob a conv net,
 the token count an embedding), so the encoder's architecture decides the score.
@@ -29,8 +29,8 @@ import torch
 
 from evo_lacer.evaluate import FitnessRecord
 
-STEPS = 60
-TRAIN, TEST = 512, 256
+STEPS = 40
+TRAIN, TEST = 384, 256
 SPACE = gym.spaces.Dict({
     "pose": gym.spaces.Box(-1.0, 1.0, (8,), np.float32),
     "trace": gym.spaces.Box(-2.0, 2.0, (16, 3), np.float32),

@@ -241,12 +241,12 @@ def scaled_sizes(budget: int, workers: int = 1) -> tuple[int, int, int]:
     """(population, generation size, initial designs) for a budget, so that ``--budget 12`` and
     ``--budget 200`` both behave:
 
-    - initial designs = budget / 4, within [4, 24] (budget 12: 4, 24: 6, 48: 12, 200: 24);
+    - initial designs = budget / 4, within [2, 24] (budget 6: 2, 12: 3, 24: 6, 48: 12, 200: 24);
     - population = the initial designs, within [4, 16];
     - generation = budget / 8, within [2, 8], and never fewer than the workers (12: 2, 24: 3,
       48: 6, 200: 8), so selection reacts often at small budgets and workers stay busy.
     """
-    initial = min(24, max(4, round(budget / 4)))
+    initial = min(24, max(2, round(budget / 4)))
     population = min(16, max(4, initial))
     generation = max(workers, min(8, max(2, budget // 8)))
     return population, generation, initial

@@ -21,7 +21,8 @@ from evo_lacer.flat import FlatSpace
 
 # --- sizes ---------------------------------------------------------------------------------
 def test_sizes_scale_with_the_budget() -> None:
-    assert scaled_sizes(12) == (4, 2, 4)
+    assert scaled_sizes(6) == (4, 2, 2)
+    assert scaled_sizes(12) == (4, 2, 3)
     assert scaled_sizes(24) == (6, 3, 6)
     assert scaled_sizes(48) == (12, 6, 12)
     assert scaled_sizes(200) == (16, 8, 24)
