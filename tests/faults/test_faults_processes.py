@@ -13,11 +13,13 @@ import pytest
 from evo_lacer.api import resume, search
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Status
+from evo_lacer.zoo._procs import descendants
 
 from .fault_helpers import (
     CLI,
     ROOT,
     SETTINGS,
+    alive,
     all_dead,
     env,
     kill_all,
@@ -98,14 +100,18 @@ def test_workers_die_with_their_search(tmp_path: Path, how: str, record) -> None
     pids: list[int] = []
     try:
         wait_for(lambda: len(list(pids_dir.iterdir())) >= 2, "two spinning workers", proc)
-        pids = [int(p.name) for p in pids_dir.iterdir()]
+        workers = [int(p.name) for p in pids_dir.iterdir()]
+        pids = descendants(proc.pid)  # the workers, the fork server, the resource tracker
+        assert set(workers) <= set(pids) and len(pids) >= 4
         os.kill(proc.pid, getattr(signal, how))
         proc.wait(timeout=300)
-        assert all_dead(pids), f"workers {pids} outlived the search"
+        assert all_dead(workers), f"workers {workers} outlived the search"
+        assert all_dead(pids), f"helper processes {[p for p in pids if alive(p)]} outlived the search"
     finally:
         proc.kill()
         kill_all(pids)
-    record(f"{how} to a search whose 2 workers spin for ever", "both workers gone with the search")
+    record(f"{how} to a search whose 2 workers spin for ever", "both workers, the fork server and the "
+           "resource tracker gone with the search")
 
 
 @pytest.mark.slow
