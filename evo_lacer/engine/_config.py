@@ -191,6 +191,8 @@ class SearchConfig:
                 f"SearchConfig.eval_timeout_s={self.eval_timeout_s:g} cannot hold in process (workers=0 or "
                 "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
                 "or 'process', or drop eval_timeout_s")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {self.seed!r}")
 
     @property
     def population(self) -> int:

@@ -125,8 +125,8 @@ def test_a_cut_last_line_redoes_the_lost_candidate(finished, tmp_path: Path, rec
            repeated=1)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "missing-keys", "swapped-config", "bad-seed", "deep-seed",
-                                    "duplicate-ids"])
+@pytest.mark.parametrize("damage", ["garbage", "missing-keys", "swapped-config", "negative-seed", "bad-seed",
+                                    "deep-seed", "duplicate-ids"])
 def test_damaged_files_give_a_run_store_error(finished, tmp_path: Path, damage: str, record) -> None:
     run_dir = _copy(finished.run_dir, tmp_path / "run")
     manifest = json.loads((run_dir / "run.json").read_text())
@@ -136,6 +136,8 @@ def test_damaged_files_give_a_run_store_error(finished, tmp_path: Path, damage: 
         (run_dir / "state" / "checkpoint.json").write_text('{"generation": 1}')
     elif damage == "swapped-config":
         manifest["config"]["budget"] = 99
+    elif damage == "negative-seed":
+        manifest["config"]["seed"] = -1
     elif damage == "bad-seed":
         manifest["config"]["seed_trees"] = [{"kind": "encoder", "branches": 3}]
     elif damage == "deep-seed":
