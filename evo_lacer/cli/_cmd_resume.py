@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 
@@ -28,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from evo_lacer.api import resume
     from evo_lacer.cli._cmd_search import load_object, print_summary
 
+    if os.getcwd() not in sys.path:  # a recorded `--fitness module:name` imports as it did for search
+        sys.path.insert(0, os.getcwd())
     task: dict[str, Any] = {}
     if args.fitness:
         task["fitness"] = load_object(args.fitness, "--fitness")

@@ -174,3 +174,34 @@ def test_resume_rebuilds_the_rl_evaluator_from_its_env_id(tmp_path: Path, record
     assert again.accounting["evaluations"] == 2 and again.best_id == first.best_id
     record("resume of an RL run (env id) with no evaluator passed", "RLEvaluator rebuilt from the env id "
            "and its JSON settings")
+
+
+@pytest.mark.slow
+def test_cli_resume_imports_a_fitness_from_the_working_directory(tmp_path: Path, record) -> None:
+    import subprocess
+    import sys
+
+    from .fault_helpers import ROOT
+
+    script = Path(sys.executable).parent / "evo-lacer"  # the console script: `python -c` would import
+    if not script.exists():  # from the working directory anyway
+        pytest.skip("the evo-lacer console script is not installed next to this interpreter")
+    cli = [str(script)]
+
+    (tmp_path / "my_task.py").write_text(
+        "from gymnasium import spaces\n"
+        "def space():\n    return spaces.Dict({'ego': spaces.Box(-1.0, 1.0, (4,))})\n"
+        "def fit(tree, module):\n    return -sum(p.numel() for p in module.parameters()) / 1e4\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    common = ["--no-progress", "--no-report"]
+    task = ["--fitness", "my_task:fit", "--observation-space", "my_task:space", "--strategy", "random",
+            "--budget", "3", "--llm", "none"]
+    searched = subprocess.run([*cli, "search", *task, "--run-dir", "run", *common], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+    assert searched.returncode == 0, searched.stderr
+    resumed = subprocess.run([*cli, "resume", "run", *common], cwd=tmp_path, env=env, capture_output=True,
+                             text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "3/3 evaluations" in resumed.stdout
+    record("`evo-lacer resume` of a run whose --fitness is a module in the working directory",
+           "re-imported from the working directory, as search imported it")
