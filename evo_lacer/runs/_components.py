@@ -46,12 +46,14 @@ def load_import_path(ref: str, where: str) -> Any:
     except Exception as exc:
         raise RunStoreError(
             f"{where}: cannot import {module_name!r} for {ref!r} ({type(exc).__name__}: "
-            f"{exc}); make it importable, or pass it again to resume()"
+            f"{exc}); make it importable (install it, or run from its folder), or pass it again: "
+            "resume(run_dir, fitness=... or evaluator=...), `evo-lacer resume DIR --fitness module:name`"
         ) from None
     for part in qualname.split("."):
         if not hasattr(obj, part):
             raise RunStoreError(
-                f"{where}: {module_name!r} has no attribute {qualname!r}; pass it again to resume()"
+                f"{where}: {module_name!r} has no attribute {qualname!r}; pass it again: "
+                "resume(run_dir, fitness=... or evaluator=...), `evo-lacer resume DIR --fitness module:name`"
             )
         obj = getattr(obj, part)
     return obj
