@@ -203,7 +203,11 @@ def search(
     if isinstance(seed_tree, Node):
         seeds = [seed_tree]
     elif cfg.seed_tree is not None:
-        seeds = [load_tree(cfg.seed_tree)]
+        try:
+            seeds = [load_tree(cfg.seed_tree)]
+        except RecursionError:
+            raise ConfigError(f"seed tree {cfg.seed_tree}: nested too deeply to read; an encoder tree is "
+                              "a few levels deep -- check the file") from None
     else:
         seeds = []  # tree strategies start from a diverse sample of the flat space instead
     backend, llm_spec = _resolve_llm(llm, cfg)

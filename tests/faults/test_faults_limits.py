@@ -132,3 +132,19 @@ def test_many_large_modules_are_refused_before_the_encoder_passes_its_cap(monkey
         compile_tree(tree, space())
     record("encoder of four wide MLP blocks (3.2 M parameters) under a 2 M total cap",
            "refused while building, at the module that passes the cap", searches=0)
+
+
+def test_a_900_level_seed_tree_file_is_a_config_error(tmp_path: Path, record) -> None:
+    from evo_lacer.errors import ConfigError
+
+    deep = '{"kind": "seq", "children": [' * 900 + '{"kind": "module", "op": "MLPBlock"}' + "]}" * 900
+    seed = tmp_path / "deep.json"
+    seed.write_text('{"format": "evo-lacer/tree", "version": 1, "tree": {"kind": "encoder", "children": ['
+                    '{"kind": "branch", "name": "ego", "children": [' + deep + ']}, '
+                    '{"kind": "fusion", "name": "fusion", "op": "ConcatMLP"}]}}')
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        search(observation_space=space(), fitness=fitness, run_dir=tmp_path / "r", budget=2,
+               seed_tree=str(seed), **SETTINGS)
+    assert not (tmp_path / "r").exists()
+    record("seed tree file nested 900 levels deep", "ConfigError naming the file, before a run folder "
+           "is made")
