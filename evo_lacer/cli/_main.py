@@ -7,6 +7,7 @@ Each command module exposes ``register(subparsers) -> None`` which adds its pars
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import signal
 import sys
@@ -54,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not faulthandler.is_enabled():
+        faulthandler.enable()  # a segfault in process (a fitness, a simulator) names where it happened
     previous = _stop_on_sigterm()
     try:
         return int(args.func(args) or 0)
