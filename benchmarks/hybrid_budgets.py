@@ -24,7 +24,9 @@ median, the mean rank over seeds (1 = best; ties share), and writes ``report.md`
 
 ``random`` is run once at the largest budget: its designs depend only on the seed and the
 candidate id, so its runs at smaller budgets are exactly the prefixes of that run (read off its
-curve). Every other strategy is run at each budget, since its sizes scale with the budget.
+curve). Every other strategy is run at each budget, since its sizes scale with the budget --
+unless ``--prefix-budgets``: then every strategy runs at the largest budget only and the smaller
+budgets are the best after that many evaluations of those runs (marked "(prefix)").
 """
 
 from __future__ import annotations
@@ -93,16 +95,17 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def expand(rows: list[dict[str, Any]], budgets: list[int]) -> list[dict[str, Any]]:
-    """Rows per (task, label, budget, seed): random's smaller budgets from its largest run's prefix."""
-    out = {}
+    """Rows per (task, label, budget, seed). A smaller budget without a run of its own is read off
+    the prefix of the largest run (marked ``derived``): exactly that budget's run for random, the
+    best after that many evaluations of a run planned for the larger budget for the others."""
+    out = {(r["task"], r["label"], r["budget"], r["seed"]): r for r in rows}
     for r in rows:
-        out[(r["task"], r["label"], r["budget"], r["seed"])] = r
-        if r["strategy"] == "random":
-            for b in budgets:
-                if b < r["budget"] and len(r["curve"]) >= b:
-                    key = (r["task"], r["label"], b, r["seed"])
-                    prefix = {"budget": b, "curve": r["curve"][:b], "best": r["curve"][b - 1]}
-                    out.setdefault(key, {**r, **prefix})
+        for b in budgets:
+            if b < r["budget"] and len(r["curve"]) >= b:
+                key = (r["task"], r["label"], b, r["seed"])
+                prefix = {"budget": b, "curve": r["curve"][:b], "best": r["curve"][b - 1],
+                          "derived": r["strategy"] != "random"}
+                out.setdefault(key, {**r, **prefix})
     return list(out.values())
 
 
@@ -133,7 +136,9 @@ def report(out: Path, budgets: list[int]) -> str:
     rng = np.random.default_rng(0)
     lines = ["# Hybrid vs its baselines", "",
              "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
-             "(1 = best) over the seeds every row has; `n` = seeds.", ""]
+             "(1 = best) over the seeds every row has; `n` = seeds. (prefix): the best after that many "
+             "evaluations of the largest budget's runs, which plan for that budget (their sizes scale "
+             "with it); random's prefixes equal its runs at the smaller budget.", ""]
     for task in sorted({r["task"] for r in rows}):
         lines += [f"## {task}", ""]
         task_budgets = sorted({r["budget"] for r in rows if r["task"] == task})
@@ -156,7 +161,10 @@ def report(out: Path, budgets: list[int]) -> str:
                 lo, hi = bootstrap_median(vals, rng)
                 rank = rank_by_budget[b].get(lb)
                 rank_text = f", rank {rank:.1f}" if rank is not None else ""
-                cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}")
+                derived = any(r.get("derived") for r in rows if r["task"] == task and r["budget"] == b
+                              and r["label"] == lb)
+                mark = " (prefix)" if derived else ""
+                cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}{mark}")
             lines.append(f"| {lb} | " + " | ".join(cells) + " |")
         lines.append("")
         arms = [r for r in rows if r["task"] == task and r.get("arms") and len(r["arms"]) > 1]
@@ -217,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--option", action="append", default=[], help="SearchConfig option KEY=JSON (repeatable)")
     p.add_argument("--jobs", type=int, default=2, help="searches run side by side")
     p.add_argument("--out", default=str(HERE / "out" / "hybrid_budgets"))
+    p.add_argument("--prefix-budgets", action="store_true",
+                   help="run every strategy at the largest budget only; smaller budgets are its prefixes")
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args(argv)
@@ -234,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                  for strategy in args.strategies]  # seed by seed: a cut-short grid is still balanced
         for seed, task, budget, strategy in cells:
             label = args.label or (strategy if args.llm == "none" else f"{strategy}+{args.llm}")
-            if (strategy == "random" and budget != max(args.budgets)) or (task, label, budget, seed) in done:
+            prefix_only = strategy == "random" or args.prefix_budgets
+            if (prefix_only and budget != max(args.budgets)) or (task, label, budget, seed) in done:
                 continue
             run_dir = out / "runs" / task / label.replace(":", "_").replace("/", "_") / f"b{budget}-s{seed}"
             if run_dir.exists():  # an interrupted run: start it again from scratch
