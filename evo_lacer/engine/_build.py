@@ -70,7 +70,7 @@ def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True)
 def search_vocabulary(inputs: Mapping[str, Signal], catalog: Catalog, space: FlatSpaceLike | None
                       ) -> frozenset[str]:
     """Names an insight may mention to be kept: the sources, the catalog's modules and their
-    parameters, and the flat space's families (see `valid_insight`)."""
+    parameters, and the flat space's families (see `insight_problem`)."""
     words: set[str] = set(inputs) | {"fusion"}
     for key in catalog:
         spec = catalog[key]
