@@ -15,6 +15,28 @@ from evo_lacer.llm._schema import validate
 ExchangeSink = Callable[[dict[str, Any]], None]
 
 
+def prompt_parts(backend: Any, system: str, prompt: str) -> dict[str, Any]:
+    """Size of each part of a prompt (system, then each paragraph named by its first words), in the
+    model's tokens when the backend counts them (the embedded one; else characters), and the tokens
+    its KV cache reused: what to shorten when a prompt nears the model's context."""
+    parts = {"system": system, **{_label(p, i): p for i, p in enumerate(prompt.split("\n\n"))}}
+    count = getattr(backend, "count_tokens", None)
+    try:
+        sizes = {k: int(count(v)) if callable(count) else len(v) for k, v in parts.items()}
+    except Exception:  # a size is a diagnostic; it never fails the call
+        return {}
+    out: dict[str, Any] = {"prompt_parts": sizes, "parts_unit": "tokens" if callable(count) else "chars"}
+    cached = getattr(backend, "last_cached_tokens", None)
+    if isinstance(cached, int):
+        out["cached_tokens"] = cached
+    return out
+
+
+def _label(part: str, index: int) -> str:
+    head = part.split("\n", 1)[0].split(":", 1)[0].strip()[:32]
+    return f"{index}:{head}"
+
+
 class LLMClient:
     """Asks `backend` schema-constrained questions on behalf of a designer or proposer.
 
@@ -73,7 +95,8 @@ class LLMClient:
             self._rest_s = self.backoff_s
             record.update(ok=True, fallback=False, value=value, text=reply.text,
                           prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
-                          seconds=reply.seconds, model=reply.model)
+                          seconds=reply.seconds, model=reply.model,
+                          **prompt_parts(self.backend, system, prompt))
             self.accounting.add_call(seconds=time.perf_counter() - start, prompt_tokens=reply.prompt_tokens,
                                      completion_tokens=reply.completion_tokens)
         except Exception as exc:  # a broken backend must never stop the search

@@ -3,6 +3,7 @@ by a grammar built from that schema. No server, no network, nothing downloaded."
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import importlib.util
 import json
@@ -54,6 +55,9 @@ class EmbeddedBackend:
     ``n_ctx``: context length in tokens (prompt + answer).
     ``n_batch``: prompt tokens evaluated per llama.cpp call.
     ``grammar_cache_size``: how many schemas keep their compiled grammar.
+    ``prefix_states``: how many prompt families (calls with the same system message: design
+    questions, whole designs, reflection) keep their KV state when another family is asked, so
+    each family's unchanging prefix is evaluated once, not at every switch (0: off).
     Calls are serialised: one llama.cpp context answers one question at a time.
     """
 
@@ -67,6 +71,7 @@ class EmbeddedBackend:
         n_ctx: int = 8192,
         n_batch: int = 512,
         grammar_cache_size: int = 64,
+        prefix_states: int = 4,
     ) -> None:
         if n_threads is not None and n_threads < 1:
             raise ConfigError(f"n_threads must be >= 1 or None; got {n_threads}")
@@ -88,6 +93,15 @@ class EmbeddedBackend:
         self.n_batch = n_batch
         self.load_seconds: float | None = None
         """Seconds the model took to load (None until loaded)."""
+        self.last_cached_tokens = 0
+        """Prompt tokens of the last call that llama.cpp took from its KV cache instead of evaluating
+        them: the prefix the prompt shares with the previous call's prompt and answer (llama.cpp keeps
+        one sequence, so prompts whose unchanging parts come first cost only their new tail)."""
+        if prefix_states < 0:
+            raise ConfigError(f"prefix_states must be >= 0; got {prefix_states}")
+        self.prefix_states = prefix_states
+        self._states: OrderedDict[str, tuple[list[int], Any]] = OrderedDict()
+        self._family: str | None = None
         self._grammar_cache_size = grammar_cache_size
         self._grammars: OrderedDict[str, Any] = OrderedDict()
         self._llama: Any = None
@@ -124,6 +138,11 @@ class EmbeddedBackend:
         """The loaded ``llama_cpp.Llama`` (loads it), for measurements outside the protocol."""
         return self.load()._llama
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` for this model (no special tokens added); loads the model."""
+        with self._lock:
+            return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def complete(self, request: LLMRequest) -> LLMReply:
         """Generate under the schema's grammar, then parse and validate the answer."""
         gen = self.generate(request)
@@ -148,7 +167,8 @@ class EmbeddedBackend:
         with self._lock:
             llama = self.load()._llama
             grammar = self._grammar(request.schema)
-            meter = _TokenMeter()
+            self._switch_family(llama, request.system)
+            meter = _TokenMeter(llama.input_ids[: llama.n_tokens].tolist())
             start = time.perf_counter()
             deadline = start + request.timeout_s
             stream = llama.create_chat_completion(
@@ -185,6 +205,7 @@ class EmbeddedBackend:
             finally:
                 stream.close()
             seconds = time.perf_counter() - start
+            self.last_cached_tokens = meter.cached_tokens
         return Generation(
             text="".join(parts),
             prompt_tokens=meter.prompt_tokens,
@@ -193,6 +214,36 @@ class EmbeddedBackend:
             first_token_s=seconds if first_token_s is None else first_token_s,
             finish_reason=finish_reason,
         )
+
+    def _switch_family(self, llama: Any, family: str) -> None:
+        """Before a call of prompt family `family` (its system message): when the last call was of
+        another family, keep that family's KV state and bring back this family's, if kept."""
+        if self.prefix_states == 0 or family == self._family:
+            return
+        llama_cpp = _import_llama_cpp()
+        ctx = llama._ctx.ctx
+        if self._family is not None and llama.n_tokens > 0:
+            size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+            buf = (ctypes.c_uint8 * size)()
+            if llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0) == size:
+                self._states[self._family] = (llama.input_ids[: llama.n_tokens].tolist(), buf)
+                self._states.move_to_end(self._family)
+                while len(self._states) > self.prefix_states:
+                    self._states.popitem(last=False)
+        self._family = family
+        kept = self._states.pop(family, None)
+        if kept is None:
+            return
+        ids, buf = kept
+        llama.reset()
+        llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        if llama_cpp.llama_state_seq_set_data(ctx, buf, len(buf), 0) == 0:
+            _log.debug("llama.cpp could not restore the KV state of a prompt family; evaluating anew")
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+            return
+        llama.input_ids[: len(ids)] = ids
+        llama.n_tokens = len(ids)
+        llama._requires_eval = True  # the logits are not those of this state: evaluate >= 1 token
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         """The compiled grammar of ``schema``, cached (least recently used dropped)."""
@@ -221,19 +272,33 @@ class _TokenMeter:
     sees exactly the prompt; the call that samples end-of-sequence is not a completion token.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, previous: list[int] | None = None) -> None:
         self.calls = 0
         self.prompt_tokens = 0
+        self.cached_tokens = 0
+        self._previous = previous or []
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self.calls == 0:
             self.prompt_tokens = len(input_ids)
+            self.cached_tokens = _common_prefix(self._previous, input_ids)
         self.calls += 1
         return scores
 
     def completion_tokens(self, finish_reason: str) -> int:
         """Generated tokens: every call but the one that sampled end-of-sequence."""
         return self.calls - 1 if finish_reason == "stop" and self.calls else self.calls
+
+
+def _common_prefix(previous: list[int], prompt: Any) -> int:
+    """Tokens llama.cpp reuses: the common prefix of the evaluated sequence and the new prompt
+    (one fewer when the whole prompt matches, as llama.cpp re-evaluates its last token)."""
+    n = 0
+    for a, b in zip(previous, prompt, strict=False):
+        if a != int(b):
+            break
+        n += 1
+    return n - 1 if n and n == len(prompt) else n
 
 
 def _import_llama_cpp() -> Any:
