@@ -41,12 +41,15 @@ def fitness(tree: Any, module: Any) -> float:
     return -sum(p.numel() for p in module.parameters()) / 1e4
 
 
+_CALLS = [0]
+
+
 def exiting_fitness(tree: Any, module: Any) -> float:
-    """Calls sys.exit() on every other architecture (by parameter count)."""
-    n = sum(p.numel() for p in module.parameters())
-    if n % 2:
+    """Calls sys.exit(3) on every other call in this process."""
+    _CALLS[0] += 1
+    if _CALLS[0] % 2:
         sys.exit(3)
-    return -n / 1e4
+    return -sum(p.numel() for p in module.parameters()) / 1e4
 
 
 def interrupting_fitness(tree: Any, module: Any) -> float:
