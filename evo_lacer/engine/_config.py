@@ -254,31 +254,28 @@ def scaled_sizes(budget: int, workers: int = 1) -> tuple[int, int, int]:
     return population, generation, initial
 
 
-def _signals(value: object) -> tuple[str, ...]:
-    """``llm_signals`` as a tuple of known signal names (a comma-separated string is accepted)."""
-    from evo_lacer.evaluate._filter import SIGNALS
-
+def _names(value: object, field: str, known: tuple[str, ...], example: str) -> tuple[str, ...]:
+    """A tuple-of-names field as a tuple of known names (a comma-separated string is accepted)."""
     items = (value,) if isinstance(value, str) else value
     if not isinstance(items, tuple | list):
-        raise ConfigError(f"SearchConfig.llm_signals must be names from {SIGNALS}, got {value!r}")
+        raise ConfigError(f"SearchConfig.{field} must be names from {known}, got {value!r}")
     names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
-    bad = [n for n in names if n not in SIGNALS]
+    bad = [n for n in names if n not in known]
     if bad:
-        raise ConfigError(f"SearchConfig.llm_signals: unknown signal(s) {bad}; choose from {SIGNALS} "
-                          "(e.g. --llm-signals metrics features)")
+        raise ConfigError(f"SearchConfig.{field}: unknown name(s) {bad}; choose from {known} "
+                          f"(e.g. {example})")
     return names
+
+
+def _signals(value: object) -> tuple[str, ...]:
+    """``llm_signals`` as a tuple of known signal names."""
+    from evo_lacer.evaluate._filter import SIGNALS
+
+    return _names(value, "llm_signals", SIGNALS, "--llm-signals metrics features")
 
 
 def _arms(value: object) -> tuple[str, ...]:
-    """``arms`` as a tuple of known arm names (a comma-separated string is accepted)."""
+    """``arms`` as a tuple of known arm names."""
     from evo_lacer.engine._arms import ARMS
 
-    items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, tuple | list):
-        raise ConfigError(f"SearchConfig.arms must be names from {ARMS}, got {value!r}")
-    names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
-    bad = [n for n in names if n not in ARMS]
-    if bad:
-        raise ConfigError(f"SearchConfig.arms: unknown arm(s) {bad}; choose from {ARMS} "
-                          "(e.g. --arms edit:random design:llm)")
-    return names
+    return _names(value, "arms", ARMS, "--arms edit:random design:llm")

@@ -33,7 +33,7 @@ def test_sizes_scale_with_the_budget() -> None:
     assert (fixed.population, fixed.generation_size, fixed.initial_count) == (5, 7, 0)
     with pytest.raises(ConfigError, match="initial_designs"):
         SearchConfig(initial_designs=-1)
-    with pytest.raises(ConfigError, match="unknown arm"):
+    with pytest.raises(ConfigError, match=r"arms: unknown name"):
         SearchConfig(arms=("edit:magic",))
 
 

@@ -94,7 +94,7 @@ def test_the_initial_round_count_survives_a_restart() -> None:
 
 
 def test_bad_knobs_are_named() -> None:
-    with pytest.raises(ConfigError, match=r"llm_signals: unknown signal\(s\) \['rewards'\]"):
+    with pytest.raises(ConfigError, match=r"llm_signals: unknown name\(s\) \['rewards'\]"):
         SearchConfig(llm_signals=("rewards",))
     with pytest.raises(ConfigError, match="initial_evaluations must be an integer >= 0, got -1"):
         SearchConfig(initial_evaluations=-1)
