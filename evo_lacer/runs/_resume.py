@@ -22,9 +22,13 @@ PROMOTE = "promote"
 
 @dataclass(frozen=True)
 class RecordedParts:
+    """What a run needs to go on, rebuilt from its records or taken from `resume`'s arguments."""
+
     evaluator: Any
     full_evaluator: Any
-    seeds: list[Any]
+    """The full-fidelity evaluator of a ``halving`` run (None otherwise, or when not rebuildable)."""
+    seeds: tuple[Any, ...]
+    """The seed trees the run started from (`Node`s)."""
 
 
 def recorded_parts(
@@ -100,7 +104,7 @@ def recorded_parts(
     full = (
         full_evaluator if full_evaluator is not None else rebuild(parts.get("full_evaluator"), where, catalog)
     )
-    return RecordedParts(task, full, _seeds(store))
+    return RecordedParts(task, full, tuple(_seeds(store)))
 
 
 def _digest(catalog: Any) -> str:
