@@ -62,7 +62,8 @@ class RunLock:
             state = "still running but no longer holding it" if still else "no longer running"
             warnings.warn(
                 f"{self.path}: took over the lock of {_describe(previous)} ({state}; it stopped "
-                "without releasing the folder)",
+                "without releasing the folder: killed, or crashed -- if an evaluation crashed it, resume "
+                "with workers >= 1 so that evaluations run in worker processes)",
                 StaleLockWarning,
                 stacklevel=3,
             )
