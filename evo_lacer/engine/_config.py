@@ -131,9 +131,9 @@ class SearchConfig:
     max_proposals_factor: int = 20
     """Stop early after budget * this many proposals (guards against a space with no new trees)."""
     worker_memory_mb: int | None = None
-    """Memory (address space, MB) one evaluation worker process may use; over it the evaluation is
-    FAILED, the machine lives on. None: 80% of this machine's memory shared among the workers; 0: no
-    limit. Applies to worker processes only (the in-process executor shares the search's memory)."""
+    """Memory (MB, beyond its imports) one evaluation worker process may allocate; over it the
+    evaluation is FAILED, the machine lives on. None: 80% of this machine's memory shared among the
+    workers; 0: no limit. Worker processes only (the in-process executor shares the search's memory)."""
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:

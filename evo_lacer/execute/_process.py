@@ -87,26 +87,34 @@ def _die_with_parent(lifeline: Connection) -> None:
 
 
 def _limit_memory(memory_mb: int) -> None:
-    """Cap this worker's address space at what its imports mapped plus `memory_mb` MB, so an
-    evaluation over it fails (MemoryError / allocator error) instead of the machine swapping."""
-    if memory_mb <= 0 or not hasattr(resource, "RLIMIT_AS"):
+    """Cap this worker's data memory (heap and private writable mappings: ``RLIMIT_DATA``) at what
+    its imports use plus `memory_mb` MB, so an evaluation over it fails (MemoryError, torch's
+    allocator error) instead of the machine swapping. Shared libraries and reserved but unwritable
+    address space (CUDA's) do not count, unlike ``RLIMIT_AS``, used only where DATA is missing."""
+    kind = getattr(resource, "RLIMIT_DATA", None) if sys.platform.startswith("linux") else None
+    base = vm_bytes("VmData") if kind is not None else vm_bytes("VmSize")
+    kind = kind if kind is not None else getattr(resource, "RLIMIT_AS", None)
+    if memory_mb <= 0 or kind is None:
         return
-    limit = vm_size_bytes() + memory_mb * 2**20
+    limit = base + memory_mb * 2**20
     with contextlib.suppress(ValueError, OSError):
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        hard = resource.getrlimit(kind)[1]
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        resource.setrlimit(kind, (limit, hard))
         os.environ[MEMORY_LIMIT_ENV] = str(memory_mb)
 
 
-def vm_size_bytes() -> int:
-    """This process's mapped address space (0 where /proc is missing)."""
+def vm_bytes(field: str) -> int:
+    """A size of this process from ``/proc/self/status`` (``VmData``, ``VmSize``; 0 where missing)."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        return 0
+        pass
+    return 0
 
 
 def default_memory_mb(workers: int) -> int:
@@ -216,8 +224,8 @@ class ProcessPoolExecutor(ExecutorBase):
             forkserver where available. Using forkserver adds this module to the fork server's
             preload list (effective only before the fork server first starts).
         start_timeout_s: how long a new worker may take to import its modules and report ready.
-        memory_mb: address space (MB) each worker may map beyond its start-up imports; an
-            evaluation over it fails. None: `default_memory_mb`; 0: no limit.
+        memory_mb: memory (MB) each worker may allocate beyond its start-up imports (see
+            `_limit_memory`); an evaluation over it fails. None: `default_memory_mb`; 0: no limit.
 
     Workers die with the search process, whatever kills it (see `_die_with_parent`).
     """
