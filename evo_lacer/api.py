@@ -254,11 +254,11 @@ def resume(
         fields = {f.name for f in dataclasses.fields(SearchConfig)}
         try:
             cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})
-            if workers is not None:
-                cfg = dataclasses.replace(cfg, workers=workers)
         except ConfigError as exc:
             raise RunStoreError(f"{store.path / 'run.json'}: the recorded config is not valid ({exc}); the "
                                 "file was edited or damaged: restore it, or start a new search") from None
+        if workers is not None:
+            cfg = dataclasses.replace(cfg, workers=workers)  # a bad override is the caller's ConfigError
         parts = recorded_parts(store, evaluator=evaluator, fitness=fitness,
                                observation_space=observation_space, full_evaluator=full_evaluator,
                                catalog=catalog, space=space)
