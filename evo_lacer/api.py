@@ -234,7 +234,7 @@ def resume(
     run_dir: str | os.PathLike[str], *, evaluator: Evaluator | None = None, fitness: FitnessFn | None = None,
     observation_space: Any = None, full_evaluator: Evaluator | None = None,
     llm: str | LLMBackend | None = None, workers: int | None = None, catalog: Catalog | None = None,
-    space: Any = None, progress: bool = False,
+    space: Any = None, progress: bool = False, executor: str | None = None,
 ) -> SearchResult:
     """Continue a run (killed or finished) with no evaluation lost or repeated.
 
@@ -242,8 +242,9 @@ def resume(
     recorded as data (a fitness function by import path, the RL / imitation evaluators by env id
     and settings); otherwise pass it again (``evaluator=``, or ``fitness=`` with the recorded or a
     given ``observation_space``), and a custom ``catalog`` / ``space`` too. The store is checked
-    against the checkpoints first (`RunStoreError` on a mismatch). ``workers`` may differ from the
-    original run; ``llm`` overrides the recorded backend spec.
+    against the checkpoints first (`RunStoreError` on a mismatch). ``workers`` and ``executor``
+    may differ from the original run (``executor="process"`` isolates an evaluation that crashed
+    the last session); ``llm`` overrides the recorded backend spec.
     """
     from evo_lacer.runs import RunStore
     from evo_lacer.runs._resume import check_run, recorded_parts
@@ -257,8 +258,9 @@ def resume(
         except ConfigError as exc:
             raise RunStoreError(f"{store.path / 'run.json'}: the recorded config is not valid ({exc}); the "
                                 "file was edited or damaged: restore it, or start a new search") from None
-        if workers is not None:
-            cfg = dataclasses.replace(cfg, workers=workers)  # a bad override is the caller's ConfigError
+        overrides: dict[str, Any] = {k: v for k, v in (("workers", workers), ("executor", executor))
+                                     if v is not None}
+        cfg = dataclasses.replace(cfg, **overrides)  # a bad override is the caller's ConfigError
         parts = recorded_parts(store, evaluator=evaluator, fitness=fitness,
                                observation_space=observation_space, full_evaluator=full_evaluator,
                                catalog=catalog, space=space)

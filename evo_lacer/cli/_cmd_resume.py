@@ -15,6 +15,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir", help="the run folder")
     p.add_argument("--workers", type=int, help="parallel evaluations (default: as recorded)")
     p.add_argument("--llm", help="LLM backend spec (default: as recorded)")
+    p.add_argument("--executor", choices=("auto", "inprocess", "process", "dask"),
+                   help="where evaluations run (default: as recorded); 'process' isolates an evaluation "
+                        "that crashed the last session")
     p.add_argument("--fitness", help="fitness callable 'module:name' (needed when the run did not record one "
                                      "it can import, e.g. a run from an older evo-lacer)")
     p.add_argument("--observation-space", help="gymnasium space 'module:name' with --fitness (default: the "
@@ -38,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.observation_space:
         space = load_object(args.observation_space, "--observation-space")
         task["observation_space"] = space() if callable(space) else space
-    result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress, **task)
+    result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress,
+                    executor=args.executor, **task)
     print_summary(result)
     if args.report:
         from evo_lacer.runs import write_report

@@ -193,6 +193,9 @@ class SearchConfig:
                 "or 'process', or drop eval_timeout_s")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {self.seed!r}")
+        if self.workers == 0 and self.executor in ("process", "dask"):
+            raise ConfigError(f"SearchConfig.executor={self.executor!r} needs workers >= 1 (workers=0 "
+                              "evaluates in this process); pass --workers 1 or more")
 
     @property
     def population(self) -> int:

@@ -63,7 +63,8 @@ class RunLock:
             warnings.warn(
                 f"{self.path}: took over the lock of {_describe(previous)} ({state}; it stopped "
                 "without releasing the folder: killed, or crashed -- if an evaluation crashed it, resume "
-                "with workers >= 1 so that evaluations run in worker processes)",
+                "with executor='process' and workers >= 1 (`--executor process --workers 1`) so that "
+                "evaluations run in worker processes)",
                 StaleLockWarning,
                 stacklevel=3,
             )

@@ -52,6 +52,14 @@ def exiting_fitness(tree: Any, module: Any) -> float:
     return -sum(p.numel() for p in module.parameters()) / 1e4
 
 
+def crashing_fitness(tree: Any, module: Any) -> float:
+    """Segfaults the process it runs in (reads address 0)."""
+    import ctypes
+
+    ctypes.string_at(0)
+    return 0.0
+
+
 def interrupting_fitness(tree: Any, module: Any) -> float:
     """Raises KeyboardInterrupt itself (no signal): the user's code, not a Ctrl-C."""
     raise KeyboardInterrupt("raised by the fitness")

@@ -157,3 +157,29 @@ def test_sigterm_during_an_in_process_evaluation_exits_143(tmp_path: Path, recor
     assert resume(run_dir).accounting["evaluations"] == 8
     record("SIGTERM during an in-process evaluation", "exit 143, the evaluation cut off not recorded as a "
            "failure; resume ended with exactly the budget")
+
+
+@pytest.mark.slow
+def test_a_segfault_in_process_then_resume_in_worker_processes(tmp_path: Path, record) -> None:
+    run_dir = tmp_path / "r"
+    task = ["--fitness", "faults.fault_helpers:crashing_fitness", "--observation-space",
+            "faults.fault_helpers:space", "--no-progress", "--no-report"]
+    crashed = subprocess.run([*CLI, "search", *task, "--strategy", "random", "--budget", "4", "--llm", "none",
+                              "--workers", "0", "--run-dir", str(run_dir)], env=env(), cwd=ROOT,
+                             capture_output=True, text=True)
+    assert crashed.returncode == -signal.SIGSEGV
+    assert "crashing_fitness" in crashed.stderr  # faulthandler names where it happened
+    refused = subprocess.run([*CLI, "resume", str(run_dir), "--executor", "process", *task[:2], *task[4:]],
+                             env=env(), cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode == 1 and "needs workers >= 1" in refused.stderr
+    resumed = subprocess.run([*CLI, "resume", str(run_dir), "--executor", "process", "--workers", "1",
+                              *task[:2], *task[4:]], env=env(), cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "--executor process --workers 1" in refused.stderr  # the stale-lock warning says how to isolate
+    assert "4/4 evaluations" in resumed.stdout and "4 failed" in resumed.stdout
+    failed = [r for r in lines(run_dir / "candidates.jsonl") if r["feedback"]["status"] == "failed"]
+    assert len(failed) == 4 and all("SIGSEGV" in r["feedback"]["error"] for r in failed)
+    record("fitness segfaults, in process; then `resume --executor process --workers 1`",
+           "the search died naming the fitness (faulthandler); the resume isolated each evaluation: "
+           "4 FAILED naming SIGSEGV",
+           searches=2, crashed=1)
