@@ -18,6 +18,7 @@ median seconds and tokens per call. Nothing is written anywhere (no model cache 
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
@@ -38,9 +39,10 @@ PROBE_KINDS: tuple[str, ...] = ("best", "weakest", "trend")
 """The kinds of probe, asked in turn."""
 
 REFERENCE = (
-    "On these probes (llm-check, 2026-11-30, 2 CPU cores) SmolLM2-135M (the default embedded model) "
-    "scored at chance and Qwen2.5-Coder-1.5B-Instruct Q4_K_M clearly above it; see the README's "
-    "'Which model?'"
+    "On these probes (24, seed 0, 2026-11-30, 2 shared CPU cores) no model tried here could be told "
+    "apart from chance (36%): SmolLM2-135M (the default embedded model) 12/24, Qwen2.5-Coder-1.5B-Instruct "
+    "Q4_K_M 11/24 at about 30 s a call; try a larger model served by Ollama and run `evo-lacer llm-check "
+    "--llm ollama:MODEL` first (README: 'Which model?')"
 )
 """Which model sizes did better here (quoted in the warning a model at chance gets)."""
 
@@ -269,7 +271,7 @@ def _edit(cid: int, site: str, name: str, value: Any, fitness: float, parent: fl
 def _probe(kind: str, rng: np.random.Generator, *, history: Sequence[Candidate], parent: Feedback,
            transformation: str, description: str, field_name: str, options: Sequence[Any], answer: Any,
            note: str, sources: Sequence[str]) -> Probe:
-    question = [f"- {field_name}: {note}; one of {_json(list(options))}"]
+    question = [f"- {field_name}: {note}; one of {json.dumps(list(options))}"]
     prompt = design_prompt(task=_TASK, tree_text=_tree_text(rng, sources), parent_feedback=parent,
                            transformation=transformation, description=description,
                            category="rely_on_llm", history=history, insights=(), question=question)
@@ -331,12 +333,6 @@ def _trend_probe(rng: np.random.Generator) -> Probe:
                   description=f"set the {note} at {site} to a value not tried yet",
                   field_name=name, options=options, answer=above if rising else below,
                   note=f"{note} at {site}", sources=_sources(rng, 3, site))
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 # --- the check ------------------------------------------------------------------------------------
