@@ -252,3 +252,10 @@ def test_a_model_that_keeps_timing_out_stops_the_check_early(tmp_path: Any) -> N
         result = _search(tmp_path, SlowBackend(), llm_check_probes=6)
     assert result.accounting["evaluations"] == 3
     assert not (result.run_dir / "artifacts" / "llm_check.json").exists()
+
+
+def test_search_help_lists_the_check_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["search", "--help"])
+    assert exc.value.code == 0
+    assert "--llm-check-probes" in capsys.readouterr().out
