@@ -1,4 +1,5 @@
-"""`report.md` + `best_so_far.png` for one run, a folder of runs, or a list of run folders."""
+"""`report.md` + `best_so_far.png` (+ `report.html`, see `_html`) for one run, a folder of runs, or a
+list of run folders."""
 
 from __future__ import annotations
 
@@ -81,12 +82,23 @@ def _run_folders(run_dirs: str | os.PathLike[str] | Iterable[str | os.PathLike[s
         if is_run_dir(path):
             folders.append(path)
             continue
-        nested = sorted(p for p in path.iterdir() if is_run_dir(p)) if path.is_dir() else []
+        nested = _nested_runs(path) if path.is_dir() else []
         if nested:
             folders += nested
         else:
             RunStore.open(path)  # raises the precise error (missing, no run.json, ...)
     return folders
+
+
+def _nested_runs(path: Path, depth: int = 3) -> list[Path]:
+    """Run folders under `path`, up to `depth` levels down (``runs/STRATEGY/SEED`` layouts)."""
+    found: list[Path] = []
+    for child in sorted(p for p in path.iterdir() if p.is_dir()):
+        if is_run_dir(child):
+            found.append(child)
+        elif depth > 1:
+            found += _nested_runs(child, depth - 1)
+    return found
 
 
 def _load(path: Path, name: str) -> _Run:
@@ -271,7 +283,9 @@ def _arm_rows(run: _Run) -> list[list[Any]]:
 
 def _markdown(runs: list[_Run], plot_name: str) -> str:
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}.", "", "## Runs", ""]
+    lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}. Every candidate, the lineage, "
+             "the arms and the LLM log: open `report.html` beside this file (works offline).", "",
+             "## Runs", ""]
     rows = []
     for run in runs:
         best = run.best()
@@ -339,9 +353,17 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def load_runs(folders: list[Path]) -> list[_Run]:
+    """The run folders, read, each named by its path below their common parent."""
+    base = Path(os.path.commonpath([str(p.resolve()) for p in folders])) if len(folders) > 1 else None
+    return [_load(path, str(path.resolve().relative_to(base)) if base is not None else path.resolve().name)
+            for path in folders]
+
+
 def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
                  out: str | os.PathLike[str] | None = None) -> Path:
-    """Write ``report.md`` and ``best_so_far.png`` and return the markdown's path.
+    """Write ``report.md``, ``best_so_far.png`` and ``report.html`` (one self-contained page with
+    every candidate, the lineage, the arms and the LLM log) and return the markdown's path.
 
     `run_dir` is a run folder, a folder holding run folders, or a list of either; several runs
     are compared per strategy. `out` defaults to the folder given (the common parent for a list).
@@ -354,12 +376,11 @@ def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[st
     else:
         target = Path(os.path.commonpath([str(p.resolve()) for p in folders]))
     target.mkdir(parents=True, exist_ok=True)
-    base = Path(os.path.commonpath([str(p.resolve()) for p in folders])) if len(folders) > 1 else None
-    runs = []
-    for path in folders:
-        name = str(path.resolve().relative_to(base)) if base is not None else path.resolve().name
-        runs.append(_load(path, name))
+    runs = load_runs(folders)
+    from evo_lacer.runs._html import HTML, write_html
+
     _plot(runs, target / PLOT)
+    write_html(runs, target / HTML)
     report = target / REPORT
     _atomic_write(report, _markdown(runs, PLOT))
     return report

@@ -1,0 +1,590 @@
+/* evo-lacer report: hand-written SVG figures of the runs' data (inline; no network, no library). */
+"use strict";
+
+const LIVE = /*__EVO_LACER_LIVE__*/false;
+const NS = "http://www.w3.org/2000/svg";
+const ORIGINS = [
+  ["seed", "seed tree", "#000000"],
+  ["initial", "initial sample", "#9a9a9a"],
+  ["initial:llm", "initial LLM design", "#cc79a7"],
+  ["edit:random", "edit, random filler", "#0072b2"],
+  ["edit:llm", "edit, LLM filler", "#e69f00"],
+  ["design:llm", "whole LLM design", "#d55e00"],
+  ["promote", "promoted to full fidelity", "#009e73"],
+];
+const SAMPLE_COLOR = "#56b4e9";
+const OTHER_COLOR = "#7a4f9a";
+const PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#9a9a9a",
+                 "#7a4f9a", "#8c564b"];
+const FAIL_COLOR = "#b3261e";
+const state = { data: /*__EVO_LACER_DATA__*/null, run: 0, sel: null, plots: 0, live: "" };
+
+/* ---------- small helpers ---------- */
+function el(tag, attrs, parent) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "text") node.textContent = v; else if (v !== null && v !== undefined) node.setAttribute(k, v);
+  }
+  if (parent) parent.appendChild(node);
+  return node;
+}
+function sv(tag, attrs, parent) {
+  const node = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "text") node.textContent = v; else if (v !== null && v !== undefined) node.setAttribute(k, v);
+  }
+  if (parent) parent.appendChild(node);
+  return node;
+}
+const isNum = (v) => typeof v === "number" && isFinite(v);
+function fmt(v, digits) {
+  if (!isNum(v)) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
+  return String(Number(v.toPrecision(digits || 4)));
+}
+function fmtInt(v) { return isNum(v) ? Math.round(v).toLocaleString("en-US") : "–"; }
+function originLabel(o) {
+  const hit = ORIGINS.find((x) => x[0] === o);
+  if (hit) return hit[1];
+  return o.startsWith("sample:") ? "flat sample (" + o.slice(7) + ")" : o;
+}
+function originColor(o) {
+  const hit = ORIGINS.find((x) => x[0] === o);
+  if (hit) return hit[2];
+  return o.startsWith("sample:") ? SAMPLE_COLOR : OTHER_COLOR;
+}
+function median(xs) {
+  const s = xs.filter(isNum).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function niceTicks(lo, hi, n) {
+  if (!(hi > lo)) { hi = lo + 1; lo = lo - 1; }
+  const raw = (hi - lo) / (n || 5), mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  const out = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
+}
+function logTicks(lo, hi) {
+  const out = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of (Math.log10(hi / lo) < 2.5 ? [1, 2, 5] : [1])) {
+      const t = m * Math.pow(10, e);
+      if (t >= lo * 0.999 && t <= hi * 1.001) out.push(t);
+    }
+  }
+  return out;
+}
+function extent(values, pad) {
+  const v = values.filter(isNum);
+  if (!v.length) return [0, 1];
+  let lo = Math.min(...v), hi = Math.max(...v);
+  if (lo === hi) { const d = Math.abs(lo) * 0.1 || 1; lo -= d; hi += d; }
+  const p = (hi - lo) * (pad === undefined ? 0.06 : pad);
+  return [lo - p, hi + p];
+}
+
+/* ---------- a chart: axes, scales, a band below the axis for candidates without fitness ---------- */
+function chart(parent, o) {
+  const w = o.w || 640, h = o.h || 300, m = { l: 58, r: 14, t: o.title ? 24 : 10, b: 40 + (o.band ? 22 : 0) };
+  const svg = sv("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img",
+                          "aria-label": o.title || o.yLabel || "chart" }, parent);
+  state.plots += 1;
+  const iw = w - m.l - m.r, ih = h - m.t - m.b;
+  const xlog = !!o.xLog, [x0, x1] = o.x, [y0, y1] = o.y;
+  const lx = (v) => Math.log10(Math.max(v, 1e-12));
+  const x = xlog ? (v) => m.l + (lx(v) - lx(x0)) / (lx(x1) - lx(x0)) * iw : (v) => m.l + (v - x0) / (x1 - x0) * iw;
+  const y = (v) => m.t + ih - (v - y0) / (y1 - y0) * ih;
+  if (o.title) sv("text", { x: m.l, y: 15, class: "title", text: o.title }, svg);
+  const grid = sv("g", { class: "grid" }, svg), axis = sv("g", { class: "axis" }, svg);
+  const xt = o.xTicks || (xlog ? logTicks(x0, x1) : niceTicks(x0, x1, Math.max(2, Math.round(iw / 90))));
+  for (const t of xt) {
+    const px = x(t);
+    if (px < m.l - 0.5 || px > m.l + iw + 0.5) continue;
+    sv("line", { x1: px, x2: px, y1: m.t, y2: m.t + ih }, grid);
+    sv("text", { x: px, y: h - m.b + 15 + (o.band ? 22 : 0), "text-anchor": "middle",
+                 text: o.xFormat ? o.xFormat(t) : fmt(t, 3) }, axis);
+  }
+  for (const t of niceTicks(y0, y1, Math.max(2, Math.round(ih / 45)))) {
+    if (t < y0 || t > y1) continue;
+    sv("line", { x1: m.l, x2: m.l + iw, y1: y(t), y2: y(t) }, grid);
+    sv("text", { x: m.l - 6, y: y(t) + 4, "text-anchor": "end", text: fmt(t, 3) }, axis);
+  }
+  sv("line", { x1: m.l, x2: m.l + iw, y1: m.t + ih, y2: m.t + ih }, axis);
+  sv("line", { x1: m.l, x2: m.l, y1: m.t, y2: m.t + ih }, axis);
+  if (o.xLabel) sv("text", { x: m.l + iw / 2, y: h - 4, "text-anchor": "middle", text: o.xLabel }, svg);
+  if (o.yLabel) sv("text", { x: 12, y: m.t + ih / 2, "text-anchor": "middle",
+                             transform: `rotate(-90 12 ${m.t + ih / 2})`, text: o.yLabel }, svg);
+  const bandY = m.t + ih + 20;
+  if (o.band) sv("text", { x: m.l - 6, y: bandY + 4, "text-anchor": "end", text: o.band }, axis);
+  return { svg, x, y, bandY, m, iw, ih, plot: sv("g", {}, svg) };
+}
+function legend(parent, items) {
+  const box = el("div", { class: "legend" }, parent);
+  for (const [label, color, shape] of items) {
+    const s = el("span", {}, box);
+    const sw = el("i", { class: "sw" }, s);
+    if (shape === "line") { sw.style.height = "3px"; sw.style.borderRadius = "0"; sw.style.width = "16px"; }
+    if (shape === "ring") { sw.style.border = `2px solid ${color}`; sw.style.background = "transparent"; }
+    else sw.style.background = color;
+    s.appendChild(document.createTextNode(label));
+  }
+  return box;
+}
+function marker(g, c, px, py, r) {
+  const attrs = { "data-c": c.i };
+  if (c.status === "rejected") {
+    return sv("path", { ...attrs, d: `M${px - 4},${py - 3}L${px + 4},${py - 3}L${px},${py + 4}Z`,
+                        fill: "none", stroke: "#777", "stroke-width": 1.3 }, g);
+  }
+  if (c.status !== "ok") {
+    return sv("path", { ...attrs, d: `M${px - 4},${py - 4}L${px + 4},${py + 4}M${px - 4},${py + 4}L${px + 4},${py - 4}`,
+                        stroke: FAIL_COLOR, "stroke-width": 2 }, g);
+  }
+  const col = originColor(c.origin);
+  return sv("circle", { ...attrs, cx: px, cy: py, r: r || 4.2, fill: c.cached ? "#fff" : col, stroke: c.cached ? col : "#fff",
+                        "stroke-width": c.cached ? 1.6 : 0.8 }, g);
+}
+
+/* ---------- the tooltip (hover) and the selection (click) ---------- */
+function currentRun() { return state.data.runs[state.run]; }
+function tipHtml(c) {
+  const run = currentRun(), box = document.createElement("div");
+  const head = el("div", {}, box);
+  el("b", { text: `candidate ${c.id}` }, head);
+  head.appendChild(document.createTextNode(` · ${originLabel(c.origin)} · generation ${c.gen} · ${c.status}` +
+                                           (c.id === run.best ? " · best" : "")));
+  const lines = [];
+  if (isNum(c.fit)) lines.push(`fitness ${fmt(c.fit, 5)}` + (isNum(c.parent_fit) ? ` (parent ${fmt(c.parent_fit, 4)})` : "") +
+                                (c.fid ? ` · fidelity ${c.fid}` : ""));
+  lines.push(`parameters ${fmtInt(c.params)} · latency ${fmt(c.lat, 3)} ms · ${fmt(c.sec, 3)} s` +
+             (c.cached ? " · answered from the cache" : ""));
+  if (c.parents.length) lines.push(`parents ${c.parents.join(", ")}`);
+  if (c.differs !== null && c.differs !== undefined) lines.push(`LLM answer differs from a random choice: ${c.differs ? "yes" : "no"}`);
+  for (const l of lines) el("div", { text: l }, box);
+  if (c.edit) el("pre", { text: c.edit }, box);
+  if (c.err) el("div", { class: "err", text: c.err.slice(0, 300) }, box);
+  el("pre", { text: c.tree }, box);
+  const metrics = Object.entries(c.metrics).slice(0, 8).map(([k, v]) => `${k} ${fmt(v, 4)}`).join(" · ");
+  if (metrics) el("div", { class: "note", text: metrics }, box);
+  return box;
+}
+function setupTip() {
+  const tip = document.getElementById("tip");
+  document.addEventListener("mouseover", (e) => {
+    const t = e.target.closest ? e.target.closest("[data-c]") : null;
+    if (!t || !state.data) return;
+    const c = currentRun().cands[Number(t.getAttribute("data-c"))];
+    if (!c) return;
+    tip.replaceChildren(tipHtml(c));
+    tip.hidden = false;
+  });
+  document.addEventListener("mousemove", (e) => {
+    if (tip.hidden) return;
+    const w = tip.offsetWidth, h = tip.offsetHeight;
+    tip.style.left = Math.max(4, e.clientX + 16 + w > innerWidth ? e.clientX - w - 16 : e.clientX + 16) + "px";
+    tip.style.top = Math.max(4, Math.min(innerHeight - h - 4, e.clientY + 12)) + "px";
+  });
+  document.addEventListener("mouseout", (e) => {
+    if (e.target.closest && e.target.closest("[data-c]")) tip.hidden = true;
+  });
+  document.addEventListener("click", (e) => {
+    const t = e.target.closest ? e.target.closest("[data-c]") : null;
+    if (!t) return;
+    state.sel = currentRun().cands[Number(t.getAttribute("data-c"))].id;
+    renderSelection();
+  });
+}
+
+/* ---------- sections ---------- */
+function section(id, title, note) {
+  const s = el("section", { id }, document.getElementById("app"));
+  el("h2", { text: title }, s);
+  if (note) el("p", { class: "note", text: note }, s);
+  return s;
+}
+function runsTable(parent) {
+  const runs = state.data.runs;
+  const table = el("table", {}, parent);
+  const head = el("tr", {}, el("thead", {}, table));
+  for (const h of ["run", "strategy", "candidates", "evaluations", "failed", "rejected", "best fitness", "LLM calls", "created"])
+    el("th", { text: h }, head);
+  const body = el("tbody", {}, table);
+  runs.forEach((r, i) => {
+    const tr = el("tr", { class: "pick" + (i === state.run ? " current" : ""), title: "show this run below" }, body);
+    const best = r.cands.find((c) => c.id === r.best);
+    const cells = [r.name, r.strategy, r.cands.length, r.cands.filter((c) => c.evaluated).length,
+                   r.cands.filter((c) => c.status === "failed" || c.status === "timed_out").length,
+                   r.cands.filter((c) => c.status === "rejected").length, best ? fmt(best.fit, 5) : "–", r.llm.length, r.created];
+    cells.forEach((v, k) => el("td", { class: k >= 2 && k <= 7 ? "num" : "", text: String(v) }, tr));
+    tr.addEventListener("click", () => { state.run = i; state.sel = null; render(); });
+  });
+}
+function fitnessPanels(run) {
+  const fids = run.fidelities.length ? run.fidelities : [""];
+  return fids.map((f) => ({ fid: f, cands: run.cands.filter((c) => c.status === "ok" ? (!f || c.fid === f) :
+                                                          (!f || c.fid === f || (!fids.includes(c.fid) && f === fids[fids.length - 1]))) }));
+}
+function candidatesSection(run) {
+  const s = section("candidates", "Every candidate",
+    "Fitness of each candidate in the order it was recorded, coloured by how it was made; the line is the best so far. " +
+    "Below the axis: × failed or timed out, ▽ rejected by the gate (no evaluation spent). Hover for the tree and its feedback; click to select it below.");
+  const present = [...new Set(run.cands.map((c) => c.origin))];
+  const keys = [...present.map((o) => [originLabel(o), originColor(o)]), ["best so far", "#222", "line"]];
+  if (run.cands.some((c) => c.cached)) keys.push(["answered from the cache", "#777", "ring"]);
+  if (run.cands.some((c) => c.status === "failed" || c.status === "timed_out")) keys.push(["failed / timed out (×)", FAIL_COLOR]);
+  if (run.cands.some((c) => c.status === "rejected")) keys.push(["rejected by the gate (▽)", "#777", "ring"]);
+  legend(s, keys);
+  const panels = fitnessPanels(run);
+  for (const p of panels) {
+    const ok = p.cands.filter((c) => c.status === "ok");
+    const fails = p.cands.filter((c) => c.status !== "ok");
+    const ch = chart(s, { w: Math.min(1400, Math.max(640, document.body.clientWidth - 90)), h: 300,
+      x: [0, Math.max(2, run.cands.length + 1)], y: extent(ok.map((c) => c.fit)),
+      xLabel: "candidate # (order recorded)", yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
+      title: panels.length > 1 ? `fidelity ${p.fid}` : "", band: fails.length ? "no fitness" : "" });
+    let best = -Infinity, path = "";
+    for (const c of run.cands) {
+      if (c.status === "ok" && (!p.fid || c.fid === p.fid) && c.fit > best) {
+        path += (path ? `H${ch.x(c.i + 1)}V${ch.y(c.fit)}` : `M${ch.x(c.i + 1)},${ch.y(c.fit)}`);
+        best = c.fit;
+      }
+    }
+    if (path) sv("path", { d: path + `H${ch.x(run.cands.length + 1)}`, fill: "none", stroke: "#222", "stroke-width": 1.6 }, ch.plot);
+    for (const c of ok) marker(ch.plot, c, ch.x(c.i + 1), ch.y(c.fit), c.id === run.best ? 6 : 4.2);
+    for (const c of fails) marker(ch.plot, c, ch.x(c.i + 1), ch.bandY);
+    const b = ok.find((c) => c.id === run.best);
+    if (b) sv("circle", { cx: ch.x(b.i + 1), cy: ch.y(b.fit), r: 9, fill: "none", stroke: "#222", "stroke-width": 1.2 }, ch.plot);
+  }
+}
+function byId(run) { const m = new Map(); for (const c of run.cands) m.set(c.id, c); return m; }
+function ancestry(run, id) {
+  const ids = byId(run), seen = new Set(), stack = [id];
+  while (stack.length) {
+    const c = ids.get(stack.pop());
+    if (!c || seen.has(c.id)) continue;
+    seen.add(c.id);
+    for (const p of c.parents) stack.push(p);
+  }
+  return seen;
+}
+function lineageSection(run) {
+  const s = section("lineage", "Lineage",
+    "Parents → children, by generation (x) and fitness (y); the edit that made each child is on its edge (hover an edge). " +
+    "The ancestry of the selected candidate (the best unless you click another) is drawn thick, its edits written on it.");
+  const host = el("div", { id: "lineage-host" }, s);
+  renderLineage(run, host);
+}
+function renderLineage(run, host) {
+  host.replaceChildren();
+  const sel = state.sel !== null ? state.sel : run.best;
+  const anc = sel === null ? new Set() : ancestry(run, sel);
+  const ids = byId(run), last = fitnessPanels(run).slice(-1)[0];
+  const onPanel = new Set(last.cands.map((c) => c.id));
+  const ok = run.cands.filter((c) => c.status === "ok" && onPanel.has(c.id));
+  const gens = [...new Set(run.cands.map((c) => c.gen))].sort((a, b) => a - b);
+  const slot = new Map();
+  for (const g of gens) {
+    const members = run.cands.filter((c) => c.gen === g);
+    members.forEach((c, k) => slot.set(c.id, g + (members.length > 1 ? (k + 0.5) / members.length * 0.7 - 0.35 : 0)));
+  }
+  const ch = chart(host, { w: Math.min(1400, Math.max(640, document.body.clientWidth - 90)), h: 380,
+    x: [gens[0] - 0.6, gens[gens.length - 1] + 0.6], y: extent(ok.map((c) => c.fit)), xTicks: gens,
+    xFormat: (t) => String(t), xLabel: "generation", yLabel: "fitness" + (last.fid ? ` (${last.fid})` : ""),
+    band: run.cands.some((c) => c.status !== "ok" || !onPanel.has(c.id)) ? "no fitness" : "" });
+  const pos = (c) => [ch.x(slot.get(c.id)), c.status === "ok" && onPanel.has(c.id) ? ch.y(c.fit) : ch.bandY];
+  const edges = sv("g", {}, ch.plot), strong = sv("g", {}, ch.plot), labels = sv("g", {}, ch.plot);
+  for (const c of run.cands) {
+    for (const pid of c.parents) {
+      const p = ids.get(pid);
+      if (!p) continue;
+      const [x1, y1] = pos(p), [x2, y2] = pos(c), on = anc.has(c.id) && anc.has(p.id);
+      const line = sv("path", { d: `M${x1},${y1}C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`, fill: "none",
+                                stroke: on ? "#b3261e" : "#8894a8", "stroke-width": on ? 2.4 : 0.9,
+                                "stroke-opacity": on ? 0.9 : 0.45 }, on ? strong : edges);
+      sv("title", { text: `${p.id} → ${c.id}\n${c.edit || c.tr}` }, line);
+      if (on || run.cands.length <= 40) {
+        sv("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 3, "text-anchor": "middle", "font-size": on ? 10.5 : 9,
+                     fill: on ? "#b3261e" : "#6b7385", text: (c.edit || c.tr).split("\n").map((l) => l.split(" ")[0]).join("+") }, labels);
+      }
+    }
+  }
+  for (const c of run.cands) {
+    const [px, py] = pos(c);
+    const mk = marker(ch.plot, c, px, py, c.id === sel ? 6.5 : anc.has(c.id) ? 5 : 3.6);
+    if (c.id === sel) mk.setAttribute("stroke", "#222"), mk.setAttribute("stroke-width", 2);
+  }
+  if (sel !== null) ancestryTable(run, anc, host, sel);
+}
+function ancestryTable(run, anc, host, sel) {
+  const chain = run.cands.filter((c) => anc.has(c.id)).sort((a, b) => a.i - b.i);
+  el("h3", { text: `How candidate ${sel} was made (${chain.length} ancestors and itself)` }, host);
+  const wrap = el("div", { class: "scroll" }, host), table = el("table", {}, wrap);
+  const head = el("tr", {}, el("thead", {}, table));
+  for (const h of ["candidate", "gen", "made by", "parents", "edit", "fitness", "vs parent"]) el("th", { text: h }, head);
+  const body = el("tbody", {}, table);
+  for (const c of chain) {
+    const tr = el("tr", { "data-c": c.i }, body);
+    const delta = isNum(c.fit) && isNum(c.parent_fit) ? c.fit - c.parent_fit : NaN;
+    [c.id, c.gen, originLabel(c.origin), c.parents.join(", ") || "–"].forEach((v) => el("td", { text: String(v) }, tr));
+    el("pre", { text: c.edit || (c.parents.length ? c.tr : "(a new design)") }, el("td", {}, tr));
+    el("td", { class: "num", text: c.status === "ok" ? fmt(c.fit, 5) : c.status }, tr);
+    el("td", { class: "num", text: isNum(delta) ? (delta >= 0 ? "+" : "") + fmt(delta, 3) : "–" }, tr);
+  }
+}
+function pareto(points) {
+  const sorted = points.slice().sort((a, b) => a[0] - b[0] || b[1] - a[1]), front = [];
+  let best = -Infinity;
+  for (const p of sorted) if (p[1] > best) { front.push(p); best = p[1]; }
+  return front;
+}
+function tradeoffSection(run) {
+  const s = section("tradeoff", "Fitness against size and speed",
+    "Each evaluated candidate by its parameter count and its forward latency (the gate's measure on a batch of 8); " +
+    "the line is the Pareto front (no other candidate is both smaller/faster and fitter), its members ringed.");
+  const row = el("div", { class: "row" }, s), last = fitnessPanels(run).slice(-1)[0];
+  const ok = last.cands.filter((c) => c.status === "ok");
+  for (const [key, label] of [["params", "parameters"], ["lat", "latency (ms)"]]) {
+    const pts = ok.filter((c) => isNum(c[key]) && c[key] > 0);
+    if (!pts.length) { el("p", { class: "note", text: `No ${label} recorded for this run.` }, row); continue; }
+    const xs = pts.map((c) => c[key]), lo = Math.min(...xs), hi = Math.max(...xs), log = hi / lo > 20;
+    const ch = chart(row, { w: 520, h: 300, x: log ? [lo / 1.4, hi * 1.4] : extent(xs), xLog: log, y: extent(pts.map((c) => c.fit)),
+                            xLabel: label + (log ? " (log scale)" : ""), yLabel: "fitness" + (last.fid ? ` (${last.fid})` : ""),
+                            xFormat: key === "params" ? (t) => (t >= 1000 ? fmt(t / 1000, 3) + "k" : fmt(t, 3)) : null });
+    const front = pareto(pts.map((c) => [c[key], c.fit, c]));
+    const d = front.map((p, k) => (k ? `H${ch.x(p[0])}V${ch.y(p[1])}` : `M${ch.x(p[0])},${ch.y(p[1])}`)).join("");
+    sv("path", { d: d + `H${ch.x(log ? hi * 1.4 : ch.m.l)}`, fill: "none", stroke: "#222", "stroke-width": 1.4,
+                 "stroke-dasharray": "4 3" }, ch.plot);
+    for (const c of pts) marker(ch.plot, c, ch.x(c[key]), ch.y(c.fit));
+    for (const p of front) sv("circle", { cx: ch.x(p[0]), cy: ch.y(p[1]), r: 7.5, fill: "none", stroke: "#222" }, ch.plot);
+  }
+}
+function bars(parent, o) {
+  const items = o.items.filter((it) => isNum(it[1]));
+  if (!items.length) return null;
+  const rowH = 20, w = o.w || 300, h = 34 + items.length * rowH, lw = o.labelW || 110;
+  const svg = sv("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": o.title }, parent);
+  state.plots += 1;
+  sv("text", { x: 0, y: 14, class: "title", text: o.title }, svg);
+  const hi = Math.max(o.max || 0, ...items.map((it) => it[1]), 1e-12), span = w - lw - 60;
+  items.forEach(([label, v, color, tip, mark], k) => {
+    const y = 24 + k * rowH;
+    sv("text", { x: lw - 6, y: y + 13, "text-anchor": "end", text: label.length > 18 ? label.slice(0, 17) + "…" : label }, svg);
+    const r = sv("rect", { x: lw, y: y + 3, width: Math.max(1, Math.max(0, v) / hi * span), height: rowH - 7,
+                           fill: color || "#0072b2", rx: 2 }, svg);
+    if (tip) sv("title", { text: tip }, r);
+    if (isNum(mark)) sv("line", { x1: lw + Math.max(0, mark) / hi * span, x2: lw + Math.max(0, mark) / hi * span, y1: y + 1,
+                                  y2: y + rowH - 2, stroke: "#222", "stroke-width": 1.5 }, svg);
+    sv("text", { x: lw + Math.max(1, Math.max(0, v) / hi * span) + 4, y: y + 13, text: o.format ? o.format(v) : fmt(v, 3) }, svg);
+  });
+  return svg;
+}
+function armsSection(run) {
+  const s = section("arms", "Who made each child: the arms, and the LLM log",
+    "A child improved when it beat the median fitness of the population it came from. Seconds are proposal time (the LLM's included).");
+  if (run.arms.length) {
+    const row = el("div", { class: "row" }, s), col = (a) => originColor(a);
+    bars(row, { title: "times chosen", items: run.arms.map((a) => [a.arm, a.chosen, col(a.arm)]), format: (v) => fmtInt(v) });
+    bars(row, { title: "improvement rate", max: 1, items: run.arms.map((a) => [a.arm, a.rate, col(a.arm),
+      `${fmtInt(a.improved)} of ${fmtInt(a.scored)} scored children improved`]), format: (v) => Math.round(v * 100) + "%" });
+    bars(row, { title: "proposal seconds", items: run.arms.map((a) => [a.arm, a.seconds, col(a.arm)]), format: (v) => fmt(v, 3) + " s" });
+  } else {
+    el("p", { class: "note", text: "This run has no arms (only the hybrid strategy draws who makes each child)." }, s);
+  }
+  if (run.check) {
+    const c = run.check, iv = Array.isArray(c.interval) ? c.interval : [NaN, NaN];
+    el("p", { text: `LLM check before the search (${c.backend}:${c.model}): ${c.correct}/${c.probes} probes right, ` +
+      `95% interval ${Math.round(iv[0] * 100)}–${Math.round(iv[1] * 100)}% against chance ${Math.round(c.chance * 100)}% — ${c.verdict}.` }, s);
+  }
+  el("h3", { text: `LLM log (${run.llm.length} exchanges)` }, s);
+  if (!run.llm.length) { el("p", { class: "note", text: "No LLM exchange was recorded in this run." }, s); return; }
+  const wrap = el("div", { class: "scroll" }, s), table = el("table", {}, wrap);
+  const head = el("tr", {}, el("thead", {}, table));
+  for (const h of ["#", "purpose", "candidate", "seconds", "tokens in / out (cached)", "result", "candidate differs from random", "prompt and answer"])
+    el("th", { text: h }, head);
+  const body = el("tbody", {}, table);
+  run.llm.forEach((x, k) => {
+    const tr = el("tr", {}, body);
+    el("td", { class: "num", text: String(k + 1) }, tr);
+    el("td", { text: x.purpose }, tr);
+    el("td", { class: "num", text: x.cand === null || x.cand === undefined ? "–" : String(x.cand) }, tr);
+    el("td", { class: "num", text: fmt(x.sec, 3) }, tr);
+    el("td", { class: "num", text: `${fmtInt(x.pt)} / ${fmtInt(x.ct)}` + (isNum(x.cached) ? ` (${fmtInt(x.cached)})` : "") }, tr);
+    const res = el("td", {}, tr);
+    el("span", { class: "badge" + (x.ok && !x.fallback ? "" : " bad"), text: !x.ok ? "error" : x.fallback ? "fell back" : "valid" }, res);
+    if (x.error) res.title = x.error;
+    el("td", { text: x.differs === true ? "yes" : x.differs === false ? "no" : "–" }, tr);
+    const d = el("details", {}, el("td", {}, tr));
+    el("summary", { text: (x.answer || x.error || "").replace(/\s+/g, " ").slice(0, 70) || "(no answer)" }, d);
+    el("h3", { text: "prompt" }, d);
+    el("pre", { text: x.prompt }, d);
+    el("h3", { text: "answer" }, d);
+    el("pre", { text: x.answer || x.error }, d);
+  });
+}
+const KNOWN_STATS = [["probe_r2_mean", "probe R² (mean over targets)", 1], ["effective_rank", "effective rank", 0],
+                     ["dead_units", "dead units (fraction)", 1]];
+function featureSection(run) {
+  const s = section("features", "Feature statistics",
+    "Of the selected candidate (the best unless you click another), per branch and for the fused vector. " +
+    "The black tick is the median over the run's evaluated candidates; redundancy is the similarity of two branches' features.");
+  el("div", { id: "features-host" }, s);
+  renderFeatures(run);
+}
+function renderFeatures(run) {
+  const host = document.getElementById("features-host");
+  host.replaceChildren();
+  const sel = state.sel !== null ? state.sel : run.best, c = byId(run).get(sel);
+  if (!c || !Object.keys(c.features).length) {
+    el("p", { class: "note", text: c ? `Candidate ${c.id} has no feature statistics.` : "No candidate has been evaluated yet." }, host);
+    return;
+  }
+  el("p", { text: `Candidate ${c.id} (${originLabel(c.origin)}, fitness ${fmt(c.fit, 5)}).` }, host);
+  const stats = new Map(), pairs = [], probes = [];
+  for (const [k, v] of Object.entries(c.features)) {
+    const [head, ...rest] = k.split("/"), tail = rest.join("/");
+    if (!tail) continue;
+    if (head === "redundancy") { if (tail.includes("~")) pairs.push([tail.split("~"), v]); }
+    else if (head === "probe_r2") probes.push([tail, v]);
+    else { if (!stats.has(tail)) stats.set(tail, []); stats.get(tail).push([head, v]); }
+  }
+  const med = (key) => median(run.cands.filter((x) => x.status === "ok").map((x) => x.features[key]));
+  const row = el("div", { class: "row" }, host);
+  const order = [...KNOWN_STATS.map((x) => x[0]).filter((k) => stats.has(k)), ...[...stats.keys()].filter((k) => !KNOWN_STATS.some((x) => x[0] === k))];
+  order.slice(0, 6).forEach((stat, k) => {
+    const known = KNOWN_STATS.find((x) => x[0] === stat);
+    bars(row, { title: known ? known[1] : stat, w: 300, max: known && known[2] ? 1 : 0,
+                items: stats.get(stat).map(([b, v]) => [b, v, PALETTE[k % PALETTE.length], `${b}/${stat} = ${fmt(v, 4)}`, med(`${b}/${stat}`)]) });
+  });
+  if (pairs.length) heatmap(row, pairs);
+  if (probes.length) bars(row, { title: "probe R² per target", w: 320, max: 1, labelW: 130,
+                                 items: probes.map(([t, v]) => [t, v, "#009e73", `probe_r2/${t} = ${fmt(v, 4)}`, med(`probe_r2/${t}`)]) });
+}
+function heatmap(parent, pairs) {
+  const names = [...new Set(pairs.flatMap((p) => p[0]))], n = names.length, cell = 34, lw = 80;
+  const w = lw + n * cell + 10, h = 40 + n * cell + 60;
+  const svg = sv("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": "redundancy" }, parent);
+  state.plots += 1;
+  sv("text", { x: 0, y: 14, class: "title", text: "redundancy between branches" }, svg);
+  const v = new Map(pairs.map(([[a, b], x]) => [a + "~" + b, x]));
+  names.forEach((a, i) => {
+    sv("text", { x: lw - 6, y: 30 + i * cell + cell / 2 + 4, "text-anchor": "end", text: a }, svg);
+    sv("text", { x: lw + i * cell + cell / 2, y: 30 + n * cell + 14, "text-anchor": "end",
+                 transform: `rotate(-40 ${lw + i * cell + cell / 2} ${30 + n * cell + 14})`, text: a }, svg);
+    names.forEach((b, j) => {
+      const x = i === j ? null : v.get(a + "~" + b) !== undefined ? v.get(a + "~" + b) : v.get(b + "~" + a);
+      const shade = isNum(x) ? Math.round(255 - Math.min(1, Math.max(0, x)) * 200) : 245;
+      const r = sv("rect", { x: lw + j * cell, y: 30 + i * cell, width: cell - 2, height: cell - 2,
+                             fill: isNum(x) ? `rgb(255,${shade},${Math.round(shade * 0.9)})` : "#f3f4f6" }, svg);
+      sv("title", { text: isNum(x) ? `${a} ~ ${b}: ${fmt(x, 3)}` : a }, r);
+      if (isNum(x)) sv("text", { x: lw + j * cell + cell / 2 - 1, y: 30 + i * cell + cell / 2 + 3, "text-anchor": "middle",
+                                  "font-size": 9.5, text: x.toFixed(2) }, svg);
+    });
+  });
+}
+function compareSection() {
+  const runs = state.data.runs;
+  const s = section("compare", "Strategies compared",
+    "Best fitness so far against evaluations, per strategy: the line is the median over its runs (seeds), the band spans their minimum to maximum.");
+  const strategies = [...new Set(runs.map((r) => r.group))];
+  legend(s, strategies.map((st, k) => [`${st} (${runs.filter((r) => r.group === st).length} runs)`, PALETTE[k % PALETTE.length]]));
+  const fids = state.data.fidelities.length ? state.data.fidelities : [""];
+  for (const f of fids) {
+    const curves = runs.map((r) => (f && r.curves[f]) || (!f && Object.values(r.curves)[0]) || []);
+    const n = Math.max(2, ...curves.map((c) => c.length));
+    const all = curves.flat().filter(isNum);
+    if (!all.length) { el("p", { class: "note", text: "No successful evaluation yet." }, s); continue; }
+    const ch = chart(s, { w: Math.min(1100, Math.max(640, document.body.clientWidth - 90)), h: 320, x: [1, n], y: extent(all),
+                          xLabel: "evaluations", yLabel: "best fitness so far" + (f && fids.length > 1 ? ` (${f})` : ""),
+                          title: fids.length > 1 ? `fidelity ${f}` : "" });
+    strategies.forEach((st, k) => {
+      const group = curves.filter((_, i) => runs[i].group === st), color = PALETTE[k % PALETTE.length];
+      const lo = [], hi = [], mid = [];
+      for (let t = 0; t < n; t++) {
+        const vals = group.map((c) => c[t]).filter(isNum);
+        if (!vals.length) continue;
+        lo.push([t + 1, Math.min(...vals)]); hi.push([t + 1, Math.max(...vals)]); mid.push([t + 1, median(vals)]);
+      }
+      if (!mid.length) return;
+      const step = (pts) => pts.map((p, j) => (j ? `H${ch.x(p[0])}V${ch.y(p[1])}` : `M${ch.x(p[0])},${ch.y(p[1])}`)).join("");
+      if (group.length > 1) {
+        let d = step(lo);  /* the lower step line forward, then the upper one backward */
+        for (let j = hi.length - 1; j >= 0; j--) {
+          d += `L${ch.x(hi[j][0])},${ch.y(hi[j][1])}`;
+          if (j) d += `L${ch.x(hi[j][0])},${ch.y(hi[j - 1][1])}`;
+        }
+        sv("path", { d: d + "Z", fill: color, "fill-opacity": 0.16, stroke: "none" }, ch.plot);
+      }
+      const line = sv("path", { d: step(mid), fill: "none", stroke: color, "stroke-width": 2 }, ch.plot);
+      sv("title", { text: `${st}: median of ${group.length} run(s); final ${fmt(mid[mid.length - 1][1], 4)}` }, line);
+    });
+  }
+}
+
+/* ---------- page ---------- */
+function renderSelection() {
+  const run = currentRun();
+  const lineage = document.getElementById("lineage-host");
+  if (lineage) renderLineage(run, lineage);
+  if (document.getElementById("features-host")) renderFeatures(run);
+}
+function render() {
+  const data = state.data, app = document.getElementById("app");
+  state.plots = 0;
+  app.replaceChildren();
+  if (!data || !data.runs.length) {
+    document.getElementById("subtitle").textContent = LIVE ? "Waiting for the first candidate…" : "No run.";
+    document.documentElement.setAttribute("data-rendered", "ok");
+    return;
+  }
+  if (state.run >= data.runs.length) state.run = 0;
+  const run = currentRun(), sub = document.getElementById("subtitle");
+  sub.replaceChildren();
+  sub.appendChild(document.createTextNode(`${data.runs.length} run(s) · generated ${data.generated}` +
+    ` · showing ${run.name} (${run.strategy}${run.config.seed !== undefined ? ", seed " + run.config.seed : ""}) `));
+  if (LIVE) el("span", { class: "badge live", text: state.live || "live" }, sub);
+  const top = section("runs", data.runs.length > 1 ? "Runs (click one to show it below)" : "Run", run.task);
+  runsTable(top);
+  if (run.unreadable.length) el("p", { class: "note", text: `Unreadable records: ${run.unreadable.join("; ")}` }, top);
+  if (data.runs.length > 1) compareSection();
+  candidatesSection(run);
+  lineageSection(run);
+  tradeoffSection(run);
+  featureSection(run);
+  armsSection(run);
+  document.documentElement.setAttribute("data-plots", String(state.plots));
+  document.documentElement.setAttribute("data-candidates", String(run.cands.length));
+  document.documentElement.setAttribute("data-render-ms", String(Math.round(performance.now())));
+  document.documentElement.setAttribute("data-rendered", "ok");
+}
+function showError(message) {
+  const banner = document.getElementById("error-banner");
+  banner.hidden = false;
+  banner.textContent = "This page hit an error while drawing: " + message;
+  document.documentElement.setAttribute("data-rendered", "error");
+}
+async function poll() {
+  try {
+    const resp = await fetch("data.json", { cache: "no-store" });
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const data = await resp.json();
+    const changed = !state.data || data.version !== state.data.version || data.runs.length !== state.data.runs.length;
+    state.live = `live · checked ${new Date().toLocaleTimeString()}`;
+    if (changed) { state.data = data; render(); }
+    else { const b = document.querySelector(".badge.live"); if (b) b.textContent = state.live; }
+  } catch (err) {
+    state.live = "server unreachable; showing the last data";
+    const b = document.querySelector(".badge.live");
+    if (b) { b.textContent = state.live; b.className = "badge bad"; }
+  }
+}
+window.addEventListener("error", (e) => showError(e.message || String(e)));
+window.addEventListener("unhandledrejection", (e) => showError(String(e.reason)));
+window.addEventListener("DOMContentLoaded", () => {
+  setupTip();
+  try { render(); } catch (err) { showError(err && err.stack ? err.stack : String(err)); }
+  if (LIVE) { poll(); setInterval(poll, 2000); }
+});
