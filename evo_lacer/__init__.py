@@ -31,6 +31,7 @@ _LAZY = {
     "mine": "evo_lacer.zoo",
     "llm_check": "evo_lacer.engine._llm_check",
     "LLMCheck": "evo_lacer.engine._llm_check",
+    "sb3_policy_kwargs": "evo_lacer.runs",
 }
 
 __all__ = ["RING_ENV_ID", "EvoLacerError", "__version__", "register_envs", *_LAZY]

@@ -24,6 +24,7 @@ COMMANDS = (
     "evo_lacer.cli._cmd_search",
     "evo_lacer.cli._cmd_resume",
     "evo_lacer.cli._cmd_report",
+    "evo_lacer.cli._cmd_export",
     "evo_lacer.cli._cmd_show",
     "evo_lacer.cli._cmd_mine",
     "evo_lacer.cli._cmd_serve",
