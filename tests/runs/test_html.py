@@ -100,3 +100,36 @@ def test_cli_report_names_the_page(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["report", str(tmp_path / "run")]) == 0
     assert "report.html" in capsys.readouterr().out
     assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_cli_report_serve_answers_on_loopback(tmp_path: Path) -> None:
+    """`evo-lacer report RUN --serve --port 0` prints its URL, serves the page and data.json, and
+    stops on SIGTERM (as Ctrl-C)."""
+    import select
+    import subprocess
+    import sys
+    import urllib.request
+
+    store = RunStore.create(tmp_path / "run", {"strategy": "random"})
+    store.append_candidate(candidate(0, fitness=1.0))
+    cli = "from evo_lacer.cli import main; raise SystemExit(main())"
+    proc = subprocess.Popen([sys.executable, "-c", cli, "report", str(tmp_path / "run"), "--serve",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while "serving" not in line:
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no 'serving at' line within 60 s"
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0), timeout=60) as resp:
+            assert "evo-lacer report" in resp.read().decode()
+        store.append_candidate(candidate(1, fitness=2.0))
+        with urllib.request.urlopen(url.group(0) + "data.json", timeout=60) as resp:
+            assert [c["id"] for c in json.load(resp)["runs"][0]["cands"]] == [0, 1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
