@@ -17,7 +17,7 @@ const OTHER_COLOR = "#7a4f9a";
 const PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#9a9a9a",
                  "#7a4f9a", "#8c564b"];
 const FAIL_COLOR = "#b3261e";
-const state = { data: /*__EVO_LACER_DATA__*/null, run: 0, sel: null, plots: 0, live: "" };
+const state = { data: /*__EVO_LACER_DATA__*/null, run: 0, sel: null, plots: 0, live: "", width: 1000 };
 
 /* ---------- small helpers ---------- */
 function el(tag, attrs, parent) {
@@ -242,7 +242,7 @@ function candidatesSection(run) {
   for (const p of panels) {
     const ok = p.cands.filter((c) => c.status === "ok");
     const fails = p.cands.filter((c) => c.status !== "ok");
-    const ch = chart(s, { w: Math.min(1400, Math.max(640, document.body.clientWidth - 90)), h: 300,
+    const ch = chart(s, { w: state.width, h: 300,
       x: [0, Math.max(2, run.cands.length + 1)], y: extent(ok.map((c) => c.fit)),
       xLabel: "candidate # (order recorded)", yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
       title: panels.length > 1 ? `fidelity ${p.fid}` : "", band: fails.length ? "no fitness" : "" });
@@ -291,7 +291,7 @@ function renderLineage(run, host) {
     const members = run.cands.filter((c) => c.gen === g);
     members.forEach((c, k) => slot.set(c.id, g + (members.length > 1 ? (k + 0.5) / members.length * 0.7 - 0.35 : 0)));
   }
-  const ch = chart(host, { w: Math.min(1400, Math.max(640, document.body.clientWidth - 90)), h: 380,
+  const ch = chart(host, { w: state.width, h: 380,
     x: [gens[0] - 0.6, gens[gens.length - 1] + 0.6], y: extent(ok.map((c) => c.fit)), xTicks: gens,
     xFormat: (t) => String(t), xLabel: "generation", yLabel: "fitness" + (last.fid ? ` (${last.fid})` : ""),
     band: run.cands.some((c) => c.status !== "ok" || !onPanel.has(c.id)) ? "no fitness" : "" });
@@ -497,7 +497,7 @@ function compareSection() {
     const n = Math.max(2, ...curves.map((c) => c.length));
     const all = curves.flat().filter(isNum);
     if (!all.length) { el("p", { class: "note", text: "No successful evaluation yet." }, s); continue; }
-    const ch = chart(s, { w: Math.min(1100, Math.max(640, document.body.clientWidth - 90)), h: 320, x: [1, n], y: extent(all),
+    const ch = chart(s, { w: Math.min(1100, state.width), h: 320, x: [1, n], y: extent(all),
                           xLabel: "evaluations", yLabel: "best fitness so far" + (f && fids.length > 1 ? ` (${f})` : ""),
                           title: fids.length > 1 ? `fidelity ${f}` : "" });
     strategies.forEach((st, k) => {
@@ -534,6 +534,8 @@ function renderSelection() {
 function render() {
   const data = state.data, app = document.getElementById("app");
   state.plots = 0;
+  /* measured before the page is emptied: no layout mid-build, so a live redraw keeps the scroll */
+  state.width = Math.min(1400, Math.max(640, document.body.clientWidth - 90));
   app.replaceChildren();
   if (!data || !data.runs.length) {
     document.getElementById("subtitle").textContent = LIVE ? "Waiting for the first candidate…" : "No run.";
