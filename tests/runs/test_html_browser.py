@@ -111,3 +111,40 @@ def test_live_page_redraws_as_candidates_arrive(tmp_path: Path) -> None:
         assert 'class="badge live"' in loaded.dom and "live · checked" in loaded.dom
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(live.url + "../run.json", timeout=60)
+
+
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const last = [...document.querySelectorAll("#candidates circle[data-c]")].pop();
+  last.dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 50, clientY: 50}));
+  const tip = document.getElementById("tip");
+  document.documentElement.setAttribute("data-tip-shown", String(!tip.hidden));
+  document.documentElement.setAttribute("data-tip-text", tip.textContent.slice(0, 4000));
+  last.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+  const features = document.querySelector("#features-host p").textContent;
+  const ancestry = document.querySelector("#lineage h3").textContent;
+  document.documentElement.setAttribute("data-after-click", features + " | " + ancestry);
+});
+</script></body>"""
+
+
+def test_hover_shows_the_tree_and_a_click_selects_a_candidate(search_run: Path, tmp_path: Path) -> None:
+    import html
+
+    browser = chromium_or_skip()
+    write_report(search_run, tmp_path / "rep")
+    page = (tmp_path / "rep" / "report.html").read_text()
+    probed = tmp_path / "rep" / "probed.html"
+    probed.write_text(page.replace("</body>", PROBE))
+    loaded = load(browser, probed.resolve().as_uri(), tmp_path / "profile")
+    assert loaded.console == [], loaded.console
+    assert loaded.attribute("data-tip-shown") == "true"
+    tip = html.unescape(loaded.attribute("data-tip-text") or "")
+    records = [r for r in RunStore.open(search_run).candidates() if r["feedback"]["status"] == "ok"]
+    last = records[-1]  # the last point drawn in "Every candidate" is the last evaluated candidate
+    from evo_lacer.tree import node_from_dict, render
+
+    assert f"candidate {last['id']}" in tip and "fitness" in tip
+    assert render(node_from_dict(last["tree"])).splitlines()[1].strip() in tip
+    after = html.unescape(loaded.attribute("data-after-click") or "")
+    assert f"Candidate {last['id']} (" in after and f"How candidate {last['id']} was made" in after
