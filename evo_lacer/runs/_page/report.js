@@ -100,7 +100,8 @@ function chart(parent, o) {
   const y = (v) => m.t + ih - (v - y0) / (y1 - y0) * ih;
   if (o.title) sv("text", { x: m.l, y: 15, class: "title", text: o.title }, svg);
   const grid = sv("g", { class: "grid" }, svg), axis = sv("g", { class: "axis" }, svg);
-  const xt = o.xTicks || (xlog ? logTicks(x0, x1) : niceTicks(x0, x1, Math.max(2, Math.round(iw / 90))));
+  let xt = o.xTicks || (xlog ? logTicks(x0, x1) : niceTicks(x0, x1, Math.max(2, Math.round(iw / 90))));
+  if (o.xInteger) xt = xt.filter((t) => Number.isInteger(t));
   for (const t of xt) {
     const px = x(t);
     if (px < m.l - 0.5 || px > m.l + iw + 0.5) continue;
@@ -244,7 +245,7 @@ function candidatesSection(run) {
     const fails = p.cands.filter((c) => c.status !== "ok");
     const ch = chart(s, { w: state.width, h: 300,
       x: [0, Math.max(2, run.cands.length + 1)], y: extent(ok.map((c) => c.fit)),
-      xLabel: "candidate # (order recorded)", yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
+      xLabel: "candidate # (order recorded)", xInteger: true, yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
       title: panels.length > 1 ? `fidelity ${p.fid}` : "", band: fails.length ? "no fitness" : "" });
     let best = -Infinity, path = "";
     for (const c of run.cands) {
@@ -356,7 +357,7 @@ function tradeoffSection(run) {
                             xFormat: key === "params" ? (t) => (t >= 1000 ? fmt(t / 1000, 3) + "k" : fmt(t, 3)) : null });
     const front = pareto(pts.map((c) => [c[key], c.fit, c]));
     const d = front.map((p, k) => (k ? `H${ch.x(p[0])}V${ch.y(p[1])}` : `M${ch.x(p[0])},${ch.y(p[1])}`)).join("");
-    sv("path", { d: d + `H${ch.x(log ? hi * 1.4 : ch.m.l)}`, fill: "none", stroke: "#222", "stroke-width": 1.4,
+    sv("path", { d: d + `H${ch.m.l + ch.iw}`, fill: "none", stroke: "#222", "stroke-width": 1.4,
                  "stroke-dasharray": "4 3" }, ch.plot);
     for (const c of pts) marker(ch.plot, c, ch.x(c[key]), ch.y(c.fit));
     for (const p of front) sv("circle", { cx: ch.x(p[0]), cy: ch.y(p[1]), r: 7.5, fill: "none", stroke: "#222" }, ch.plot);
@@ -369,7 +370,8 @@ function bars(parent, o) {
   const svg = sv("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": o.title }, parent);
   state.plots += 1;
   sv("text", { x: 0, y: 14, class: "title", text: o.title }, svg);
-  const hi = Math.max(o.max || 0, ...items.map((it) => it[1]), 1e-12), span = w - lw - 60;
+  const hi = Math.max(o.max || 0, ...items.map((it) => it[1]), ...items.map((it) => it[4]).filter(isNum), 1e-12);
+  const span = w - lw - 60;
   items.forEach(([label, v, color, tip, mark], k) => {
     const y = 24 + k * rowH;
     sv("text", { x: lw - 6, y: y + 13, "text-anchor": "end", text: label.length > 18 ? label.slice(0, 17) + "…" : label }, svg);
@@ -498,7 +500,7 @@ function compareSection() {
     const all = curves.flat().filter(isNum);
     if (!all.length) { el("p", { class: "note", text: "No successful evaluation yet." }, s); continue; }
     const ch = chart(s, { w: Math.min(1100, state.width), h: 320, x: [1, n], y: extent(all),
-                          xLabel: "evaluations", yLabel: "best fitness so far" + (f && fids.length > 1 ? ` (${f})` : ""),
+                          xLabel: "evaluations", xInteger: true, yLabel: "best fitness so far" + (f && fids.length > 1 ? ` (${f})` : ""),
                           title: fids.length > 1 ? `fidelity ${f}` : "" });
     strategies.forEach((st, k) => {
       const group = curves.filter((_, i) => runs[i].group === st), color = PALETTE[k % PALETTE.length];
