@@ -149,7 +149,8 @@ def report(out: Path, budgets: list[int]) -> str:
         for b in task_budgets:
             table = {lb: {r["seed"]: r["best"] for r in rows if r["task"] == task and r["budget"] == b
                           and r["label"] == lb and r["best"] is not None} for lb in labels}
-            rank_by_budget[b] = ranks({lb: v for lb, v in table.items() if v})
+            most = max((len(v) for v in table.values()), default=0)  # rows with fewer seeds get no rank
+            rank_by_budget[b] = ranks({lb: v for lb, v in table.items() if v and len(v) == most})
         for lb in labels:
             cells = []
             for b in task_budgets:
@@ -160,14 +161,15 @@ def report(out: Path, budgets: list[int]) -> str:
                     continue
                 lo, hi = bootstrap_median(vals, rng)
                 rank = rank_by_budget[b].get(lb)
-                rank_text = f", rank {rank:.1f}" if rank is not None else ""
+                rank_text = f", rank {rank:.1f}" if rank is not None else ", no rank (fewer seeds)"
                 derived = any(r.get("derived") for r in rows if r["task"] == task and r["budget"] == b
                               and r["label"] == lb)
                 mark = " (prefix)" if derived else ""
                 cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}{mark}")
             lines.append(f"| {lb} | " + " | ".join(cells) + " |")
         lines.append("")
-        arms = [r for r in rows if r["task"] == task and r.get("arms") and len(r["arms"]) > 1]
+        arms = [r for r in rows if r["task"] == task and r.get("arms") and len(r["arms"]) > 1
+                and not r.get("derived")]
         if arms:
             lines += ["Arms of the LLM rows (summed over runs): chosen / improved / proposal seconds", ""]
             for lb in sorted({r["label"] for r in arms}):
