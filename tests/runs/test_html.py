@@ -119,8 +119,8 @@ def test_cli_report_serve_answers_on_loopback(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = ""
         while "serving" not in line:
-            ready, _, _ = select.select([proc.stdout], [], [], 60)
-            assert ready, "no 'serving at' line within 60 s"
+            ready, _, _ = select.select([proc.stdout], [], [], 300)  # imports and report.md first
+            assert ready, "no 'serving at' line within 300 s"
             line = proc.stdout.readline()
             assert line or proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)
