@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="a GGUF file (default: the embedded SmolLM2)")
     parser.add_argument("--calls", type=int, default=6, help="calls per sequence (default: 6)")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    parser.add_argument("--sequences", nargs="*", default=["lacer", "hybrid edits", "interleaved"],
+                        help="which sequences to replay (default: all three)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(OUT / "llm_cache"), help="output path prefix (.json, .png)")
     args = parser.parse_args(argv)
@@ -132,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     design = design_requests(space, args.calls, args.seed)
     mixed = [r for pair in zip(lacer, design, strict=False) for r in pair][: args.calls]
     rows = []
-    for name, requests in (("lacer", lacer), ("hybrid edits", design), ("interleaved", mixed)):
+    sequences = {"lacer": lacer, "hybrid edits": design, "interleaved": mixed}
+    for name in args.sequences:
+        requests = sequences[name]
         for reuse in (True, False):
             row = {"sequence": name, "cache": "reused" if reuse else "emptied", **replay(backend, requests,
                                                                                           reuse=reuse)}
