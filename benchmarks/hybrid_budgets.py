@@ -136,11 +136,17 @@ def report(out: Path, budgets: list[int]) -> str:
     rng = np.random.default_rng(0)
     lines = ["# Hybrid vs its baselines", "",
              "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
-             "(1 = best) over the seeds every row has; `n` = seeds. (prefix): the best after that many "
+             "(1 = best); every row uses the seeds that all rows without an LLM have finished; `n` = seeds. (prefix): the best after that many "
              "evaluations of the largest budget's runs, which plan for that budget (their sizes scale "
              "with it); random's prefixes equal its runs at the smaller budget.", ""]
     for task in sorted({r["task"] for r in rows}):
         lines += [f"## {task}", ""]
+        # compare on the same seeds: those every row without an LLM ("+" in its label) has finished
+        plain = {r["label"] for r in rows if r["task"] == task and "+" not in r["label"]}
+        seed_sets = [{r["seed"] for r in rows if r["task"] == task and r["label"] == lb} for lb in plain]
+        common = set.intersection(*seed_sets) if seed_sets else set()
+        rows_all = rows
+        rows = [r for r in rows if r["task"] != task or r["seed"] in common]
         task_budgets = sorted({r["budget"] for r in rows if r["task"] == task})
         labels = sorted({r["label"] for r in rows if r["task"] == task})
         lines.append("| row | " + " | ".join(f"budget {b}" for b in task_budgets) + " |")
@@ -187,6 +193,7 @@ def report(out: Path, budgets: list[int]) -> str:
                     lines.append(f"- {lb}, budget {b}: {text}")
             lines.append("")
         plot(out, task, [r for r in rows if r["task"] == task and r["budget"] == max(task_budgets)])
+        rows = rows_all
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     return text
