@@ -136,7 +136,8 @@ def report(out: Path, budgets: list[int]) -> str:
     rng = np.random.default_rng(0)
     lines = ["# Hybrid vs its baselines", "",
              "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
-             "(1 = best); every row uses the seeds that all rows without an LLM have finished; `n` = seeds. (prefix): the best after that many "
+             "(1 = best); every row uses the seeds that all rows without an LLM have finished; "
+             "`n` = seeds. (prefix): the best after that many "
              "evaluations of the largest budget's runs, which plan for that budget (their sizes scale "
              "with it); random's prefixes equal its runs at the smaller budget.", ""]
     for task in sorted({r["task"] for r in rows}):
