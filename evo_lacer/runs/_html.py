@@ -123,10 +123,12 @@ def _candidate(order: int, record: Mapping[str, Any], fb: Feedback | None) -> di
         "evaluated": bool(record.get("evaluated", not record.get("cached", False)))
         and status != Status.REJECTED.value,
         "cached": bool(record.get("cached", False)),
+        "fell_back": bool(record.get("fell_back")),
+        "llm_error": str(extra.get("llm_error") or "")[:300],
         "differs": extra.get("differs_from_random") if isinstance(extra.get("differs_from_random"),
                                                                   bool) else None,
         "hash": str(record.get("tree_hash") or "")[:12],
-        "tree": _tree_text(record.get("tree")),
+        "tree": _tree_text(record.get("tree")) if record.get("tree") else "(no tree: it could not be built)",
         "metrics": _numbers(fb.metrics) if fb is not None else {},
         "features": _numbers(fb.features) if fb is not None else {},
     }

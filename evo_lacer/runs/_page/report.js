@@ -145,9 +145,9 @@ function marker(g, c, px, py, r) {
     return sv("path", { ...attrs, d: `M${px - 4},${py - 4}L${px + 4},${py + 4}M${px - 4},${py + 4}L${px + 4},${py - 4}`,
                         stroke: FAIL_COLOR, "stroke-width": 2 }, g);
   }
-  const col = originColor(c.origin);
-  return sv("circle", { ...attrs, cx: px, cy: py, r: r || 4.2, fill: c.cached ? "#fff" : col, stroke: c.cached ? col : "#fff",
-                        "stroke-width": c.cached ? 1.6 : 0.8 }, g);
+  const col = originColor(c.origin), hollow = c.cached || c.fell_back;
+  return sv("circle", { ...attrs, cx: px, cy: py, r: r || 4.2, fill: hollow ? "#fff" : col, stroke: hollow ? col : "#fff",
+                        "stroke-width": hollow ? 1.8 : 0.8, "stroke-dasharray": c.fell_back ? "2 1.5" : null }, g);
 }
 
 /* ---------- the tooltip (hover) and the selection (click) ---------- */
@@ -164,6 +164,8 @@ function tipHtml(c) {
   lines.push(`parameters ${fmtInt(c.params)} · latency ${fmt(c.lat, 3)} ms · ${fmt(c.sec, 3)} s` +
              (c.cached ? " · answered from the cache" : ""));
   if (c.parents.length) lines.push(`parents ${c.parents.join(", ")}`);
+  if (c.fell_back) lines.push("the LLM gave no usable answer, so this design was drawn at random" +
+                             (c.llm_error ? ": " + c.llm_error : ""));
   if (c.differs !== null && c.differs !== undefined) lines.push(`LLM answer differs from a random choice: ${c.differs ? "yes" : "no"}`);
   for (const l of lines) el("div", { text: l }, box);
   if (c.edit) el("pre", { text: c.edit }, box);
@@ -236,6 +238,7 @@ function candidatesSection(run) {
   const present = [...new Set(run.cands.map((c) => c.origin))];
   const keys = [...present.map((o) => [originLabel(o), originColor(o)]), ["best so far", "#222", "line"]];
   if (run.cands.some((c) => c.cached)) keys.push(["answered from the cache", "#777", "ring"]);
+  if (run.cands.some((c) => c.fell_back)) keys.push(["LLM failed, drawn at random (dashed ring)", "#777", "ring"]);
   if (run.cands.some((c) => c.status === "failed" || c.status === "timed_out")) keys.push(["failed / timed out (×)", FAIL_COLOR]);
   if (run.cands.some((c) => c.status === "rejected")) keys.push(["rejected by the gate (▽)", "#777", "ring"]);
   legend(s, keys);
@@ -244,21 +247,21 @@ function candidatesSection(run) {
     const ok = p.cands.filter((c) => c.status === "ok");
     const fails = p.cands.filter((c) => c.status !== "ok");
     const ch = chart(s, { w: state.width, h: 300,
-      x: [0, Math.max(2, run.cands.length + 1)], y: extent(ok.map((c) => c.fit)),
-      xLabel: "candidate # (order recorded)", xInteger: true, yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
+      x: [-0.5, Math.max(1.5, run.cands.length - 0.5)], y: extent(ok.map((c) => c.fit)),
+      xLabel: "candidate, in the order recorded", xInteger: true, yLabel: "fitness" + (p.fid ? ` (${p.fid})` : ""),
       title: panels.length > 1 ? `fidelity ${p.fid}` : "", band: fails.length ? "no fitness" : "" });
     let best = -Infinity, path = "";
     for (const c of run.cands) {
       if (c.status === "ok" && (!p.fid || c.fid === p.fid) && c.fit > best) {
-        path += (path ? `H${ch.x(c.i + 1)}V${ch.y(c.fit)}` : `M${ch.x(c.i + 1)},${ch.y(c.fit)}`);
+        path += (path ? `H${ch.x(c.i)}V${ch.y(c.fit)}` : `M${ch.x(c.i)},${ch.y(c.fit)}`);
         best = c.fit;
       }
     }
-    if (path) sv("path", { d: path + `H${ch.x(run.cands.length + 1)}`, fill: "none", stroke: "#222", "stroke-width": 1.6 }, ch.plot);
-    for (const c of ok) marker(ch.plot, c, ch.x(c.i + 1), ch.y(c.fit), c.id === run.best ? 6 : 4.2);
-    for (const c of fails) marker(ch.plot, c, ch.x(c.i + 1), ch.bandY);
+    if (path) sv("path", { d: path + `H${ch.x(run.cands.length - 0.5)}`, fill: "none", stroke: "#222", "stroke-width": 1.6 }, ch.plot);
+    for (const c of ok) marker(ch.plot, c, ch.x(c.i), ch.y(c.fit), c.id === run.best ? 6 : 4.2);
+    for (const c of fails) marker(ch.plot, c, ch.x(c.i), ch.bandY);
     const b = ok.find((c) => c.id === run.best);
-    if (b) sv("circle", { cx: ch.x(b.i + 1), cy: ch.y(b.fit), r: 9, fill: "none", stroke: "#222", "stroke-width": 1.2 }, ch.plot);
+    if (b) sv("circle", { cx: ch.x(b.i), cy: ch.y(b.fit), r: 9, fill: "none", stroke: "#222", "stroke-width": 1.2 }, ch.plot);
   }
 }
 function byId(run) { const m = new Map(); for (const c of run.cands) m.set(c.id, c); return m; }
