@@ -2,7 +2,8 @@
 more runs: every candidate, the lineage, size and speed against fitness, the arms and the LLM
 log, feature statistics, and best-so-far per strategy with bands over seeds.
 
-The page is a fixed template (``_page/``) into which the runs' data goes as one JSON document;
+The page is a fixed template (``_page/``: the HTML, its style, a small SVG figure kit and the
+page's script) into which the runs' data goes as one JSON document;
 the same document is what the live server (`evo_lacer.runs._serve`) hands to the open page.
 """
 
@@ -262,7 +263,7 @@ def render_page(data: Mapping[str, Any] | None, live: bool = False) -> str:
     """The page: template, style, script and `data` in one HTML text (`data` None: the live page
     fetches ``data.json`` from the server that serves it)."""
     page = _asset("report.html")
-    script = _asset("report.js").replace(_LIVE_MARK, "true" if live else "false")
+    script = _asset("plot.js") + "\n" + _asset("report.js").replace(_LIVE_MARK, "true" if live else "false")
     script = script.replace(_DATA_MARK, data_json(data) if data is not None else "null")
     return page.replace("/*__STYLE__*/", _asset("report.css")).replace("/*__SCRIPT__*/", script)
 
