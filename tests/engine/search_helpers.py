@@ -169,3 +169,34 @@ def probe_fitness(tree: Any, module: Any) -> dict[str, Any]:
     """param_fitness with a probe-quality feature (LACER's signal) that grows with the width."""
     width = float(module.features_dim)
     return {"fitness": param_fitness(tree, module), "features": {"probe_r2/speed": min(1.0, width / 512)}}
+
+
+def complete_lines(path: Any) -> list[str]:
+    """The JSON lines of a run log (a kill may leave a partial last line, which the store cuts)."""
+    from pathlib import Path
+
+    out = []
+    for line in Path(path).read_text().splitlines() if Path(path).exists() else []:
+        try:
+            json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        out.append(line)
+    return out
+
+
+def kill_after(proc: Any, log: Any, count: int, limit_s: float = 300.0) -> list[str]:
+    """SIGKILL the search `proc` once `log` holds `count` complete lines; returns those lines."""
+    import signal
+
+    deadline = time.monotonic() + limit_s
+    try:
+        while len(complete_lines(log)) < count:
+            assert proc.poll() is None, f"the search ended early: {proc.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, "the search did not get far enough in time"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    return complete_lines(log)

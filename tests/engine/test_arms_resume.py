@@ -4,16 +4,13 @@ continues to the same candidates, arms and bandit figures as an uninterrupted ru
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from search_helpers import FirstOptionBackend, logging_fitness, small_space
+from search_helpers import FirstOptionBackend, complete_lines, kill_after, logging_fitness, small_space
 
 from evo_lacer.api import resume, search
 from evo_lacer.evaluate import FunctionEvaluator
@@ -26,7 +23,7 @@ SETTINGS = dict(strategy="hybrid", budget=BUDGET, seed=5, arm_cost_weight=0.0, l
 
 SCRIPT = """
 import sys
-from search_helpers import FirstOptionBackend, logging_fitness, small_space
+from search_helpers import FirstOptionBackend, complete_lines, kill_after, logging_fitness, small_space
 from evo_lacer.api import search
 search(observation_space=small_space(), fitness=logging_fitness, run_dir=sys.argv[1],
        llm=FirstOptionBackend(), **{settings})
@@ -36,17 +33,6 @@ search(observation_space=small_space(), fitness=logging_fitness, run_dir=sys.arg
 def _essence(result) -> list[tuple]:
     return [(c.id, c.transformation, c.tree_hash, c.status.value, c.fitness, c.extra.get("arm"),
              c.extra.get("origin"), c.designer) for c in result.history]
-
-
-def _lines(path: Path) -> list[str]:
-    out = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        out.append(line)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -65,22 +51,13 @@ def test_arms_are_recorded_and_resume_exactly_after_kill_9(tmp_path, monkeypatch
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(settings=SETTINGS), str(run_dir)], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    try:
-        while len(_lines(run_dir / "candidates.jsonl")) < 9:
-            assert proc.poll() is None, f"the search ended early: {proc.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() < deadline, "the search did not get far enough in time"
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    before = _lines(run_dir / "candidates.jsonl")
+    before = kill_after(proc, run_dir / "candidates.jsonl", 9)
     monkeypatch.setenv("EVO_TEST_LOG", str(log))
     result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()),
                     llm=FirstOptionBackend())
-    assert _lines(run_dir / "candidates.jsonl")[: len(before)] == before
+    assert complete_lines(run_dir / "candidates.jsonl")[: len(before)] == before
     assert _essence(result) == _essence(reference)
+
     def counts(acc: dict) -> dict:  # seconds differ from run to run; what was chosen and scored may not
         return {arm: (st["chosen"], st["scored"], st["improved"]) for arm, st in acc["arms"].items()}
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from search_helpers import logging_fitness, small_space
+from search_helpers import complete_lines, kill_after, logging_fitness, small_space
 
 from evo_lacer.api import resume, search
 from evo_lacer.cli import main
@@ -36,18 +34,6 @@ def _essence(result) -> list[tuple]:
              c.status.value, c.fitness, c.evaluated, c.cached) for c in result.history]
 
 
-def _complete(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except json.JSONDecodeError:
-        return False
-
-
-def _lines(path: Path) -> list[str]:
-    """Complete lines only (a kill may leave a partial last line, which the store cuts)."""
-    return [ln for ln in path.read_text().splitlines() if _complete(ln)] if path.exists() else []
-
-
 def _env(log: Path, workers: int = 1) -> dict[str, str]:
     env = dict(os.environ, EVO_TEST_LOG=str(log), EVO_TEST_SLEEP="0.15")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
@@ -59,17 +45,7 @@ def _kill_mid_run(run_dir: Path, log: Path, after: int, workers: int = 1) -> lis
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(settings=settings), str(run_dir)],
                             env=_env(log, workers), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    try:
-        while len(_lines(run_dir / "candidates.jsonl")) < after:
-            assert proc.poll() is None, f"the search ended early: {proc.stderr.read().decode()[-2000:]}"
-            assert time.monotonic() < deadline, "the search did not get far enough in time"
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-    return _lines(run_dir / "candidates.jsonl")
+    return kill_after(proc, run_dir / "candidates.jsonl", after, limit_s=240)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +62,7 @@ def test_resume_after_kill_9(tmp_path, monkeypatch, reference, after: int) -> No
     assert len(before) < BUDGET + 2, "the search finished before it was killed"
     monkeypatch.setenv("EVO_TEST_LOG", str(log))
     result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()))
-    after_lines = _lines(run_dir / "candidates.jsonl")
+    after_lines = complete_lines(run_dir / "candidates.jsonl")
     assert after_lines[: len(before)] == before  # nothing recorded was lost or rewritten
     evaluated = [c for c in result.history if c.evaluated]
     assert len(evaluated) == BUDGET == result.accounting["evaluations"]
