@@ -13,6 +13,7 @@ from evo_lacer.engine._llm_client import ExchangeSink
 from evo_lacer.engine._llm_designer import LLMDesigner
 from evo_lacer.engine._optuna_planner import OptunaPlanner
 from evo_lacer.engine._planner import Planner, RandomPlanner
+from evo_lacer.engine._screen import Screen
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tree_strategy import TreeStrategy
@@ -115,7 +116,7 @@ def build_strategy(
             tournament_size=config.tournament_size, objectives=config.objectives,
             history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
             arms=make_arms(config, designer, designs=whole is not None), whole=whole,
-            llm_initial_designs=config.llm_initial_designs,
+            llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
         )
     if space is None:
         raise ValueError(f"strategy {config.strategy!r} needs a flat space")

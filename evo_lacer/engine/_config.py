@@ -57,6 +57,10 @@ class SearchConfig:
     by its sampled rate of children that beat the population median, divided by
     1 + w * (arm's mean proposal seconds / mean evaluation seconds): with cheap evaluations a slow
     LLM must improve more often to be called. 0: time is ignored."""
+    screen_variants: int | None = None
+    """hybrid: children drawn per random-filled edit, of which a Gaussian process over tree features
+    (trained on every evaluated tree) picks the one with the highest expected improvement; only that
+    one is evaluated. 1: no screen; None: 8 for hybrid, 1 for the other strategies."""
     elitism: int = 1
     """Best individuals that always survive (single objective)."""
     tournament_size: int = 3
@@ -139,9 +143,11 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
-                     "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes"):
+                     "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
+                     "screen_variants"):
             value = getattr(self, name)
-            if value is None and name in ("population_size", "batch_size", "initial_designs"):
+            if value is None and name in ("population_size", "batch_size", "initial_designs",
+                                          "screen_variants"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes")
             least = 0 if name in zero_ok else 1
@@ -213,6 +219,13 @@ class SearchConfig:
         if self.initial_designs is not None:
             return self.initial_designs
         return scaled_sizes(self.budget, self.workers)[2]
+
+    @property
+    def screen_count(self) -> int:
+        """`screen_variants`, or its default: 8 for hybrid, 1 (no screen) otherwise."""
+        if self.screen_variants is not None:
+            return self.screen_variants
+        return 8 if self.strategy == "hybrid" else 1
 
     @property
     def tree_based(self) -> bool:

@@ -47,6 +47,7 @@ from evo_lacer.engine._population import (
     survive,
 )
 from evo_lacer.engine._records import Candidate, Plan
+from evo_lacer.engine._screen import Screen, tree_features
 from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback, probe_quality
@@ -63,6 +64,8 @@ INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 CONFIGS_KEPT = 64
 """Whole designs (flat configurations with their feedback) kept for the LLM's design prompts."""
+OBSERVED_KEPT = 300
+"""Evaluated trees (features and fitness) the screen's model trains on (the most recent kept)."""
 
 
 class TreeStrategy(Strategy):
@@ -74,7 +77,7 @@ class TreeStrategy(Strategy):
         seeds: Sequence[Node], task: str, seed: int, population_size: int, elitism: int,
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
-        whole: WholeDesigner | None = None, llm_initial_designs: int = 0,
+        whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -94,6 +97,7 @@ class TreeStrategy(Strategy):
         self.space = space
         self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
         self.whole = whole
+        self.screen = screen if screen is not None and screen.variants > 1 else None
         self.start = self._diverse_start(initial_designs)
         self.llm_initial = llm_initial_designs if whole is not None else 0
         self.rng = np.random.default_rng([seed, 0xE70])
@@ -104,6 +108,8 @@ class TreeStrategy(Strategy):
         self.recent: list[Candidate] = []
         self.configs: list[tuple[dict[str, Any], Feedback]] = []
         self.insights: list[list[str]] = []
+        self.observed: list[tuple[dict[str, float], float]] = []
+        self.seen: set[str] = set()
         self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
         """Sites of the context-free transformations by tree hash (parents are picked again and
         again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
@@ -176,19 +182,54 @@ class TreeStrategy(Strategy):
         plan_s = (time.perf_counter() - start) / len(picks)
         out: list[Proposal] = []
         this_round: list[dict[str, Any]] = []
+        screened: list[tuple[int, list[Proposal], float]] = []
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
             t0 = time.perf_counter()
             if parent is None or ctx is None or moves is None:
                 prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
-            else:
+            elif arm == EDIT_LLM or self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
                 prop = self._design(parent, ctx, moves, next(plans), first_id + i, index, plan_s, designer)
                 index += 1
+            else:
+                plan = next(plans)
+                variants = [self._design(parent, ctx, moves, plan, first_id + i, index, plan_s,
+                                         self.random_designer, variant=v)
+                            for v in range(self.screen.variants)]
+                index += 1
+                screened.append((len(out), variants, time.perf_counter() - t0))
+                prop = variants[0]
             prop.extra = {**prop.extra, "arm": arm, "origin": arm}
             self.arms.spent(arm, plan_s + time.perf_counter() - t0)
             out.append(prop)
+        if screened:
+            self._screen(out, screened)
         return out
+
+    def _screen(self, out: list[Proposal], screened: list[tuple[int, list[Proposal], float]]) -> None:
+        """Replace each screened slot's proposal by the variant the screen picks: among the variants
+        that made a tree (new trees first, then repeats of evaluated ones), by expected improvement."""
+        assert self.screen is not None
+        t0 = time.perf_counter()
+        slots: list[list[Proposal]] = []
+        for _, variants, _ in screened:
+            made = [p for p in variants if p.tree is not None]
+            hashes = {id(p): tree_hash(p.tree, self.catalog) for p in made if p.tree is not None}
+            unique: dict[str, Proposal] = {}
+            for p in made:
+                unique.setdefault(hashes[id(p)], p)
+            fresh = [p for h, p in unique.items() if h not in self.seen]
+            slots.append(fresh or list(unique.values()))
+        picks = self.screen.choose([[p.tree for p in slot if p.tree is not None] for slot in slots],
+                                   self.observed, self.rng)
+        per_slot = (time.perf_counter() - t0) / len(screened)
+        for (pos, variants, made_s), slot, (i, said) in zip(screened, slots, picks, strict=True):
+            chosen = slot[i] if i >= 0 else variants[0]
+            info = {"variants": len(variants), "distinct": len(slot), **said}
+            out[pos] = replace(chosen, propose_s=made_s + per_slot,
+                               extra={**chosen.extra, "arm": out[pos].extra["arm"],
+                                      "origin": out[pos].extra["origin"], "screen": info})
 
     def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
@@ -223,7 +264,8 @@ class TreeStrategy(Strategy):
                         extra={**extra, "origin": origin})
 
     def _design(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]], plan: Plan,
-                cid: int, index: int, plan_s: float, designer: Designer) -> Proposal:
+                cid: int, index: int, plan_s: float, designer: Designer, variant: int = 0) -> Proposal:
+        """One child of `parent` by `plan`; `variant` > 0 draws another child for the screen."""
         start = time.perf_counter()
         t = self.transformations[plan.transformation]
         sites = tuple(s for s in moves[plan.transformation]
@@ -235,9 +277,11 @@ class TreeStrategy(Strategy):
         extra: dict[str, Any] = {"parent_fitness": parent_fitness, "plan_index": index,
                                  "parent_quality": probe_quality(parent.feedback.features)
                                  if parent.feedback is not None else None}
+        rng = candidate_rng(self.seed, cid) if not variant else np.random.default_rng(
+            [self.seed, cid, variant, 0x5C7])
         context = DesignContext(
             tree=parent.tree, transformation=t, sites=sites, ctx=ctx, plan=plan,
-            rng=candidate_rng(self.seed, cid), parent_feedback=parent.feedback if parent_fitness is not None
+            rng=rng, parent_feedback=parent.feedback if parent_fitness is not None
             else None, task=self.task, history=tuple(self.recent[-self.history_kept:]),
             seed=candidate_seed(self.seed, cid), candidate_id=cid)
         try:
@@ -256,7 +300,7 @@ class TreeStrategy(Strategy):
             return Proposal(tree=None, error=f"{t.name} could not be applied: {type(exc).__name__}: {exc}",
                             propose_s=plan_s + time.perf_counter() - start, extra=extra, **base, **done)
         edits = [self._as_edit(t, decision.site, dict(decision.choice), ctx)]
-        child, more = self._more_edits(child, ctx, plan, cid, designer, context.parent_feedback)
+        child, more = self._more_edits(child, ctx, plan, cid, designer, context.parent_feedback, variant)
         edits += more
         if more:  # the gate checks intent against the parent; later edits may move the first site
             intended = None
@@ -277,13 +321,13 @@ class TreeStrategy(Strategy):
         return (t.name, site, choice)
 
     def _more_edits(self, tree: Node, ctx: TransformContext, plan: Plan, cid: int, designer: Designer,
-                    parent_feedback: Feedback | None) -> tuple[Node, list[Edit]]:
+                    parent_feedback: Feedback | None, variant: int = 0) -> tuple[Node, list[Edit]]:
         """A compound move: ``plan.edits - 1`` further random legal edits on the child, filled by the
         same designer; the first that cannot be made, or changes nothing, ends the move (the child
         so far is kept)."""
         edits: list[Edit] = []
         for j in range(1, plan.edits):
-            rng = np.random.default_rng([self.seed, cid, j, 0xC0])
+            rng = np.random.default_rng([self.seed, cid, j, 0xC0] + ([variant] if variant else []))
             moves = {n: s for n, s in self._legal(tree, ctx).items() if n != "repeat_previous"}
             if not moves:
                 break
@@ -321,8 +365,13 @@ class TreeStrategy(Strategy):
                                  c.feedback.cost.seconds if c.evaluated else None)
         new = []
         for c in cands:
+            if c.tree_hash:
+                self.seen.add(c.tree_hash)
             if not (c.evaluated and c.feedback.ok):
                 continue
+            if self.screen is not None and c.fitness is not None and c.tree:
+                feats = tree_features(node_from_dict(dict(c.tree)))
+                self.observed = [*self.observed, (feats, float(c.fitness))][-OBSERVED_KEPT:]
             values = objective_values(self.objectives, c.feedback, c.gate)
             new.append(Individual(node_from_dict(dict(c.tree)), c.id, c.tree_hash, c.feedback,
                                   make_fitness(values)))
@@ -364,6 +413,7 @@ class TreeStrategy(Strategy):
             "recent": [c.to_dict() for c in self.recent],
             "configs": [[cfg, fb.to_dict()] for cfg, fb in self.configs],
             "insights": self.insights, "arms": self.arms.state_dict(),
+            "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
             "whole": None if self.whole is None else self.whole.counters(),
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
@@ -381,6 +431,8 @@ class TreeStrategy(Strategy):
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
         self.configs = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state.get("configs", [])]
         self.insights = [list(i) for i in state.get("insights", [])]
+        self.observed = [(dict(f), float(y)) for f, y in state.get("observed", [])]
+        self.seen = set(state.get("seen", []))
         if "arms" in state:
             self.arms.load_state_dict(state["arms"])
         if self.whole is not None and state.get("whole"):

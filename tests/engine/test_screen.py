@@ -1,0 +1,72 @@
+"""The hybrid's surrogate screen: tree features, the GP, the pick, and how a search records it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from search_helpers import param_fitness, small_space
+
+from evo_lacer.api import search
+from evo_lacer.engine import SearchConfig
+from evo_lacer.engine._screen import GPModel, Screen, expected_improvement, tree_features
+from evo_lacer.errors import ConfigError
+from evo_lacer.tree import Node, branch, encoder, fusion, module
+
+
+def mlp_tree(width: int, depth: int = 1) -> Node:
+    return encoder([branch("ego", module("MLPBlock", width=width, depth=depth, activation="relu")),
+                    branch("hist", module("GRUEncoder", hidden=16))], fusion("ConcatFusion"))
+
+
+def test_tree_features_describe_each_part() -> None:
+    f = tree_features(mlp_tree(64))
+    assert f["ego|modules"] == 1 and f["hist|modules"] == 1 and f["fusion|modules"] == 1
+    assert f["ego|MLPBlock"] == 1 and f["hist|GRUEncoder"] == 1
+    assert f["ego|MLPBlock|width"] == pytest.approx(np.log2(65))
+    assert f["ego|MLPBlock|activation=relu"] == 1
+    assert tree_features(mlp_tree(64)) == f and tree_features(mlp_tree(32)) != f
+
+
+def test_the_gp_interpolates_and_is_unsure_far_from_its_data() -> None:
+    rows = [{"x": float(x)} for x in range(6)]
+    model = GPModel(rows, [2.0 * x for x in range(6)])
+    mu, sd = model.predict([{"x": 2.0}, {"x": 40.0}])
+    assert mu[0] == pytest.approx(4.0, abs=0.8)
+    assert sd[1] > 2 * sd[0]
+    ei = expected_improvement(np.array([1.0, 0.0]), np.array([0.1, 0.1]), best=0.5)
+    assert ei[0] > ei[1] > 0
+
+
+def test_the_screen_picks_the_child_its_model_expects_to_be_better() -> None:
+    observed = [(tree_features(mlp_tree(w)), float(np.log2(w))) for w in (8, 16, 32, 64)]
+    slots = [[mlp_tree(4), mlp_tree(96)], [mlp_tree(96), mlp_tree(4)]]
+    picks = Screen(8).choose(slots, observed, np.random.default_rng(0))
+    assert [i for i, _ in picks] == [1, 0]
+    assert set(picks[0][1]) == {"mean", "sd", "ei"}
+    assert picks[0][1]["mean"] > observed[0][1]
+
+
+def test_the_screen_picks_uniformly_until_it_has_data() -> None:
+    observed = [(tree_features(mlp_tree(8)), 1.0)]
+    slots = [[mlp_tree(4), mlp_tree(96)]] * 40
+    picks = Screen(8, min_train=4).choose(slots, observed, np.random.default_rng(0))
+    assert {i for i, _ in picks} == {0, 1} and all(said == {} for _, said in picks)
+    assert Screen(8).choose([[]], observed, np.random.default_rng(0)) == [(-1, {})]
+
+
+def test_hybrid_screens_its_random_edits_and_the_screen_can_be_switched_off(tmp_path) -> None:
+    assert SearchConfig(strategy="hybrid").screen_count == 8
+    assert SearchConfig(strategy="evolution").screen_count == 1
+    with pytest.raises(ConfigError, match="screen_variants"):
+        SearchConfig(screen_variants=0)
+    on = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=16,
+                llm="none", seed=3, run_dir=tmp_path / "on")
+    start = SearchConfig(budget=16).initial_count
+    edits = [c for c in on.history[start:] if c.extra.get("arm") == "edit:random"]
+    assert edits and all(c.extra["screen"]["variants"] == 8 for c in edits)
+    assert any("ei" in c.extra["screen"] for c in edits)  # the model picked, once it had data
+    assert len({c.tree_hash for c in on.history}) == len(on.history)  # no evaluated tree proposed again
+    off = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=16,
+                 llm="none", seed=3, run_dir=tmp_path / "off", screen_variants=1)
+    assert not any("screen" in c.extra for c in off.history)
+    assert [c.tree_hash for c in off.history[:start]] == [c.tree_hash for c in on.history[:start]]
