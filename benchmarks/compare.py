@@ -6,7 +6,7 @@
         --workers 2 --llm embedded --resume --out benchmarks/out/compare_full   # the README's full run
     evo-lacer compare ...                        # the same, from the console script
 
-The setting (every option is a field of ``evo_lacer.evaluate.CompareConfig``):
+The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
 
 - **Task**: ``evo_lacer/RingTraffic-v0`` (Flow's Sugiyama ring: 22 vehicles, 230 m, 0.1 s
   simulation steps, 0.5 s control steps, one automated vehicle; observation = ``ego`` vector,

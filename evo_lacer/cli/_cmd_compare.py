@@ -11,7 +11,7 @@ from evo_lacer.cli._dataclass_args import add_dataclass_args, dataclass_from_arg
 
 
 def register(subparsers: Any) -> None:
-    from evo_lacer.evaluate import CompareConfig
+    from evo_lacer.compare import CompareConfig
 
     p = subparsers.add_parser(
         "compare", help="compare search strategies (and LACER's feedback ablations) on the ring road "
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evo_lacer.evaluate import CompareConfig, run_comparison
+    from evo_lacer.compare import CompareConfig, run_comparison
 
     result = run_comparison(dataclass_from_args(CompareConfig, args))
     print(Path(result.paths["markdown"]).read_text(encoding="utf-8"))

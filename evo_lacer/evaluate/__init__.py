@@ -1,7 +1,6 @@
 """Evaluators: a tree in, a Feedback out (RL training, or a user's fitness function)."""
 
 from evo_lacer.evaluate._base import Evaluator
-from evo_lacer.evaluate._comparison import CompareConfig, CompareResult, run_comparison
 from evo_lacer.evaluate._features import (
     dead_units,
     effective_rank,
@@ -19,8 +18,6 @@ from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
     "SIGNALS",
-    "CompareConfig",
-    "CompareResult",
     "Cost",
     "Evaluator",
     "Feedback",
@@ -42,6 +39,5 @@ __all__ = [
     "probe_quality",
     "promote_record",
     "ridge_r2",
-    "run_comparison",
     "successive_halving",
 ]

@@ -7,11 +7,12 @@ import math
 import pytest
 
 from evo_lacer.cli import build_parser
+from evo_lacer.compare import CompareConfig, CompareResult, Reference, RunRow
+from evo_lacer.compare._comparison import best_so_far, search_options
+from evo_lacer.compare._report import evals_to_threshold, markdown
 from evo_lacer.engine import SearchConfig
 from evo_lacer.errors import ConfigError
-from evo_lacer.evaluate import CompareConfig, CompareResult, Feedback, Status
-from evo_lacer.evaluate._comparison import Reference, RunRow, best_so_far, search_options
-from evo_lacer.evaluate._comparison_report import evals_to_threshold, markdown
+from evo_lacer.evaluate import Feedback, Status
 
 
 def test_best_so_far_and_threshold() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evo_lacer.evaluate._comparison import CompareResult, Reference, dump_json
+from evo_lacer.compare._comparison import CompareResult, Reference, dump_json
 
 
 def _pm(values: list[float], digits: int = 3) -> str:

@@ -22,9 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from evo_lacer.errors import ConfigError
-from evo_lacer.evaluate._base import Evaluator
-from evo_lacer.evaluate._comparison_tasks import (
+from evo_lacer.compare._tasks import (
     RING_ID,
     RING_TASK,
     confirm_evaluator,
@@ -33,7 +31,8 @@ from evo_lacer.evaluate._comparison_tasks import (
     references,
     task_evaluator,
 )
-from evo_lacer.evaluate._feedback import Feedback
+from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Evaluator, Feedback
 
 __all__ = ["RING_ID", "RING_TASK", "CompareConfig", "confirm_evaluator", "references", "run_comparison",
            "task_evaluator"]
@@ -214,7 +213,7 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
 
 def run_comparison(config: CompareConfig, log: Callable[[str], None] = print) -> CompareResult:
     """Run every (strategy, seed), then write the table, the plot and the raw numbers."""
-    from evo_lacer.evaluate._comparison_report import write_outputs
+    from evo_lacer.compare._report import write_outputs
 
     cfg = config.resolved()
     out = Path(cfg.out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evo_lacer.evaluate import CompareConfig, run_comparison
+from evo_lacer.compare import CompareConfig, run_comparison
 
 
 def test_babyai_comparison_smoke(tmp_path: Path) -> None:

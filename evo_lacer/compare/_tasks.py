@@ -98,7 +98,7 @@ def expert_score(scorer: Any) -> float | None:
 
 def references(cfg: Any, evaluator: Any, log: Callable[[str], None]) -> list[Any]:
     """The scripted expert and SB3's CombinedExtractor, scored like the candidates."""
-    from evo_lacer.evaluate._comparison import Reference
+    from evo_lacer.compare._comparison import Reference
 
     scorer = confirm_evaluator(cfg)
     name = "expert controller" if is_ring(cfg.env) else "BabyAI bot" if "BabyAI-" in cfg.env else "expert"
