@@ -254,6 +254,36 @@ def _llm_check_rows(run: _Run) -> list[list[Any]]:
     return [row]
 
 
+def _screen_rows(run: _Run) -> list[list[Any]]:
+    """The hybrid's screen: children it chose among its drawn variants, how many of those its model
+    picked (the rest were uniform, before it had data), and how well the model's predicted fitness
+    ranked the picked children's real fitness (Spearman rho)."""
+    screened = [r for r in run.records if isinstance((r.get("extra") or {}).get("screen"), Mapping)]
+    if not screened:
+        return []
+    pairs = []
+    for r in screened:
+        mean = r["extra"]["screen"].get("mean")
+        fitness = (r.get("feedback") or {}).get("fitness")
+        if isinstance(mean, int | float) and isinstance(fitness, int | float) and r.get("evaluated"):
+            pairs.append((float(mean), float(fitness)))
+    modelled = sum(1 for r in screened if "mean" in r["extra"]["screen"])
+    rho = _spearman(pairs)
+    return [[run.name, len(screened), modelled, len(pairs), "-" if rho is None else f"{rho:.2f}"]]
+
+
+def _spearman(pairs: list[tuple[float, float]]) -> float | None:
+    if len(pairs) < 3:
+        return None
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    a, b = np.array(pairs).T
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
 def _arm_rows(run: _Run) -> list[list[Any]]:
     """Per arm of a tree strategy (who made the child): times chosen, children scored, children
     that beat the population median, that rate, and proposal seconds (the LLM's time included).
@@ -324,6 +354,14 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                   "A child *improved* when it beat the median fitness of the population it came from.", ""]
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
                          "proposal seconds"], arm_rows)
+
+    screen_rows = [row for run in runs for row in _screen_rows(run)]
+    if screen_rows:
+        lines += ["## Screen (which drawn child was evaluated)", "",
+                  "Each screened child was picked among several drawn children by a Gaussian process "
+                  "over tree features; rho: rank correlation of its predicted and its real fitness.", ""]
+        lines += _table(["run", "screened", "picked by the model", "evaluated OK", "rho (predicted, real)"],
+                        screen_rows)
 
     check_rows = [row for run in runs for row in _llm_check_rows(run)]
     if check_rows:

@@ -70,3 +70,8 @@ def test_hybrid_screens_its_random_edits_and_the_screen_can_be_switched_off(tmp_
                  llm="none", seed=3, run_dir=tmp_path / "off", screen_variants=1)
     assert not any("screen" in c.extra for c in off.history)
     assert [c.tree_hash for c in off.history[:start]] == [c.tree_hash for c in on.history[:start]]
+    from evo_lacer.runs import write_report
+
+    section = write_report(on.run_dir).read_text().split("## Screen", 1)[1].split("\n## ", 1)[0]
+    modelled = sum(1 for c in edits if "ei" in c.extra["screen"])
+    assert f"| {len(edits)} | {modelled} |" in section
