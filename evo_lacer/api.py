@@ -234,7 +234,7 @@ def resume(
     run_dir: str | os.PathLike[str], *, evaluator: Evaluator | None = None, fitness: FitnessFn | None = None,
     observation_space: Any = None, full_evaluator: Evaluator | None = None,
     llm: str | LLMBackend | None = None, workers: int | None = None, catalog: Catalog | None = None,
-    space: Any = None, progress: bool = False, executor: str | None = None,
+    space: Any = None, progress: bool = False, executor: str | None = None, dask_address: str | None = None,
 ) -> SearchResult:
     """Continue a run (killed or finished) with no evaluation lost or repeated.
 
@@ -242,9 +242,10 @@ def resume(
     recorded as data (a fitness function by import path, the RL / imitation evaluators by env id
     and settings); otherwise pass it again (``evaluator=``, or ``fitness=`` with the recorded or a
     given ``observation_space``), and a custom ``catalog`` / ``space`` too. The store is checked
-    against the checkpoints first (`RunStoreError` on a mismatch). ``workers`` and ``executor``
-    may differ from the original run (``executor="process"`` isolates an evaluation that crashed
-    the last session); ``llm`` overrides the recorded backend spec.
+    against the checkpoints first (`RunStoreError` on a mismatch). ``workers``, ``executor`` and
+    ``dask_address`` may differ from the original run (``executor="process"`` isolates an evaluation
+    that crashed the last session, and drops a recorded Dask address); ``llm`` overrides the recorded
+    backend spec.
     """
     from evo_lacer.runs import RunStore
     from evo_lacer.runs._resume import check_run, recorded_parts
@@ -258,8 +259,10 @@ def resume(
         except ConfigError as exc:
             raise RunStoreError(f"{store.path / 'run.json'}: the recorded config is not valid ({exc}); the "
                                 "file was edited or damaged: restore it, or start a new search") from None
-        overrides: dict[str, Any] = {k: v for k, v in (("workers", workers), ("executor", executor))
-                                     if v is not None}
+        overrides: dict[str, Any] = {k: v for k, v in (("workers", workers), ("executor", executor),
+                                                       ("dask_address", dask_address)) if v is not None}
+        if executor in ("process", "inprocess") and dask_address is None:
+            overrides["dask_address"] = None  # the recorded cluster is not used
         cfg = dataclasses.replace(cfg, **overrides)  # a bad override is the caller's ConfigError
         parts = recorded_parts(store, evaluator=evaluator, fitness=fitness,
                                observation_space=observation_space, full_evaluator=full_evaluator,
@@ -279,7 +282,10 @@ def resume(
 def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
     """A killable process pool where it matters: several workers, a time limit, or an evaluator
     that asks for isolation (RL training: slow, may crash, libsumo allows one simulation per
-    process). Cheap custom fitness functions run in this process, where overhead is lowest."""
+    process). Cheap custom fitness functions run in this process, where overhead is lowest. A Dask
+    scheduler address means its cluster."""
+    if cfg.dask_address is not None:
+        return "dask"
     isolate = cfg.workers > 1 or cfg.eval_timeout_s is not None or getattr(evaluator, "isolate", False)
     return "process" if isolate else "inprocess"
 
@@ -312,7 +318,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
                               exchange_sink=store.append_llm, task=evaluator.describe())
     kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
-    executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb)
+    executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb, address=cfg.dask_address)
     bar: ProgressBar | None = None
     try:
         harness = Harness(store=store, evaluator=evaluator, executor=executor, strategy=cfg.strategy,
@@ -364,7 +370,7 @@ def _check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> Non
     if backend is None or cfg.llm_check_probes <= 0 or store.artifact_path(LLM_CHECK_ARTIFACT).exists():
         return
     llm_arms = [a for a in cfg.arms if "llm" in a]
-    if cfg.strategy == "hybrid" and cfg.arms and not llm_arms and not cfg.llm_initial_designs:
+    if cfg.spec.arms and cfg.arms and not llm_arms and not cfg.llm_initial_designs:
         return  # a hybrid whose LLM arms are off never asks the model
     from evo_lacer.engine._llm_check import llm_check
 

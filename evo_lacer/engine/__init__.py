@@ -21,6 +21,7 @@ from evo_lacer.engine._planner import Planner, RandomPlanner
 from evo_lacer.engine._population import FITNESS_CLASSES, Individual
 from evo_lacer.engine._progress import ProgressBar
 from evo_lacer.engine._records import PROMPT_CATEGORIES, Candidate, LegalMoves, Outcome, Plan
+from evo_lacer.engine._registry import STRATEGY_REGISTRY, StrategySpec
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tree_strategy import TreeStrategy
@@ -31,6 +32,7 @@ __all__ = [
     "LLM_STRATEGIES",
     "PROMPT_CATEGORIES",
     "STRATEGIES",
+    "STRATEGY_REGISTRY",
     "TREE_STRATEGIES",
     "Candidate",
     "DesignContext",
@@ -55,6 +57,7 @@ __all__ = [
     "RandomPlanner",
     "SearchConfig",
     "Strategy",
+    "StrategySpec",
     "ThompsonPlanner",
     "TreeStrategy",
     "build_strategy",

@@ -1,12 +1,13 @@
-"""Wiring: the planner, designer and strategy a `SearchConfig` names (components passed in)."""
+"""Wiring: the planner, designer and strategy a `SearchConfig` names (components passed in); what
+differs between strategy names is read from their `StrategySpec` (see `_registry`)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from evo_lacer.engine._arms import ARMS, DESIGN_LLM, EDIT_LLM, EDIT_RANDOM, ArmBandit
-from evo_lacer.engine._config import SearchConfig
 from evo_lacer.engine._designer import Designer, RandomDesigner
 from evo_lacer.engine._flat_strategy import FlatStrategy, first_config
 from evo_lacer.engine._llm_client import ExchangeSink
@@ -23,43 +24,72 @@ from evo_lacer.signals import Signal
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
 
+if TYPE_CHECKING:
+    from evo_lacer.engine._config import SearchConfig
+    from evo_lacer.engine._registry import StrategySpec
+
+
+@dataclass(frozen=True)
+class StrategyParts:
+    """The components a strategy is built from (passed in by the caller, never built here)."""
+
+    catalog: Catalog
+    inputs: Mapping[str, Signal]
+    seeds: Sequence[Node]
+    space: FlatSpaceLike | None
+    backend: LLMBackend | None
+    exchange_sink: ExchangeSink | None
+    task: str
+    transformations: Mapping[str, Any] | None = None
+
+
+def optuna_planner(config: SearchConfig, transformations: tuple[str, ...]) -> Planner:
+    """hybrid: Optuna (diversity-guided), compound moves of up to `max_edits` edits."""
+    return OptunaPlanner(config.seed, sampler=config.planner_sampler, novelty_weight=config.novelty_weight,
+                         feature_weight=config.feature_weight, n_startup_trials=config.n_startup_trials,
+                         transformations=transformations, max_edits=config.max_edits)
+
+
+def thompson_planner(config: SearchConfig, transformations: tuple[str, ...]) -> Planner:
+    """llmastool: Thompson sampling over operations and prompt categories."""
+    return ThompsonPlanner(config.seed, epsilon=config.epsilon)
+
+
+def random_planner(config: SearchConfig, transformations: tuple[str, ...]) -> Planner:
+    """evolution: uniform choices, compound moves of up to `max_edits` edits."""
+    return RandomPlanner(config.seed, max_edits=config.max_edits)
+
 
 def make_planner(config: SearchConfig, transformations: Sequence[str]) -> Planner:
-    """hybrid: Optuna (diversity-guided); llmastool: Thompson sampling; evolution: random.
-    hybrid and evolution plan compound moves of up to `max_edits` edits."""
-    if config.strategy == "hybrid":
-        return OptunaPlanner(config.seed, sampler=config.planner_sampler,
-                             novelty_weight=config.novelty_weight,
-                             feature_weight=config.feature_weight, n_startup_trials=config.n_startup_trials,
-                             transformations=tuple(transformations), max_edits=config.max_edits)
-    if config.strategy == "llmastool":
-        return ThompsonPlanner(config.seed, epsilon=config.epsilon)
-    return RandomPlanner(config.seed, max_edits=config.max_edits)
+    """The planner of `config.strategy` (its `StrategySpec.planner`)."""
+    return config.spec.planner(config, tuple(transformations))
 
 
 def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_sink: ExchangeSink | None,
                   task: str, vocabulary: Collection[str] = ()) -> Designer:
-    """The LLM designer for hybrid/llmastool with a backend; the random designer otherwise."""
-    if backend is None or config.strategy not in ("hybrid", "llmastool"):
+    """The LLM designer for a tree strategy that uses an LLM, given a backend; the random one otherwise."""
+    spec = config.spec
+    if backend is None or not (spec.tree_based and spec.uses_llm):
         return RandomDesigner()
     return LLMDesigner(
         backend, exchange_sink=exchange_sink, max_sites=config.max_sites,
         insight_memory=config.insight_memory,
         history_in_prompt=config.history_in_prompt, temperature=config.llm_temperature,
         timeout_s=config.llm_timeout_s, max_tokens=config.llm_max_tokens,
-        reflection=config.reflection and config.strategy == "hybrid", seed=config.seed, task=task,
-        signals=config.llm_signals, vocabulary=vocabulary,
+        reflection=config.reflection and spec.reflection, seed=config.seed, task=task,
+        signals=spec.channels_for(config.llm_signals), vocabulary=vocabulary,
     )
 
 
 def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True) -> ArmBandit:
-    """hybrid with an LLM: `config.arms` or all of random-filled edits, LLM-filled edits and whole
-    LLM designs; llmastool with an LLM: LLM-filled edits (its paper's method); otherwise
-    random-filled edits only. `designs`: whether whole designs can be made (a flat space exists)."""
+    """A strategy with arms (hybrid) and an LLM: `config.arms` or all of random-filled edits,
+    LLM-filled edits and whole LLM designs; without an LLM: random-filled edits. Other strategies:
+    LLM-filled edits with an LLM (llmastool, its paper's method), else random-filled edits.
+    `designs`: whether whole designs can be made (a flat space exists)."""
     llm = isinstance(designer, LLMDesigner)
-    if config.strategy == "hybrid" and llm:
+    if config.spec.arms and llm:
         arms: tuple[str, ...] = tuple(a for a in config.arms or ARMS if designs or a != DESIGN_LLM)
-    elif config.strategy == "hybrid":
+    elif config.spec.arms:
         arms = tuple(a for a in config.arms if a == EDIT_RANDOM) or (EDIT_RANDOM,)
     elif llm:
         arms = (EDIT_LLM,)
@@ -94,35 +124,48 @@ def build_strategy(
     transformations: Mapping[str, Any] | None = None,
 ) -> Strategy:
     """The strategy `config.strategy` names, built from the given components."""
-    if config.tree_based:
-        from evo_lacer.transform import ALL_TRANSFORMATIONS, RedrawBranch
+    parts = StrategyParts(catalog=catalog, inputs=inputs, seeds=seeds, space=space, backend=backend,
+                          exchange_sink=exchange_sink, task=task, transformations=transformations)
+    return config.spec.build(config.spec, config, parts)
 
-        registry = dict(transformations or ALL_TRANSFORMATIONS)
-        if transformations is None and space is not None and hasattr(space, "suggest_entry"):
-            registry["redraw_branch"] = RedrawBranch(space)  # type: ignore[arg-type]
-        designer = make_designer(config, backend, exchange_sink=exchange_sink, task=task,
-                                 vocabulary=search_vocabulary(inputs, catalog, space))
-        if not seeds and config.initial_count == 0 and space is not None:
-            seeds = [default_seed_tree(space)]  # nothing else to start from
-        whole = None
-        if config.strategy == "hybrid" and isinstance(designer, LLMDesigner) and space is not None:
-            whole = WholeDesigner(designer.client, space, seed=config.seed, task=task,
-                                  signals=config.llm_signals, history_shown=max(2, config.history_in_prompt))
-        return TreeStrategy(
-            name=config.strategy, planner=make_planner(config, list(registry)), designer=designer,
-            transformations=registry, catalog=catalog, inputs=inputs, seeds=seeds, task=task,
-            seed=config.seed,
-            population_size=config.population, elitism=config.elitism,
-            tournament_size=config.tournament_size, objectives=config.objectives,
-            history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
-            arms=make_arms(config, designer, designs=whole is not None), whole=whole,
-            llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
-        )
-    if space is None:
+
+def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:
+    """hybrid / evolution / llmastool: a population of trees edited by transformations."""
+    from evo_lacer.transform import ALL_TRANSFORMATIONS, RedrawBranch
+
+    space = parts.space
+    transforms = dict(parts.transformations or ALL_TRANSFORMATIONS)
+    if parts.transformations is None and space is not None and hasattr(space, "suggest_entry"):
+        transforms["redraw_branch"] = RedrawBranch(space)  # type: ignore[arg-type]
+    designer = make_designer(config, parts.backend, exchange_sink=parts.exchange_sink, task=parts.task,
+                             vocabulary=search_vocabulary(parts.inputs, parts.catalog, space))
+    seeds = parts.seeds
+    if not seeds and config.initial_count == 0 and space is not None:
+        seeds = [default_seed_tree(space)]  # nothing else to start from
+    whole = None
+    if spec.arms and isinstance(designer, LLMDesigner) and space is not None:
+        whole = WholeDesigner(designer.client, space, seed=config.seed, task=parts.task,
+                              signals=spec.channels_for(config.llm_signals),
+                              history_shown=max(2, config.history_in_prompt))
+    return TreeStrategy(
+        name=config.strategy, planner=make_planner(config, list(transforms)), designer=designer,
+        transformations=transforms, catalog=parts.catalog, inputs=parts.inputs, seeds=seeds, task=parts.task,
+        seed=config.seed,
+        population_size=config.population, elitism=config.elitism,
+        tournament_size=config.tournament_size, objectives=config.objectives,
+        history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
+        arms=make_arms(config, designer, designs=whole is not None), whole=whole,
+        llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
+    )
+
+
+def build_flat_strategy(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:
+    """random / tpe / lacer / genius: whole configurations of the flat per-source space."""
+    if parts.space is None:
         raise ValueError(f"strategy {config.strategy!r} needs a flat space")
-    llm = backend if config.strategy in ("lacer", "genius") else None
-    return FlatStrategy(name=config.strategy, space=space, seed=config.seed, task=task, backend=llm,
-                        exchange_sink=exchange_sink, n_startup_trials=config.n_startup_trials,
+    return FlatStrategy(name=config.strategy, space=parts.space, seed=config.seed, task=parts.task,
+                        backend=parts.backend if spec.uses_llm else None, exchange_sink=parts.exchange_sink,
+                        n_startup_trials=config.n_startup_trials,
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
                         timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
-                        signals=("reward",) if config.strategy == "genius" else config.llm_signals)
+                        signals=spec.channels_for(config.llm_signals))

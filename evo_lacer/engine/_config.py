@@ -8,15 +8,15 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from evo_lacer.engine._population import check_objectives
+from evo_lacer.engine._registry import STRATEGY_REGISTRY, StrategyName, StrategySpec
 from evo_lacer.errors import ConfigError
 
-StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool"]
-STRATEGIES: tuple[str, ...] = ("hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool")
-TREE_STRATEGIES: tuple[str, ...] = ("hybrid", "evolution", "llmastool")
+STRATEGIES: tuple[str, ...] = tuple(STRATEGY_REGISTRY)
+TREE_STRATEGIES: tuple[str, ...] = tuple(n for n, s in STRATEGY_REGISTRY.items() if s.tree_based)
 """Strategies that evolve trees with transformations (population + planner + designer)."""
-FLAT_STRATEGIES: tuple[str, ...] = ("random", "tpe", "lacer", "genius")
+FLAT_STRATEGIES: tuple[str, ...] = tuple(n for n, s in STRATEGY_REGISTRY.items() if not s.tree_based)
 """Strategies that pick whole configurations of the flat per-source space."""
-LLM_STRATEGIES: tuple[str, ...] = ("hybrid", "lacer", "genius", "llmastool")
+LLM_STRATEGIES: tuple[str, ...] = tuple(n for n, s in STRATEGY_REGISTRY.items() if s.uses_llm)
 """Strategies that use an LLM (with ``llm="none"`` they design at random)."""
 
 
@@ -76,7 +76,11 @@ class SearchConfig:
     """Parallel evaluations."""
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
     """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
-    time limit, else in this process (cheap custom fitness functions)."""
+    time limit, else in this process (cheap custom fitness functions); with `dask_address`: dask."""
+    dask_address: str | None = None
+    """executor dask: scheduler address of a running Dask cluster (e.g. tcp://host:8786) whose workers
+    run the evaluations (`workers` then only sizes the generations, `worker_memory_mb` is the
+    cluster's business); None: a local cluster of `workers` processes."""
     fidelity: Literal["full", "cheap", "halving"] = "full"
     """With env=: full (PPO per candidate), cheap (imitation of the env's expert + feature probes,
     seconds per candidate) or halving (search on cheap, then promote the best `promote` fraction
@@ -140,7 +144,7 @@ class SearchConfig:
     workers; 0: no limit. Worker processes only (the in-process executor shares the search's memory)."""
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
+        if self.strategy not in STRATEGY_REGISTRY:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
                      "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
@@ -199,9 +203,18 @@ class SearchConfig:
                 "or 'process', or drop eval_timeout_s")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {self.seed!r}")
-        if self.workers == 0 and self.executor in ("process", "dask"):
-            raise ConfigError(f"SearchConfig.executor={self.executor!r} needs workers >= 1 (workers=0 "
-                              "evaluates in this process); pass --workers 1 or more")
+        if self.dask_address is not None and (not isinstance(self.dask_address, str)
+                                              or not self.dask_address.strip()):
+            raise ConfigError(f"SearchConfig.dask_address must be a scheduler address such as "
+                              f"'tcp://host:8786' or None, got {self.dask_address!r}")
+        if self.dask_address is not None and self.executor not in ("auto", "dask"):
+            raise ConfigError(f"SearchConfig.dask_address={self.dask_address!r} runs evaluations on a Dask "
+                              f"cluster, but executor={self.executor!r}; pass executor='dask' "
+                              "(--executor dask) or drop dask_address")
+        if self.workers == 0 and (self.executor in ("process", "dask") or self.dask_address is not None):
+            what = f"executor={self.executor!r}" if self.dask_address is None else "dask_address"
+            raise ConfigError(f"SearchConfig.{what} needs workers >= 1 (workers=0 evaluates in this "
+                              "process); pass --workers 1 or more")
 
     @property
     def population(self) -> int:
@@ -225,15 +238,20 @@ class SearchConfig:
         """`screen_variants`, or its default: 8 for hybrid, 1 (no screen) otherwise."""
         if self.screen_variants is not None:
             return self.screen_variants
-        return 8 if self.strategy == "hybrid" else 1
+        return self.spec.screen_variants
+
+    @property
+    def spec(self) -> StrategySpec:
+        """What `strategy` means: how it is built, what it uses (see `STRATEGY_REGISTRY`)."""
+        return STRATEGY_REGISTRY[self.strategy]
 
     @property
     def tree_based(self) -> bool:
-        return self.strategy in TREE_STRATEGIES
+        return self.spec.tree_based
 
     @property
     def uses_llm(self) -> bool:
-        return self.strategy in LLM_STRATEGIES
+        return self.spec.uses_llm
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -1,0 +1,67 @@
+"""The strategy registry: what each `SearchConfig.strategy` name means -- how it is built, whether it
+evolves trees, whether it uses an LLM and which feedback channels its prompts show. Everything
+that differs between strategies is read from here, never from the name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from evo_lacer.engine._build import (
+    build_flat_strategy,
+    build_tree_strategy,
+    optuna_planner,
+    random_planner,
+    thompson_planner,
+)
+
+if TYPE_CHECKING:
+    from evo_lacer.engine._build import StrategyParts
+    from evo_lacer.engine._config import SearchConfig
+    from evo_lacer.engine._planner import Planner
+    from evo_lacer.engine._strategy import Strategy
+
+StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool"]
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One strategy name: how to build it and what it uses."""
+
+    name: str
+    build: Callable[[StrategySpec, SearchConfig, StrategyParts], Strategy]
+    """Builds the strategy from the config and the components passed in."""
+    tree_based: bool
+    """Evolves trees with transformations (population + planner + designer); else it picks whole
+    configurations of the flat per-source space."""
+    uses_llm: bool
+    """Asks an LLM (with ``llm="none"`` it designs at random)."""
+    channels: tuple[str, ...] | None = None
+    """Feedback channels its LLM prompts show; None: `SearchConfig.llm_signals`."""
+    planner: Callable[[SearchConfig, tuple[str, ...]], Planner] = random_planner
+    """Tree strategies: builds the planner from the config and the transformation names."""
+    arms: bool = False
+    """Tree strategies with an LLM: a bandit chooses among random-filled edits, LLM-filled edits and
+    whole LLM designs (`SearchConfig.arms`); else every edit is LLM-filled when an LLM is there."""
+    reflection: bool = False
+    """The LLM designer reflects on feedback (if `SearchConfig.reflection`)."""
+    screen_variants: int = 1
+    """Default of `SearchConfig.screen_variants` (1: no surrogate screen)."""
+
+    def channels_for(self, llm_signals: tuple[str, ...]) -> tuple[str, ...]:
+        """The channels shown, given `SearchConfig.llm_signals`."""
+        return llm_signals if self.channels is None else self.channels
+
+
+STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
+    StrategySpec("hybrid", build_tree_strategy, tree_based=True, uses_llm=True, planner=optuna_planner,
+                 arms=True, reflection=True, screen_variants=8),
+    StrategySpec("evolution", build_tree_strategy, tree_based=True, uses_llm=False),
+    StrategySpec("random", build_flat_strategy, tree_based=False, uses_llm=False),
+    StrategySpec("tpe", build_flat_strategy, tree_based=False, uses_llm=False),
+    StrategySpec("lacer", build_flat_strategy, tree_based=False, uses_llm=True),
+    StrategySpec("genius", build_flat_strategy, tree_based=False, uses_llm=True, channels=("reward",)),
+    StrategySpec("llmastool", build_tree_strategy, tree_based=True, uses_llm=True, planner=thompson_planner),
+)}
+"""Every strategy name, in the order the docs list them (`StrategyName` spells the same names)."""
