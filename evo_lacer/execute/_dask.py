@@ -85,10 +85,13 @@ class DaskExecutor(ExecutorBase):
         restart_on_timeout: restart the worker running an over-time job, to really stop it.
         memory_mb: memory of each local worker (Dask's nanny restarts a worker over it, and the
             job fails); None: `default_memory_mb`, 0: no limit (ignored with `address`).
+        worker_wait_s: with `address`, how long to wait for a first worker to join a cluster
+            that has none (then `ConfigError`, rather than a search that waits forever).
     """
 
     def __init__(self, address: str | None = None, n_workers: int = 2, *,
-                 restart_on_timeout: bool = True, memory_mb: int | None = None) -> None:
+                 restart_on_timeout: bool = True, memory_mb: int | None = None,
+                 worker_wait_s: float = 30.0) -> None:
         dist = _require()
         if address is None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ConfigError(f"DaskExecutor needs n_workers >= 1, got {n_workers!r}")
@@ -106,13 +109,24 @@ class DaskExecutor(ExecutorBase):
                 )
         try:
             self._client = dist.Client(self._cluster if address is None else address)
-            self._client.register_plugin(TorchThreadsPlugin(), name=TorchThreadsPlugin.name)
         except BaseException as exc:
             if self._cluster is not None:
                 self._cluster.close()
-            if address is not None and isinstance(exc, OSError | TimeoutError):
-                raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {exc}; start it "
-                                  "(`dask scheduler`) or leave address=None for a local cluster") from None
+            if address is not None and isinstance(exc, OSError | TimeoutError | ValueError):
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {address!r} ({last_line(exc)}); start it there "
+                    f"(`dask scheduler --port PORT`, then `dask worker {address}` on each machine), check "
+                    "the host, port and firewall, or drop dask_address (--dask-address) to evaluate on a "
+                    "local cluster") from None
+            raise
+        try:
+            if address is not None and not self._client.nthreads():
+                self._wait_for_a_worker(address, worker_wait_s)
+            self._client.register_plugin(TorchThreadsPlugin(), name=TorchThreadsPlugin.name)
+        except BaseException:
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
             raise
         self._blob = b""
         self._evaluator_future: Any = None
@@ -148,6 +162,13 @@ class DaskExecutor(ExecutorBase):
             self._cluster.close()
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _wait_for_a_worker(self, address: str, wait_s: float) -> None:
+        try:
+            self._client.wait_for_workers(1, timeout=wait_s)
+        except TimeoutError:
+            raise ConfigError(f"the Dask scheduler at {address!r} has no workers (waited {wait_s:g} s); "
+                              f"start some (`dask worker {address} --nthreads 1`) and search again") from None
 
     def _scatter(self, evaluator: Evaluator, force: bool = False) -> None:
         try:
