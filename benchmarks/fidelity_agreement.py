@@ -61,7 +61,7 @@ CANDIDATES: dict[str, str] = {
 # --- settings and evaluators ------------------------------------------------------------------
 def compare_config(args: argparse.Namespace) -> Any:
     """The ``CompareConfig`` of ``evo-lacer compare --fidelity full`` with these settings."""
-    from evo_lacer.evaluate import CompareConfig
+    from evo_lacer.compare import CompareConfig
 
     base = CompareConfig(fidelity="full", backend=args.backend, smoke=args.smoke)
     if not args.smoke:
@@ -87,7 +87,7 @@ _EVALUATORS: dict[str, Any] = {}
 
 def evaluator(run: str, cfg: Any, short_fraction: int, kinds: dict[str, str] | None) -> Any:
     """compare's evaluator of ``run`` (built once per process)."""
-    from evo_lacer.evaluate._comparison import task_evaluator
+    from evo_lacer.compare._tasks import task_evaluator
 
     ev: Any
     key = json.dumps([run, dataclasses.asdict(cfg), short_fraction, kinds], sort_keys=True, default=str)
@@ -108,8 +108,7 @@ def evaluator(run: str, cfg: Any, short_fraction: int, kinds: dict[str, str] | N
 # --- the encoders -----------------------------------------------------------------------------
 def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
     """N encoders: n-2 gated Latin-sample designs, the expert tree, SB3's CombinedExtractor."""
-    from evo_lacer.evaluate._comparison import confirm_evaluator, task_evaluator
-    from evo_lacer.evaluate._comparison_tasks import expert_score, small_images
+    from evo_lacer.compare._tasks import confirm_evaluator, expert_score, small_images, task_evaluator
     from evo_lacer.flat import FlatSpace
     from evo_lacer.transform import Gate
     from evo_lacer.tree import load_tree, node_to_dict, tree_hash
