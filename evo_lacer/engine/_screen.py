@@ -56,7 +56,10 @@ class GPModel:
         self.keys = sorted({k for r in rows for k in r}) if keys is None else list(keys)
         x = self._matrix(rows)
         self.mean = x.mean(axis=0)
-        self.scale = x.std(axis=0) + 1e-6
+        std = x.std(axis=0)
+        self.scale = np.where(std > 1e-9, std, 1.0)
+        """A feature constant in the training data keeps its raw scale: dividing by its (zero) spread
+        would put any child that has it infinitely far from everything evaluated."""
         self.x = (x - self.mean) / self.scale
         ys = np.asarray(y, dtype=float)
         self.y_mean, self.y_std = float(ys.mean()), float(ys.std()) or 1.0

@@ -75,3 +75,11 @@ def test_hybrid_screens_its_random_edits_and_the_screen_can_be_switched_off(tmp_
     section = write_report(on.run_dir).read_text().split("## Screen", 1)[1].split("\n## ", 1)[0]
     modelled = sum(1 for c in edits if "ei" in c.extra["screen"])
     assert f"| {len(edits)} | {modelled} |" in section
+
+
+def test_a_feature_unseen_in_training_does_not_make_a_child_infinitely_far() -> None:
+    rows = [{"x": float(x)} for x in range(6)]
+    model = GPModel(rows, [2.0 * x for x in range(6)], keys=["x", "new"])
+    mu, sd = model.predict([{"x": 5.0, "new": 1.0}, {"x": 5.0}, {"x": 1000.0}])  # the last: the prior
+    assert mu[1] < mu[0] + 2.0 and mu[0] > mu[2] + 2.0  # pulled toward its neighbour x=5 ...
+    assert sd[1] < sd[0] < 0.9 * sd[2]  # ... and surer than the prior
