@@ -46,6 +46,10 @@ The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
   folder, readable by ``evo-lacer report``). ``--resume`` keeps the run folders already in
   ``--out``: finished runs are read back and killed ones continue, so a long comparison that
   was interrupted loses nothing.
+
+Budgets 12, 24 and 48 side by side, with bootstrap intervals of the median, mean ranks and
+best-so-far bands, on the ring's cheap fidelity and a supervised multi-source task of our own:
+``benchmarks/hybrid_budgets.py`` (the README's "Does the hybrid beat its baselines?").
 """
 
 from __future__ import annotations
