@@ -65,7 +65,7 @@ def compare_config(args: argparse.Namespace) -> Any:
 
     base = CompareConfig(fidelity="full", backend=args.backend, smoke=args.smoke)
     if not args.smoke:
-        base = dataclasses.replace(base, steps=args.steps, horizon=args.horizon,
+        base = dataclasses.replace(base, steps=args.steps, horizon=args.horizon, max_eval_s=args.max_eval_s,
                                    eval_episodes=args.eval_episodes, max_latency_ms=args.max_latency_ms)
     return base.resolved()
 
@@ -156,7 +156,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(1)
     cfg = job["cfg"]
     ev = evaluator(job["run"], cfg, job["short_fraction"], job["encoder"].get("kinds"))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     tree = job["encoder"]["tree"]
     fb = ev.baseline(job["seed"]) if tree is None else ev.evaluate(node_from_dict(tree), job["seed"])
     probes = [v for k, v in fb.features.items() if k.startswith("probe_r2/")]
@@ -165,7 +165,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             "fitness": fb.fitness, "reward": fb.metrics.get("reward"),
             "skill": fb.metrics.get("imitation_skill"),
             "probe_r2": float(np.mean(probes)) if probes else None, "seconds": fb.cost.seconds,
-            "env_steps": fb.cost.env_steps, "wall_s": time.perf_counter() - start, "error": fb.error[:300]}
+            "env_steps": fb.cost.env_steps, "wall_s": time.perf_counter() - start,
+            "cpu_s": time.process_time() - cpu, "error": fb.error[:300]}
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -224,7 +225,7 @@ def fmt(s: dict[str, Any], key: str) -> str:
 
 # --- the report -------------------------------------------------------------------------------
 def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) -> str:
-    rows = load(out / "results.jsonl")
+    rows = list({r["key"]: r for r in load(out / "results.jsonl")}.values())  # a rerun replaces a line
     ids = {run: run_id(run, cfg, args.short_fraction)
            for run in ("ppo", "ppo-short", "imitation", "imitation-r3")}
     names = {e["hash"]: e["name"] for e in meta["encoders"]}
@@ -237,7 +238,9 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
             failed.append(f"{r['encoder']} {r['run_id']} seed {r['seed']}: {r['status']} {r['error'][:120]}")
             continue
         by.setdefault((r["run_id"], r["seed"]), {})[r["hash"]] = r
-    seeds = [s for s in args.ppo_seeds if (ids["ppo"], s) in by]
+    tried = {(r["hash"], r["seed"]) for r in rows if r["run_id"] == ids["ppo"]}
+    seeds = [s for s in args.ppo_seeds if all((h, s) in tried for h in names)]  # finished seeds only
+    partial = [s for s in args.ppo_seeds if s not in seeds and any(t[1] == s for t in tried)]
     ppo = {s: {h: float(r["fitness"]) for h, r in by[(ids["ppo"], s)].items()} for s in seeds}
     common = set.intersection(*(set(v) for v in ppo.values())) if ppo else set()
     order = sorted(common)
@@ -245,9 +248,17 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
     rng = np.random.default_rng(0)
 
     def cost(rid: str) -> float:
-        secs = [r["seconds"] for (i, _), v in by.items() if i == rid for r in v.values()]
-        full = [r["seconds"] for (i, _), v in by.items() if i == ids["ppo"] for r in v.values()]
-        return float(np.median(secs) / np.median(full)) if secs and full else math.nan
+        """Median cost of one evaluation relative to full PPO: CPU seconds where both runs have them
+        for every line (robust to a loaded machine), else wall-clock seconds."""
+        mine = [r for (i, _), v in by.items() if i == rid for r in v.values()]
+        full = [r for (i, _), v in by.items() if i == ids["ppo"] for r in v.values()]
+        clock = "cpu_s" if all(r.get("cpu_s") is not None for r in mine + full) else "seconds"
+        clocks.add("CPU" if clock == "cpu_s" else "wall-clock")
+        if not mine or not full:
+            return math.nan
+        return float(np.median([r[clock] for r in mine]) / np.median([r[clock] for r in full]))
+
+    clocks: set[str] = set()
 
     full_s = [r["seconds"] for (i, _), v in by.items() if i == ids["ppo"] for r in v.values()]
     lines = [
@@ -256,7 +267,8 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
         + " ".join(sys.argv[1:]) + "`", "",
         f"Reference: PPO at the full fidelity (`evo-lacer compare --fidelity full --backend {cfg.backend}`: "
         f"{cfg.steps} steps, {cfg.eval_episodes} held-out episodes of {cfg.horizon} steps), mean reward over "
-        f"PPO seeds {seeds}; {len(order)} encoders with every PPO seed OK, of {len(names)} drawn "
+        f"PPO seeds {seeds}{f' (unfinished, left out: {partial})' if partial else ''}; "
+        f"{len(order)} encoders with every PPO seed OK, of {len(names)} drawn "
         f"({len(meta['rejected'])} Latin designs replaced after a gate rejection). One full PPO run: median "
         f"{np.median(full_s) if full_s else math.nan:.1f} s. Cheap fidelities use seed {args.low_seed}. "
         "Intervals: 95% bootstrap over encoders. top-k: of the k best by the fidelity, how many are among "
@@ -293,8 +305,10 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
             results[f"ppo seed {a} vs mean of others"] = {**st, **tk, "cost": 1.0}
             lines.append(f"| PPO seed {a} vs mean of seeds {others} | {fmt(st, 'rho')} | {fmt(st, 'tau')} | "
                          f"{tk['hits']}/{tk['k']} | {tk['best_rank']}/{len(order)} | 1 | {len(order)} |")
-    lines += ["", f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} "
-              f"episodes), {meta['expert_return_3']:.2f} (3 episodes, the bc-return scale)."]
+    lines += ["", f"cost / full PPO: ratio of median {' and '.join(sorted(clocks)) or '-'} seconds per "
+              "evaluation.", "",
+              f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} episodes), "
+              f"{meta['expert_return_3']:.2f} (3 episodes, the bc-return scale)."]
     if order:
         best = sorted(order, key=lambda h: -ref[h])
         lines += ["", "PPO mean reward per encoder (best first): " + ", ".join(
@@ -350,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--horizon", type=int, default=100, help="control steps per ring episode")
     p.add_argument("--backend", default="numpy", choices=["numpy", "sumo"])
     p.add_argument("--max-latency-ms", type=float, default=10.0, help="the search's gate bound (compare's)")
+    p.add_argument("--max-eval-s", type=float, default=None,
+                   help="wall-clock limit of one evaluation (compare's default: 60 s cheap, 300 s PPO); "
+                        "raise it on a loaded machine: timed-out lines are run again on resume")
     p.add_argument("--sample-seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=2000)
     p.add_argument("--jobs", type=int, default=1, help="evaluations side by side (processes)")
@@ -373,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"settings": settings, **draw_encoders(cfg, args.n, args.sample_seed)}
         meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
     if not args.report_only:
-        done = {r["key"] for r in load(out / "results.jsonl")}
+        done = {r["key"] for r in load(out / "results.jsonl") if r["status"] != "timed_out"}  # load-dependent
         runs = [CANDIDATES[c] for c in CANDIDATES if c in args.fidelities]
         plan = [(run, args.low_seed) for run in dict.fromkeys(runs)] + [("ppo", s) for s in args.ppo_seeds]
         jobs = []
