@@ -248,10 +248,11 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
     rng = np.random.default_rng(0)
 
     def cost(rid: str) -> float:
-        """Median cost of one evaluation relative to full PPO: CPU seconds where both runs have them
-        for every line (robust to a loaded machine), else wall-clock seconds."""
+        """Median cost of one evaluation relative to full PPO with the first PPO seed (run right after
+        the cheap fidelities, so under a similar load): CPU seconds where both runs have them for every
+        line (robust to a loaded machine), else wall-clock seconds."""
         mine = [r for (i, _), v in by.items() if i == rid for r in v.values()]
-        full = [r for (i, _), v in by.items() if i == ids["ppo"] for r in v.values()]
+        full = list(by.get((ids["ppo"], args.ppo_seeds[0]), {}).values())
         clock = "cpu_s" if all(r.get("cpu_s") is not None for r in mine + full) else "seconds"
         clocks.add("CPU" if clock == "cpu_s" else "wall-clock")
         if not mine or not full:
@@ -260,7 +261,7 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
 
     clocks: set[str] = set()
 
-    full_s = [r["seconds"] for (i, _), v in by.items() if i == ids["ppo"] for r in v.values()]
+    full_s = [r["seconds"] for r in by.get((ids["ppo"], args.ppo_seeds[0]), {}).values()]
     lines = [
         "# Fidelity agreement: does a cheap fidelity rank encoders as PPO does?", "",
         f"Run on {time.strftime('%Y-%m-%d')}: `python benchmarks/fidelity_agreement.py "
@@ -269,8 +270,9 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
         f"{cfg.steps} steps, {cfg.eval_episodes} held-out episodes of {cfg.horizon} steps), mean reward over "
         f"PPO seeds {seeds}{f' (unfinished, left out: {partial})' if partial else ''}; "
         f"{len(order)} encoders with every PPO seed OK, of {len(names)} drawn "
-        f"({len(meta['rejected'])} Latin designs replaced after a gate rejection). One full PPO run: median "
-        f"{np.median(full_s) if full_s else math.nan:.1f} s. Cheap fidelities use seed {args.low_seed}. "
+        f"({len(meta['rejected'])} Latin designs replaced after a gate rejection). One full PPO run (seed "
+        f"{args.ppo_seeds[0]}): median {np.median(full_s) if full_s else math.nan:.1f} s. Cheap fidelities "
+        f"use seed {args.low_seed}. "
         "Intervals: 95% bootstrap over encoders. top-k: of the k best by the fidelity, how many are among "
         "the k best by PPO (k = a quarter, as halving promotes). best@PPO: PPO rank of the fidelity's best.",
         "", "| fidelity | Spearman rho [95% CI] | Kendall tau [95% CI] | top-k overlap | best@PPO | "
@@ -305,6 +307,31 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
             results[f"ppo seed {a} vs mean of others"] = {**st, **tk, "cost": 1.0}
             lines.append(f"| PPO seed {a} vs mean of seeds {others} | {fmt(st, 'rho')} | {fmt(st, 'tau')} | "
                          f"{tk['hits']}/{tk['k']} | {tk['best_rank']}/{len(order)} | 1 | {len(order)} |")
+    for b in partial:  # a seed cut short: the ceiling and the candidates on the encoders it reached
+        part = {h: float(r["fitness"]) for h, r in by.get((ids["ppo"], b), {}).items() if h in ref}
+        hs = sorted(part)
+        if len(hs) < 4:
+            continue
+        for a in seeds:
+            x, y = np.array([ppo[a][h] for h in hs]), np.array([part[h] for h in hs])
+            st, tk = rank_stats(x, y, rng, args.bootstrap), top_k(x, y)
+            results[f"ppo seed {a} vs seed {b} (subset)"] = {**st, **tk, "cost": 1.0}
+            lines.append(f"| PPO seed {a} vs PPO seed {b}, on the {len(hs)} encoders seed {b} reached | "
+                         f"{fmt(st, 'rho')} | {fmt(st, 'tau')} | {tk['hits']}/{tk['k']} | "
+                         f"{tk['best_rank']}/{len(hs)} | 1 | {len(hs)} |")
+        mean = np.array([np.mean([part[h], *(ppo[a][h] for a in seeds)]) for h in hs])
+        for name in results.copy():
+            if name not in CANDIDATES:
+                continue
+            scores = candidate_scores(name, by.get((ids[CANDIDATES[name]], args.low_seed), {}),
+                                      meta["expert_return_3"])
+            sub = [i for i, h in enumerate(hs) if h in scores]
+            x = np.array([scores[hs[i]] for i in sub])
+            st, tk = rank_stats(x, mean[sub], rng, args.bootstrap), top_k(x, mean[sub])
+            results[f"{name} (subset)"] = {**st, **tk}
+            lines.append(f"| {name}, same {len(sub)} encoders, vs mean of seeds {[*seeds, b]} | "
+                         f"{fmt(st, 'rho')} | {fmt(st, 'tau')} | {tk['hits']}/{tk['k']} | "
+                         f"{tk['best_rank']}/{len(sub)} | - | {len(sub)} |")
     lines += ["", f"cost / full PPO: ratio of median {' and '.join(sorted(clocks)) or '-'} seconds per "
               "evaluation.", "",
               f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} episodes), "
@@ -390,13 +417,16 @@ def main(argv: list[str] | None = None) -> int:
         meta = {"settings": settings, **draw_encoders(cfg, args.n, args.sample_seed)}
         meta_path.write_text(json.dumps(meta, indent=1, default=str) + "\n")
     if not args.report_only:
-        done = {r["key"] for r in load(out / "results.jsonl") if r["status"] != "timed_out"}  # load-dependent
+        stored = load(out / "results.jsonl")
+        done = {r["key"] for r in stored if r["status"] != "timed_out"}  # a time-out depends on the load
+        known = {r["hash"]: r["seconds"] for r in stored if r["run"] == "ppo" and r["status"] == "ok"}
         runs = [CANDIDATES[c] for c in CANDIDATES if c in args.fidelities]
         plan = [(run, args.low_seed) for run in dict.fromkeys(runs)] + [("ppo", s) for s in args.ppo_seeds]
         jobs = []
         for run, seed in plan:  # stage by stage: a cut-short measurement still has whole columns
             rid = run_id(run, cfg, args.short_fraction)
-            for enc in meta["encoders"]:
+            # encoders whose PPO run is known to be cheap first: a run cut short keeps the most pairs
+            for enc in sorted(meta["encoders"], key=lambda e: known.get(e["hash"], 0.0)):
                 key = f"{rid}|{enc['hash']}|{seed}"
                 if key not in done:
                     jobs.append({"key": key, "run": run, "run_id": rid, "seed": seed, "encoder": enc,
