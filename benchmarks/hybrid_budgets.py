@@ -54,8 +54,8 @@ def make_task(task: str) -> dict[str, Any]:
 
         return {"fitness": multisource.fitness, "observation_space": multisource.SPACE}
     if task == "ring":
-        from evo_lacer.evaluate import ImitationEvaluator
         from evo_lacer.compare._comparison import RING_ID, RING_TASK
+        from evo_lacer.evaluate import ImitationEvaluator
 
         evaluator = ImitationEvaluator(RING_ID, env_kwargs={"backend": "numpy", "horizon": 100},
                                        dataset_steps=600, grad_steps=50, batch_size=64, rollout_episodes=0,
