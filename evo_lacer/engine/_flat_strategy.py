@@ -8,7 +8,8 @@
 
 LACER's initial evaluation: before the LLM's first design, `initial_evaluations` random
 configurations (the random strategy's, candidate for candidate) are evaluated on their own round,
-so the first prompt already holds feedback. `signals` names what the prompts show (the nested
+so the first prompt already holds feedback (in the steady-state loop, no LLM design is proposed
+before every initial configuration was observed). `signals` names what the prompts show (the nested
 ablation hides features, then the reward -- fitness included --, then skips the initial round).
 
 The LLM's answer is held to the space's JSON schema (``space.json_schema()``) and validated by
@@ -62,6 +63,7 @@ class FlatStrategy(Strategy):
         default = ("reward",) if name == "genius" else SIGNALS
         self.signals = check_signals(default if signals is None else signals, "FlatStrategy(signals=...)")
         self.initial_proposed = 0
+        self.initial_observed = 0
         self.space = space
         self.seed = seed
         self.task = task
@@ -93,6 +95,9 @@ class FlatStrategy(Strategy):
         out: list[Proposal] = []
         round_configs: list[dict[str, Any]] = []
         initial = self.llm_based and self.initial_proposed < self.initial_evaluations
+        if self.llm_based and self.designer is not None and not initial \
+                and self.initial_observed < self.initial_proposed:
+            return []  # steady-state loop: the first LLM prompt waits for the initial feedback
         if initial:  # LACER's initial evaluation: a round of its own, before any LLM design
             n = min(n, self.initial_evaluations - self.initial_proposed)
             self.initial_proposed += n
@@ -151,8 +156,10 @@ class FlatStrategy(Strategy):
                         self.study.tell(int(trial), lo - max(hi - lo, 1e-6))
                     else:
                         self.study.tell(int(trial), state=optuna.trial.TrialState.FAIL)
-            self.pending_trials = []
+            told = {int(c.plan["trial"]) for c in cands if c.plan.get("trial") is not None}
+            self.pending_trials = [t for t in self.pending_trials if t not in told]
         for c in cands:
+            self.initial_observed += c.designer == "initial"
             if c.evaluated:
                 self.history.append((dict(c.choice), c.feedback))
 
@@ -164,7 +171,8 @@ class FlatStrategy(Strategy):
             "study": None if self.study is None else study_to_state(self.study),
             "pending_trials": list(self.pending_trials),
             "counters": {**(self.designer.counters() if self.designer is not None else {}),
-                         "initial_proposed": self.initial_proposed},
+                         "initial_proposed": self.initial_proposed,
+                         "initial_observed": self.initial_observed},
             "llm": None if self.client is None else self.client.accounting.to_dict(),
         }
 
@@ -181,6 +189,7 @@ class FlatStrategy(Strategy):
         if self.designer is not None:
             self.designer.load_counters(counters)
         self.initial_proposed = int(counters.get("initial_proposed", 0))
+        self.initial_observed = int(counters.get("initial_observed", self.initial_proposed))
         if self.client is not None and state.get("llm"):
             self.client.accounting = LLMAccounting.from_dict(state["llm"])
 

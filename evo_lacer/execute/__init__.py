@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from evo_lacer.errors import ConfigError
-from evo_lacer.execute._base import Executor, ExecutorBase, FeedStream, Job, JobStream, run_job
+from evo_lacer.execute._base import (
+    Executor,
+    ExecutorBase,
+    FeedStream,
+    Job,
+    JobStream,
+    open_stream,
+    run_job,
+)
 from evo_lacer.execute._inprocess import InProcessExecutor
 from evo_lacer.execute._process import ProcessPoolExecutor
 
@@ -57,5 +65,6 @@ __all__ = [
     "JobStream",
     "ProcessPoolExecutor",
     "make_executor",
+    "open_stream",
     "run_job",
 ]

@@ -17,7 +17,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
@@ -153,6 +153,21 @@ class FeedStream:
     def close(self) -> None:
         self._results.close()
         self._ids.clear()
+
+
+def open_stream(executor: Any, evaluator: Evaluator, timeout_s: float | None) -> JobStream:
+    """`executor.stream(...)`, or -- for an executor that only has ``submit_many`` -- a stream that
+    evaluates one job at a time through it."""
+    stream = getattr(executor, "stream", None)
+    if callable(stream):
+        return stream(evaluator, timeout_s)  # type: ignore[no-any-return]
+    submit_many = executor.submit_many
+
+    def one_by_one(queue: deque[Job]) -> Generator[tuple[int, Feedback], None, None]:
+        while queue:
+            yield from submit_many(evaluator, [queue.popleft()], timeout_s)
+
+    return FeedStream(one_by_one, 1, timeout_s)
 
 
 def last_line(exc: BaseException) -> str:
