@@ -368,7 +368,7 @@ class TreeStrategy(Strategy):
         told = [c for c in planned if c.id in flying]
         if told:
             self.planner.tell([outcome_of(c, self.population) for c in told], keys=[c.id for c in told])
-        elif self.planner.pending is not None and not flying:  # plans asked without keys (a run checkpointed before keys)
+        elif self.planner.pending is not None and not flying:  # asked without keys (an older checkpoint)
             self.planner.tell([outcome_of(c, self.population) for c in planned])
         median = median_score(self.population)
         for c in cands:
