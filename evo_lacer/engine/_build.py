@@ -169,4 +169,4 @@ def build_flat_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
                         n_startup_trials=config.n_startup_trials,
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
                         timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
-                        signals=spec.channels_for(config.llm_signals))
+                        signals=spec.channels_for(config.llm_signals), await_initial=config.loop == "steady")

@@ -57,8 +57,11 @@ class FlatStrategy(Strategy):
                  backend: LLMBackend | None = None, exchange_sink: ExchangeSink | None = None,
                  n_startup_trials: int = 10, history_shown: int = 6, temperature: float = 0.2,
                  timeout_s: float = 60.0, max_tokens: int = 320, initial_evaluations: int = 0,
-                 signals: Sequence[str] | None = None) -> None:
+                 signals: Sequence[str] | None = None, await_initial: bool = False) -> None:
         self.name = name
+        self.await_initial = await_initial
+        """Propose no LLM design before every initial configuration was observed (steady-state loop:
+        observations come one at a time; the generational loop observes the initial round at once)."""
         self.initial_evaluations = initial_evaluations
         default = ("reward",) if name == "genius" else SIGNALS
         self.signals = check_signals(default if signals is None else signals, "FlatStrategy(signals=...)")
@@ -95,9 +98,9 @@ class FlatStrategy(Strategy):
         out: list[Proposal] = []
         round_configs: list[dict[str, Any]] = []
         initial = self.llm_based and self.initial_proposed < self.initial_evaluations
-        if self.llm_based and self.designer is not None and not initial \
+        if self.await_initial and self.llm_based and self.designer is not None and not initial \
                 and self.initial_observed < self.initial_proposed:
-            return []  # steady-state loop: the first LLM prompt waits for the initial feedback
+            return []  # the first LLM prompt waits for the initial feedback
         if initial:  # LACER's initial evaluation: a round of its own, before any LLM design
             n = min(n, self.initial_evaluations - self.initial_proposed)
             self.initial_proposed += n

@@ -194,3 +194,26 @@ def test_a_cut_last_line_is_evaluated_again_under_its_id(tmp_path) -> None:
     assert [r["id"] for r in records][-1] == lost["id"] and len(records) == len(finished.history)
     assert records[-1]["tree_hash"] == lost["tree_hash"]
     assert again.accounting["evaluations"] == BUDGET
+
+
+def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None:
+    from evo_lacer.engine import FlatStrategy
+    from evo_lacer.engine._records import Candidate
+    from evo_lacer.evaluate import Feedback, Status
+    from evo_lacer.flat import FlatSpace
+
+    space = FlatSpace.load().for_sources(small_space())
+    lacer = FlatStrategy(name="lacer", space=space, seed=0, backend=SeededBackend(), initial_evaluations=2,
+                         await_initial=True)
+    first = [lacer.propose(1, 0, i)[0] for i in range(2)]
+    assert [p.designer for p in first] == ["initial", "initial"]
+    assert lacer.propose(1, 0, 2) == []  # both initial configurations still evaluate
+
+    def outcome(cid: int) -> Candidate:
+        return Candidate(id=cid, generation=0, tree={}, tree_hash=f"h{cid}", choice=first[cid].choice,
+                         feedback=Feedback(Status.OK, float(cid)), designer="initial", evaluated=True)
+
+    lacer.observe([outcome(1)])
+    assert lacer.propose(1, 1, 2) == []
+    lacer.observe([outcome(0)])
+    assert [p.designer for p in lacer.propose(1, 2, 2)] == ["llm"]
