@@ -114,8 +114,8 @@ def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(t
     saved: list[tuple[str, int]] = []
     original = RunStore.save_state
 
-    def keep(self, name, state):
-        original(self, name, state)
+    def keep(self, name, state, **kw):
+        original(self, name, state, **kw)
         if name == "checkpoint":
             saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
 
