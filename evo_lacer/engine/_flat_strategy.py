@@ -80,6 +80,8 @@ class FlatStrategy(Strategy):
             self.client, space, seed=seed, task=task, signals=self.signals, history_shown=history_shown,
             max_tokens=max_tokens)
         self.history: list[tuple[dict[str, Any], Feedback]] = []
+        self.flying_configs: dict[int, dict[str, Any]] = {}
+        """Configurations proposed and not yet observed (the steady loop's "this round")."""
         self.study: optuna.Study | None = None
         self.pending_trials: list[int] = []
         if name == "tpe":
@@ -96,7 +98,7 @@ class FlatStrategy(Strategy):
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
-        round_configs: list[dict[str, Any]] = []
+        round_configs: list[dict[str, Any]] = list(self.flying_configs.values())
         initial = self.llm_based and self.initial_proposed < self.initial_evaluations
         if self.await_initial and self.llm_based and self.designer is not None and not initial \
                 and self.initial_observed < self.initial_proposed:
@@ -121,6 +123,7 @@ class FlatStrategy(Strategy):
                     config = self.space.sample(candidate_rng(self.seed, cid))
                     designer = "initial" if initial else "random"
                 round_configs.append(config)
+                self.flying_configs[cid] = dict(config)
                 tree: Node | None = self.space.to_tree(config)
                 error = ""
             except Exception as exc:
@@ -162,6 +165,7 @@ class FlatStrategy(Strategy):
             told = {int(c.plan["trial"]) for c in cands if c.plan.get("trial") is not None}
             self.pending_trials = [t for t in self.pending_trials if t not in told]
         for c in cands:
+            self.flying_configs.pop(c.id, None)
             self.initial_observed += c.designer == "initial"
             if c.evaluated:
                 self.history.append((dict(c.choice), c.feedback))
@@ -173,6 +177,7 @@ class FlatStrategy(Strategy):
             "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
             "study": None if self.study is None else study_to_state(self.study),
             "pending_trials": list(self.pending_trials),
+            "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "counters": {**(self.designer.counters() if self.designer is not None else {}),
                          "initial_proposed": self.initial_proposed,
                          "initial_observed": self.initial_observed},
@@ -188,6 +193,7 @@ class FlatStrategy(Strategy):
             self.study = self._new_study()
             add_trials(self.study, state["study"])
         self.pending_trials = [int(t) for t in state.get("pending_trials", [])]
+        self.flying_configs = {int(k): dict(v) for k, v in state.get("flying_configs", [])}
         counters = state.get("counters", {})
         if self.designer is not None:
             self.designer.load_counters(counters)

@@ -118,6 +118,8 @@ class TreeStrategy(Strategy):
         self.insights: list[list[str]] = []
         self.observed: list[tuple[dict[str, float], float]] = []
         self.seen: set[str] = set()
+        self.flying_configs: dict[int, dict[str, Any]] = {}
+        """Whole designs proposed and not yet observed (the steady loop's "this round")."""
         self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
         """Sites of the context-free transformations by tree hash (parents are picked again and
         again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
@@ -190,7 +192,7 @@ class TreeStrategy(Strategy):
         plans = iter(self.planner.ask(legal, keys=keys) if legal else [])
         plan_s = (time.perf_counter() - start) / len(picks)
         out: list[Proposal] = []
-        this_round: list[dict[str, Any]] = []
+        this_round: list[dict[str, Any]] = list(self.flying_configs.values())
         screened: list[tuple[int, list[Proposal], float]] = []
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
@@ -214,7 +216,13 @@ class TreeStrategy(Strategy):
             out.append(prop)
         if screened:
             self._screen(out, screened)
+        self._fly(out, first_id)
         return out
+
+    def _fly(self, out: list[Proposal], first_id: int) -> None:
+        for i, prop in enumerate(out):
+            if prop.choice and prop.transformation in ("initial", "llm_design"):
+                self.flying_configs[first_id + i] = dict(prop.choice)
 
     def _screen(self, out: list[Proposal], screened: list[tuple[int, list[Proposal], float]]) -> None:
         """Replace each screened slot's proposal by the variant the screen picks: among the variants
@@ -242,7 +250,7 @@ class TreeStrategy(Strategy):
 
     def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
-        this_round: list[dict[str, Any]] = []
+        this_round: list[dict[str, Any]] = list(self.flying_configs.values())
         for i in range(min(n, self.initial_total - self.initial_proposed)):
             k = self.initial_proposed + i
             if k < len(self.start):
@@ -254,6 +262,7 @@ class TreeStrategy(Strategy):
             else:
                 out.append(self._design_whole(first_id + i, this_round, origin="initial:llm"))
         self.initial_proposed += len(out)
+        self._fly(out, first_id)
         return out
 
     def _design_whole(self, cid: int, this_round: list[dict[str, Any]], *, origin: str) -> Proposal:
@@ -362,6 +371,8 @@ class TreeStrategy(Strategy):
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
         cands = sorted(candidates, key=lambda c: c.id)
+        for c in cands:
+            self.flying_configs.pop(c.id, None)
         planned = sorted((c for c in cands if "plan_index" in c.extra),
                          key=lambda c: int(c.extra["plan_index"]))
         flying = set(self.planner.in_flight)
@@ -437,6 +448,7 @@ class TreeStrategy(Strategy):
             "lineage": {str(k): [edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
             "recent": [c.to_dict() for c in self.recent],
             "unreflected": [c.to_dict() for c in self.unreflected],
+            "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "configs": [[cfg, fb.to_dict()] for cfg, fb in self.configs],
             "insights": self.insights, "arms": self.arms.state_dict(),
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
@@ -456,6 +468,7 @@ class TreeStrategy(Strategy):
         self.lineage = {int(k): [edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
         self.unreflected = [Candidate.from_dict(c) for c in state.get("unreflected", [])]
+        self.flying_configs = {int(k): dict(v) for k, v in state.get("flying_configs", [])}
         self.configs = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state.get("configs", [])]
         self.insights = [list(i) for i in state.get("insights", [])]
         self.observed = [(dict(f), float(y)) for f, y in state.get("observed", [])]

@@ -160,6 +160,7 @@ def test_resume_after_kill_9_with_one_worker_ends_as_an_uninterrupted_run(tmp_pa
     assert BUDGET <= len(log.read_text().splitlines()) <= BUDGET + 1
 
 
+@pytest.mark.slow  # two searches with a process pool each, in a loaded CI: 15-45 s
 def test_resume_after_kill_9_with_two_process_workers_loses_and_repeats_nothing(tmp_path, monkeypatch):
     run_dir, log = tmp_path / "run", tmp_path / "evaluations.log"
     before = _kill_mid_run(run_dir, log, 5, workers=2, executor="process")
@@ -203,7 +204,8 @@ def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None
     from evo_lacer.flat import FlatSpace
 
     space = FlatSpace.load().for_sources(small_space())
-    lacer = FlatStrategy(name="lacer", space=space, seed=0, backend=SeededBackend(), initial_evaluations=2,
+    backend = SeededBackend()
+    lacer = FlatStrategy(name="lacer", space=space, seed=0, backend=backend, initial_evaluations=2,
                          await_initial=True)
     first = [lacer.propose(1, 0, i)[0] for i in range(2)]
     assert [p.designer for p in first] == ["initial", "initial"]
@@ -217,3 +219,6 @@ def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None
     assert lacer.propose(1, 1, 2) == []
     lacer.observe([outcome(0)])
     assert [p.designer for p in lacer.propose(1, 2, 2)] == ["llm"]
+    assert "Already proposed this round" not in backend.requests[-1].prompt
+    assert [p.designer for p in lacer.propose(1, 2, 3)] == ["llm"]  # while design 2 evaluates
+    assert "Already proposed this round" in backend.requests[-1].prompt  # it is told about design 2
