@@ -82,7 +82,9 @@ class SearchConfig:
     planner and arm updates per candidate; LLM reflection every `batch_size` candidates), so LLM
     calls and planner updates run while other candidates evaluate. With one worker and llm='none' a
     steady run is deterministic; with several, the order outcomes arrived in is checkpointed and a
-    resumed run (kill -9 included) continues from it with no evaluation lost or repeated."""
+    resumed run (kill -9 included) continues from it with no evaluation lost or repeated. The run
+    summary's "generations" then counts observed outcomes. Experimental: its search quality against
+    the generational loop is not benchmarked yet."""
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
     """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
     time limit, else in this process (cheap custom fitness functions); with `dask_address`: dask."""
