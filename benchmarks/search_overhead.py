@@ -6,12 +6,16 @@ candidate in the search process), proposing (planner + designer) and the rest (s
 store, checkpoints). ``wall/eval`` is the framework overhead ratio (target <= 1.05).
 
 A warm-up search runs first (torch's first forward passes are slow), not measured; with
-``--workers 2`` the process pool's start-up counts (in "rest").
+``--workers 2`` the process pool's start-up counts (in "rest"). ``--loop generational steady``
+runs each row with both loops (SearchConfig.loop): the steady loop proposes while other
+candidates evaluate, so with several workers its gate and propose seconds overlap evaluation
+("rest" may go negative) and ``eval/wall`` -- the workers kept busy on average -- is what to compare.
 
 Part 2 -- the embedded LLM (SmolLM2-135M via llama.cpp) as hybrid designer: seconds per call
 and the LLM's share of the wall time.
 
-    python benchmarks/search_overhead.py [--budget 32] [--sleep-ms 50] [--llm-budget 6] [--skip-llm]
+    python benchmarks/search_overhead.py [--budget 32] [--sleep-ms 50] [--workers 1 2]
+        [--loop generational steady] [--llm-budget 6] [--skip-llm]
 """
 
 from __future__ import annotations
@@ -55,11 +59,12 @@ def breakdown(result: SearchResult) -> dict[str, float]:
             "proposals": acc["proposals"]}
 
 
-def run(strategy: str, budget: int, workers: int, llm: Any, folder: Path, **kw: Any) -> SearchResult:
-    run_dir = folder / f"{strategy}-w{workers}-{'llm' if llm != 'none' else 'none'}"
+def run(strategy: str, budget: int, workers: int, llm: Any, folder: Path, loop: str = "generational",
+        **kw: Any) -> SearchResult:
+    run_dir = folder / f"{strategy}-w{workers}-{loop}-{'llm' if llm != 'none' else 'none'}"
     shutil.rmtree(run_dir, ignore_errors=True)
     return search(observation_space=space(), fitness=cheap_fitness, strategy=strategy, budget=budget, seed=0,
-                  workers=workers, llm=llm, run_dir=run_dir, population_size=8, batch_size=8, **kw)
+                  workers=workers, llm=llm, run_dir=run_dir, population_size=8, batch_size=8, loop=loop, **kw)
 
 
 def main() -> None:
@@ -69,6 +74,8 @@ def main() -> None:
     parser.add_argument("--sleep-ms", type=float, default=50.0)
     parser.add_argument("--strategies", nargs="+", default=["evolution", "hybrid", "random", "tpe"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--loop", nargs="+", choices=("generational", "steady"), default=["generational"],
+                        help="search loop(s) to measure (SearchConfig.loop)")
     parser.add_argument("--llm-budget", type=int, default=6)
     parser.add_argument("--skip-llm", action="store_true")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"))
@@ -81,20 +88,22 @@ def main() -> None:
     run("evolution", 2, 1, "none", folder / "warm-up")  # first torch forwards and imports: not measured
     rows = []
     for strategy in args.strategies:
-        for workers in args.workers:
-            result = run(strategy, args.budget, workers, "none", folder)
-            rows.append((strategy, workers, breakdown(result)))
+        for loop in args.loop:
+            for workers in args.workers:
+                result = run(strategy, args.budget, workers, "none", folder, loop)
+                rows.append((strategy, loop, workers, breakdown(result)))
     print(f"Part 1: framework overhead, random designer (llm=none), fitness sleeps {args.sleep_ms:g} ms, "
           f"budget {args.budget}")
-    header = (f"{'strategy':<10} {'workers':>7} {'evals':>5} {'wall s':>7} {'eval s':>7} {'gate s':>7} "
-              f"{'propose s':>9} {'rest s':>7} {'wall/eval':>9} {'wall/(eval+gate)':>16} "
-              f"{'rest ms/cand':>12}")
+    header = (f"{'strategy':<10} {'loop':<12} {'workers':>7} {'evals':>5} {'wall s':>7} {'eval s':>7} "
+              f"{'gate s':>7} {'propose s':>9} {'rest s':>7} {'wall/eval':>9} {'eval/wall':>9} "
+              f"{'wall/(eval+gate)':>16} {'rest ms/cand':>12}")
     print(header)
     print("-" * len(header))
-    for strategy, workers, b in rows:
-        print(f"{strategy:<10} {workers:>7} {b['evals']:>5} {b['wall']:>7.2f} {b['eval']:>7.2f} "
+    for strategy, loop, workers, b in rows:
+        print(f"{strategy:<10} {loop:<12} {workers:>7} {b['evals']:>5} {b['wall']:>7.2f} {b['eval']:>7.2f} "
               f"{b['gate']:>7.2f} {b['propose']:>9.3f} {b['rest']:>7.2f} {b['wall'] / b['eval']:>9.3f} "
-              f"{b['wall'] / (b['eval'] + b['gate']):>16.3f} {1e3 * b['rest'] / b['proposals']:>12.1f}")
+              f"{b['eval'] / b['wall']:>9.2f} {b['wall'] / (b['eval'] + b['gate']):>16.3f} "
+              f"{1e3 * b['rest'] / b['proposals']:>12.1f}")
 
     llm_row = None
     if not args.skip_llm:
@@ -121,10 +130,10 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    labels = [f"{s}\n(w={w})" for s, w, _ in rows]
+    labels = [f"{s}\n{loop[:5]} w={w}" for s, loop, w, _ in rows]
     bottom = [0.0] * len(rows)
     for part in ("eval", "gate", "propose", "rest"):
-        values = [b[part] for _, _, b in rows]
+        values = [max(0.0, b[part]) for _, _, _, b in rows]
         ax.bar(labels, values, bottom=bottom, label=part)
         bottom = [x + y for x, y in zip(bottom, values)]
     if llm_row is not None:

@@ -328,7 +328,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
             bar = ProgressBar(cfg.budget, initial=harness.evaluated, desc=cfg.strategy)
             harness.progress = bar
         loop = run_loop(store, harness, strategy, batch_size=cfg.generation_size,
-                        max_proposals=cfg.budget * cfg.max_proposals_factor)
+                        max_proposals=cfg.budget * cfg.max_proposals_factor, loop=cfg.loop)
         promoted: list[Candidate] = []
         if full is not None:
             searched = [c for c in harness.records.values() if c.transformation != PROMOTE]

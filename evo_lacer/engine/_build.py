@@ -156,6 +156,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=make_arms(config, designer, designs=whole is not None), whole=whole,
         llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
+        reflect_every=config.generation_size if config.loop == "steady" else 0,
     )
 
 
@@ -168,4 +169,4 @@ def build_flat_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
                         n_startup_trials=config.n_startup_trials,
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
                         timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
-                        signals=spec.channels_for(config.llm_signals))
+                        signals=spec.channels_for(config.llm_signals), await_initial=config.loop == "steady")

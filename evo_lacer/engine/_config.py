@@ -74,6 +74,17 @@ class SearchConfig:
     makes LLM strategies design at random (offline, deterministic)."""
     workers: int = 1
     """Parallel evaluations."""
+    loop: Literal["generational", "steady"] = "generational"
+    """How candidates flow. generational: a batch of `batch_size` is proposed, evaluated, then observed
+    together (every worker waits for the batch's slowest candidate and for the LLM's proposals).
+    steady (asynchronous, steady-state): as soon as a worker is free the next candidate is proposed
+    from the population as it stands and sent; each outcome is observed as it arrives (selection,
+    planner and arm updates per candidate; LLM reflection every `batch_size` candidates), so LLM
+    calls and planner updates run while other candidates evaluate. With one worker and llm='none' a
+    steady run is deterministic; with several, the order outcomes arrived in is checkpointed and a
+    resumed run (kill -9 included) continues from it with no evaluation lost or repeated. The run
+    summary's "generations" then counts observed outcomes. Experimental: its search quality against
+    the generational loop is not benchmarked yet."""
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
     """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
     time limit, else in this process (cheap custom fitness functions); with `dask_address`: dask."""
@@ -163,6 +174,8 @@ class SearchConfig:
                               f"({self.population}), got {self.elitism}")
         if not self.arm_cost_weight >= 0:
             raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
+        if self.loop not in ("generational", "steady"):
+            raise ConfigError(f"SearchConfig.loop must be 'generational' or 'steady', got {self.loop!r}")
         if self.executor not in ("auto", "inprocess", "process", "dask"):
             raise ConfigError(f"SearchConfig.executor {self.executor!r} is not auto|inprocess|process|dask")
         if self.planner_sampler not in ("tpe", "gp"):

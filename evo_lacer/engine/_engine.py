@@ -1,5 +1,9 @@
 """The search loop, shared by every strategy, with checkpoints that make it resumable.
 
+Two loops: *generational* (here) and *steady* (`evo_lacer.engine._steady`: one candidate
+proposed whenever a worker is free, each outcome observed as it arrives); `run_loop` runs the
+one ``loop`` names.
+
 One generation: the strategy proposes -> the harness prepares (ids, gate, cache) -> the
 *pending* state is saved (strategy state after proposing + the prepared candidates) -> the
 harness evaluates and appends each candidate to the run store as it completes -> the strategy
@@ -25,7 +29,7 @@ from typing import Any
 from evo_lacer.engine._harness import Harness
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy
-from evo_lacer.errors import EvoLacerError, RunStoreError
+from evo_lacer.errors import ConfigError, EvoLacerError, RunStoreError
 
 CHECKPOINT = "checkpoint"
 PENDING = "pending"
@@ -39,9 +43,19 @@ class LoopResult:
     """Wall-clock seconds of the search loop, summed over every session of the run."""
 
 
+LOOPS: tuple[str, ...] = ("generational", "steady")
+
+
 def run_loop(store: Any, harness: Harness, strategy: Strategy, *, batch_size: int,
-             max_proposals: int) -> LoopResult:
-    """Run (or continue) the generations until the budget is spent (see module docstring)."""
+             max_proposals: int, loop: str = "generational") -> LoopResult:
+    """Run (or continue) the generations until the budget is spent (see module docstring);
+    ``loop="steady"``: the steady-state loop (`batch_size` is then not used)."""
+    if loop not in LOOPS:
+        raise ConfigError(f"unknown loop {loop!r}; choose one of {LOOPS}")
+    if loop == "steady":
+        from evo_lacer.engine._steady import run_steady
+
+        return run_steady(store, harness, strategy, max_proposals=max_proposals)
     start = time.perf_counter()
     generation = -1
     wall_before = 0.0
@@ -50,6 +64,9 @@ def run_loop(store: Any, harness: Harness, strategy: Strategy, *, batch_size: in
     checkpoint = store.load_state(CHECKPOINT)
     pending = store.load_state(PENDING)
     with _loading(store, CHECKPOINT, checkpoint, fingerprint):
+        if checkpoint is not None and checkpoint.get("loop", "generational") != "generational":
+            raise RunStoreError(f"{store.state_path(CHECKPOINT)} was written by the {checkpoint['loop']} "
+                                f"loop; resume the run with loop={checkpoint['loop']!r}")
         if checkpoint is not None:
             generation = int(checkpoint["generation"])
             wall_before = float(checkpoint.get("wall_s", 0.0))

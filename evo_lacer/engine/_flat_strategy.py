@@ -8,7 +8,8 @@
 
 LACER's initial evaluation: before the LLM's first design, `initial_evaluations` random
 configurations (the random strategy's, candidate for candidate) are evaluated on their own round,
-so the first prompt already holds feedback. `signals` names what the prompts show (the nested
+so the first prompt already holds feedback (in the steady-state loop, no LLM design is proposed
+before every initial configuration was observed). `signals` names what the prompts show (the nested
 ablation hides features, then the reward -- fitness included --, then skips the initial round).
 
 The LLM's answer is held to the space's JSON schema (``space.json_schema()``) and validated by
@@ -56,12 +57,16 @@ class FlatStrategy(Strategy):
                  backend: LLMBackend | None = None, exchange_sink: ExchangeSink | None = None,
                  n_startup_trials: int = 10, history_shown: int = 6, temperature: float = 0.2,
                  timeout_s: float = 60.0, max_tokens: int = 320, initial_evaluations: int = 0,
-                 signals: Sequence[str] | None = None) -> None:
+                 signals: Sequence[str] | None = None, await_initial: bool = False) -> None:
         self.name = name
+        self.await_initial = await_initial
+        """Propose no LLM design before every initial configuration was observed (steady-state loop:
+        observations come one at a time; the generational loop observes the initial round at once)."""
         self.initial_evaluations = initial_evaluations
         default = ("reward",) if name == "genius" else SIGNALS
         self.signals = check_signals(default if signals is None else signals, "FlatStrategy(signals=...)")
         self.initial_proposed = 0
+        self.initial_observed = 0
         self.space = space
         self.seed = seed
         self.task = task
@@ -75,6 +80,8 @@ class FlatStrategy(Strategy):
             self.client, space, seed=seed, task=task, signals=self.signals, history_shown=history_shown,
             max_tokens=max_tokens)
         self.history: list[tuple[dict[str, Any], Feedback]] = []
+        self.flying_configs: dict[int, dict[str, Any]] = {}
+        """Configurations proposed and not yet observed (the steady loop's "this round")."""
         self.study: optuna.Study | None = None
         self.pending_trials: list[int] = []
         if name == "tpe":
@@ -91,8 +98,11 @@ class FlatStrategy(Strategy):
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
-        round_configs: list[dict[str, Any]] = []
+        round_configs: list[dict[str, Any]] = list(self.flying_configs.values())
         initial = self.llm_based and self.initial_proposed < self.initial_evaluations
+        if self.await_initial and self.llm_based and self.designer is not None and not initial \
+                and self.initial_observed < self.initial_proposed:
+            return []  # the first LLM prompt waits for the initial feedback
         if initial:  # LACER's initial evaluation: a round of its own, before any LLM design
             n = min(n, self.initial_evaluations - self.initial_proposed)
             self.initial_proposed += n
@@ -113,6 +123,7 @@ class FlatStrategy(Strategy):
                     config = self.space.sample(candidate_rng(self.seed, cid))
                     designer = "initial" if initial else "random"
                 round_configs.append(config)
+                self.flying_configs[cid] = dict(config)
                 tree: Node | None = self.space.to_tree(config)
                 error = ""
             except Exception as exc:
@@ -151,8 +162,11 @@ class FlatStrategy(Strategy):
                         self.study.tell(int(trial), lo - max(hi - lo, 1e-6))
                     else:
                         self.study.tell(int(trial), state=optuna.trial.TrialState.FAIL)
-            self.pending_trials = []
+            told = {int(c.plan["trial"]) for c in cands if c.plan.get("trial") is not None}
+            self.pending_trials = [t for t in self.pending_trials if t not in told]
         for c in cands:
+            self.flying_configs.pop(c.id, None)
+            self.initial_observed += c.designer == "initial"
             if c.evaluated:
                 self.history.append((dict(c.choice), c.feedback))
 
@@ -163,8 +177,10 @@ class FlatStrategy(Strategy):
             "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
             "study": None if self.study is None else study_to_state(self.study),
             "pending_trials": list(self.pending_trials),
+            "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "counters": {**(self.designer.counters() if self.designer is not None else {}),
-                         "initial_proposed": self.initial_proposed},
+                         "initial_proposed": self.initial_proposed,
+                         "initial_observed": self.initial_observed},
             "llm": None if self.client is None else self.client.accounting.to_dict(),
         }
 
@@ -177,10 +193,12 @@ class FlatStrategy(Strategy):
             self.study = self._new_study()
             add_trials(self.study, state["study"])
         self.pending_trials = [int(t) for t in state.get("pending_trials", [])]
+        self.flying_configs = {int(k): dict(v) for k, v in state.get("flying_configs", [])}
         counters = state.get("counters", {})
         if self.designer is not None:
             self.designer.load_counters(counters)
         self.initial_proposed = int(counters.get("initial_proposed", 0))
+        self.initial_observed = int(counters.get("initial_observed", self.initial_proposed))
         if self.client is not None and state.get("llm"):
             self.client.accounting = LLMAccounting.from_dict(state["llm"])
 

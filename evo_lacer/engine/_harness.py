@@ -2,8 +2,9 @@
 
 A strategy proposes trees; the harness gives each an id, screens it with the gate, answers
 architectures already evaluated from the run's cache (by canonical hash), evaluates the rest
-through the executor (one batch per generation), and appends every candidate to the run store
-as soon as its outcome is known.
+through the executor (one batch per generation with `run`; one candidate at a time with `settle`
+and `finish` in the steady-state loop), and appends every candidate to the run store as soon as
+its outcome is known.
 """
 
 from __future__ import annotations
@@ -133,11 +134,14 @@ class Harness:
         self.proposals = int(state["proposals"])
 
     # --- one generation ------------------------------------------------------------------
-    def prepare(self, proposals: Sequence[Proposal], generation: int) -> list[Candidate]:
+    def prepare(self, proposals: Sequence[Proposal], generation: int,
+                flying: Mapping[str, int] | None = None) -> list[Candidate]:
         """Ids, gate and cache for a generation's proposals; those still to evaluate carry a
-        placeholder feedback (`PENDING_ERROR`) and ``evaluated=True``."""
+        placeholder feedback (`PENDING_ERROR`) and ``evaluated=True``. `flying`: hash -> id of
+        candidates being evaluated now; a proposal of the same tree waits for that result (a
+        duplicate, like one within the batch)."""
         out: list[Candidate] = []
-        batch: dict[str, int] = {}
+        batch: dict[str, int] = dict(flying or {})
         for prop in proposals:
             cid = self.next_id
             self.next_id += 1
@@ -218,6 +222,35 @@ class Harness:
                 self._record(cand, generation)
                 done[cand.id] = cand
         return [done[c.id] for c in sorted(prepared, key=lambda c: c.id)]
+
+    # --- one candidate at a time (the steady-state loop) -------------------------------------
+    def settle(self, cand: Candidate, generation: int) -> Candidate:
+        """Record a candidate whose outcome is known (rejected, cached, evaluated); one already in
+        the store (a resumed run) is reused, never recorded twice."""
+        if cand.id in self.records:
+            return self._recorded(cand)
+        self._record(cand, generation)
+        return cand
+
+    def finish(self, cand: Candidate, feedback: Feedback, generation: int) -> Candidate:
+        """Record the evaluation of `cand`, a candidate prepared for evaluation."""
+        return self.settle(replace(cand, feedback=feedback,
+                                   timings={**cand.timings, "eval_s": feedback.cost.seconds}), generation)
+
+    def answer(self, cand: Candidate, generation: int) -> Candidate:
+        """Record a duplicate from the result of the candidate it waited for (now in the cache)."""
+        hit = self.cache[cand.tree_hash]
+        return self.settle(replace(cand, feedback=hit.feedback, gate=dict(hit.gate),
+                                   extra={**cand.extra, "cached_from": hit.id}), generation)
+
+    def job(self, cand: Candidate) -> tuple[int, Node, int]:
+        """The executor job of a candidate to evaluate."""
+        return (cand.id, self._tree(cand), self.seed)
+
+    @staticmethod
+    def waits(cand: Candidate) -> bool:
+        """A duplicate of a candidate still being evaluated (answered from its result)."""
+        return cand.cached and cand.feedback.error == PENDING_ERROR and not cand.feedback.ok
 
     def _recorded(self, cand: Candidate) -> Candidate:
         """The stored record of a re-proposed candidate; it must be the same architecture."""

@@ -3,7 +3,9 @@
 One base class holds the ask/tell protocol: ``ask`` takes one `LegalMoves` per offspring (the
 legal transformations and site classes of its parent) and returns one `Plan` each; ``tell``
 takes the outcomes of exactly those plans. Calling them out of order raises RuntimeError.
-State (including plans asked but not yet told) round-trips through JSON-able dicts.
+With ``keys=`` (one per plan, e.g. the candidate ids) plans are asked and told one by one, many
+in flight at once, in any order (the steady-state loop): ``tell(outcomes, keys=...)`` answers
+just those keys. State (including plans asked but not yet told) round-trips through JSON-able dicts.
 """
 
 from __future__ import annotations
@@ -44,19 +46,40 @@ class Planner(ABC):
         self.rng = np.random.default_rng(seed)
         self.asks = 0
         self._pending: list[Plan] | None = None
+        self._keyed: dict[int, Plan] = {}
 
     @property
     def pending(self) -> tuple[Plan, ...] | None:
-        """Plans asked and not yet told (None between a tell and the next ask)."""
-        return None if self._pending is None else tuple(self._pending)
+        """Plans asked and not yet told (None when every plan was told)."""
+        if self._pending is not None:
+            return tuple(self._pending)
+        return tuple(self._keyed.values()) if self._keyed else None
 
-    def ask(self, legal: Sequence[LegalMoves]) -> list[Plan]:
-        """One plan per entry of `legal`; each plan's transformation is legal for its entry."""
+    @property
+    def in_flight(self) -> tuple[int, ...]:
+        """Keys of the plans asked with ``keys=`` and not yet told, in the order asked."""
+        return tuple(self._keyed)
+
+    def ask(self, legal: Sequence[LegalMoves], *, keys: Sequence[int] | None = None) -> list[Plan]:
+        """One plan per entry of `legal`; each plan's transformation is legal for its entry.
+        `keys`: one distinct key per entry; those plans stay in flight until told by key."""
         if self._pending is not None:
             raise RuntimeError(
                 f"{type(self).__name__}.ask() called twice: tell() the outcomes of the "
                 f"{len(self._pending)} pending plan(s) first"
             )
+        if keys is None and self._keyed:
+            raise RuntimeError(f"{type(self).__name__}.ask() without keys while {len(self._keyed)} "
+                               "plan(s) asked with keys are in flight; pass keys= or tell() them first")
+        if keys is not None:
+            keys = [int(k) for k in keys]
+            if len(keys) != len(legal) or len(set(keys)) != len(keys):
+                raise ValueError(f"{type(self).__name__}.ask(): give one distinct key per entry of legal "
+                                 f"({len(legal)}), got {keys}")
+            taken = sorted(set(keys) & set(self._keyed))
+            if taken:
+                raise RuntimeError(f"{type(self).__name__}.ask(): keys {taken} are already in flight; "
+                                   "tell() their outcomes first")
         for i, moves in enumerate(legal):
             if not moves or any(not classes for classes in moves.values()):
                 raise ConfigError(
@@ -65,11 +88,26 @@ class Planner(ABC):
                 )
         plans = self._ask([{t: tuple(c) for t, c in m.items()} for m in legal])
         self.asks += len(plans)
-        self._pending = list(plans)
+        if keys is None:
+            self._pending = list(plans)
+        else:
+            self._keyed.update(zip(keys, plans, strict=True))
         return list(plans)
 
-    def tell(self, outcomes: Sequence[Outcome]) -> None:
-        """The outcomes of the pending plans, in the order they were asked."""
+    def tell(self, outcomes: Sequence[Outcome], *, keys: Sequence[int] | None = None) -> None:
+        """The outcomes of the pending plans, in the order they were asked; with `keys`, the
+        outcomes of the plans asked under those keys (one outcome per key)."""
+        if keys is not None:
+            keys = [int(k) for k in keys]
+            unknown = [k for k in keys if k not in self._keyed]
+            if unknown or len(set(keys)) != len(keys):
+                raise RuntimeError(f"{type(self).__name__}.tell(): keys {unknown or keys} were not asked "
+                                   f"(in flight: {list(self._keyed)[:20]})")
+            if len(outcomes) != len(keys):
+                raise ValueError(f"{type(self).__name__}.tell() got {len(outcomes)} outcome(s) for "
+                                 f"{len(keys)} key(s); give one outcome per key")
+            self._tell([self._keyed.pop(k) for k in keys], list(outcomes))
+            return
         if self._pending is None:
             raise RuntimeError(f"{type(self).__name__}.tell() called before ask()")
         if len(outcomes) != len(self._pending):
@@ -85,6 +123,7 @@ class Planner(ABC):
         return {
             "planner": self.name, "seed": self.seed, "asks": self.asks, "rng": rng_state(self.rng),
             "pending": None if self._pending is None else [p.to_dict() for p in self._pending],
+            "in_flight": [[k, p.to_dict()] for k, p in self._keyed.items()],
             **self._state(),
         }
 
@@ -96,6 +135,7 @@ class Planner(ABC):
         self.rng = rng_from_state(state["rng"])
         pending = state.get("pending")
         self._pending = None if pending is None else [Plan.from_dict(p) for p in pending]
+        self._keyed = {int(k): Plan.from_dict(p) for k, p in state.get("in_flight", [])}
         self._load(state)
 
     @abstractmethod

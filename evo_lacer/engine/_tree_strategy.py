@@ -13,6 +13,10 @@ and further random legal edits follow for a compound move. After evaluation the 
 each outcome (improvement over the parent, novelty vs. the population), the arms learn whether
 their children beat the population median, new OK individuals join the survivor selection, and
 the LLM designer reflects on the generation when an LLM arm was used.
+
+In the steady-state loop the same happens one child at a time: ``propose(1)`` from the population
+as it stands, ``observe([child])`` as each outcome arrives (plans are asked and told by candidate
+id, several in flight), and the designer reflects once every `reflect_every` observed candidates.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class TreeStrategy(Strategy):
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
+        reflect_every: int = 0,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -98,6 +103,9 @@ class TreeStrategy(Strategy):
         self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
         self.whole = whole
         self.screen = screen if screen is not None and screen.variants > 1 else None
+        self.reflect_every = reflect_every
+        """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
+        self.unreflected: list[Candidate] = []
         self.start = self._diverse_start(initial_designs)
         self.llm_initial = llm_initial_designs if whole is not None else 0
         self.rng = np.random.default_rng([seed, 0xE70])
@@ -110,6 +118,8 @@ class TreeStrategy(Strategy):
         self.insights: list[list[str]] = []
         self.observed: list[tuple[dict[str, float], float]] = []
         self.seen: set[str] = set()
+        self.flying_configs: dict[int, dict[str, Any]] = {}
+        """Whole designs proposed and not yet observed (the steady loop's "this round")."""
         self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
         """Sites of the context-free transformations by tree hash (parents are picked again and
         again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
@@ -178,10 +188,11 @@ class TreeStrategy(Strategy):
         edits = [p for p in picks if p[1] is not None]
         legal = [{t: tuple(sorted({s.klass for s in sites})) for t, sites in moves.items()}
                  for _, _, _, moves in edits if moves is not None]
-        plans = iter(self.planner.ask(legal) if legal else [])
+        keys = [first_id + i for i, p in enumerate(picks) if p[1] is not None]
+        plans = iter(self.planner.ask(legal, keys=keys) if legal else [])
         plan_s = (time.perf_counter() - start) / len(picks)
         out: list[Proposal] = []
-        this_round: list[dict[str, Any]] = []
+        this_round: list[dict[str, Any]] = list(self.flying_configs.values())
         screened: list[tuple[int, list[Proposal], float]] = []
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
@@ -205,7 +216,13 @@ class TreeStrategy(Strategy):
             out.append(prop)
         if screened:
             self._screen(out, screened)
+        self._fly(out, first_id)
         return out
+
+    def _fly(self, out: list[Proposal], first_id: int) -> None:
+        for i, prop in enumerate(out):
+            if prop.choice and prop.transformation in ("initial", "llm_design"):
+                self.flying_configs[first_id + i] = dict(prop.choice)
 
     def _screen(self, out: list[Proposal], screened: list[tuple[int, list[Proposal], float]]) -> None:
         """Replace each screened slot's proposal by the variant the screen picks: among the variants
@@ -233,7 +250,7 @@ class TreeStrategy(Strategy):
 
     def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
-        this_round: list[dict[str, Any]] = []
+        this_round: list[dict[str, Any]] = list(self.flying_configs.values())
         for i in range(min(n, self.initial_total - self.initial_proposed)):
             k = self.initial_proposed + i
             if k < len(self.start):
@@ -245,6 +262,7 @@ class TreeStrategy(Strategy):
             else:
                 out.append(self._design_whole(first_id + i, this_round, origin="initial:llm"))
         self.initial_proposed += len(out)
+        self._fly(out, first_id)
         return out
 
     def _design_whole(self, cid: int, this_round: list[dict[str, Any]], *, origin: str) -> Proposal:
@@ -353,9 +371,15 @@ class TreeStrategy(Strategy):
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
         cands = sorted(candidates, key=lambda c: c.id)
-        if self.planner.pending is not None:
-            planned = sorted((c for c in cands if "plan_index" in c.extra),
-                             key=lambda c: int(c.extra["plan_index"]))
+        for c in cands:
+            self.flying_configs.pop(c.id, None)
+        planned = sorted((c for c in cands if "plan_index" in c.extra),
+                         key=lambda c: int(c.extra["plan_index"]))
+        flying = set(self.planner.in_flight)
+        told = [c for c in planned if c.id in flying]
+        if told:
+            self.planner.tell([outcome_of(c, self.population) for c in told], keys=[c.id for c in told])
+        elif self.planner.pending is not None and not flying:  # asked without keys (an older checkpoint)
             self.planner.tell([outcome_of(c, self.population) for c in planned])
         median = median_score(self.population)
         for c in cands:
@@ -394,10 +418,22 @@ class TreeStrategy(Strategy):
             ]
         alive = {ind.candidate_id for ind in self.population}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}
-        if self.started and any(c.extra.get("arm") in (EDIT_LLM, DESIGN_LLM) for c in cands):
-            self.insights = [*self.insights, self.designer.reflect(cands)][-INSIGHT_LOG:]
+        self._reflect(cands)
         self.started = self.initial_proposed >= self.initial_total
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
+
+    def _reflect(self, cands: list[Candidate]) -> None:
+        """Let the designer reflect on a generation (or, steady, on the last `reflect_every`
+        candidates) when an LLM arm made one of them."""
+        if not self.started:
+            return
+        if self.reflect_every > 0:
+            self.unreflected = [*self.unreflected, *cands]
+            if len(self.unreflected) < self.reflect_every:
+                return
+            cands, self.unreflected = self.unreflected, []
+        if any(c.extra.get("arm") in (EDIT_LLM, DESIGN_LLM) for c in cands):
+            self.insights = [*self.insights, self.designer.reflect(cands)][-INSIGHT_LOG:]
 
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -411,6 +447,8 @@ class TreeStrategy(Strategy):
             ],
             "lineage": {str(k): [edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
             "recent": [c.to_dict() for c in self.recent],
+            "unreflected": [c.to_dict() for c in self.unreflected],
+            "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "configs": [[cfg, fb.to_dict()] for cfg, fb in self.configs],
             "insights": self.insights, "arms": self.arms.state_dict(),
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
@@ -429,6 +467,8 @@ class TreeStrategy(Strategy):
         ]
         self.lineage = {int(k): [edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
+        self.unreflected = [Candidate.from_dict(c) for c in state.get("unreflected", [])]
+        self.flying_configs = {int(k): dict(v) for k, v in state.get("flying_configs", [])}
         self.configs = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state.get("configs", [])]
         self.insights = [list(i) for i in state.get("insights", [])]
         self.observed = [(dict(f), float(y)) for f, y in state.get("observed", [])]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from evo_lacer.errors import ConfigError
-from evo_lacer.execute._base import Executor, ExecutorBase, Job, run_job
+from evo_lacer.execute._base import (
+    Executor,
+    ExecutorBase,
+    FeedStream,
+    Job,
+    JobStream,
+    open_stream,
+    run_job,
+)
 from evo_lacer.execute._inprocess import InProcessExecutor
 from evo_lacer.execute._process import ProcessPoolExecutor
 
@@ -51,9 +59,12 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "ExecutorBase",
+    "FeedStream",
     "InProcessExecutor",
     "Job",
+    "JobStream",
     "ProcessPoolExecutor",
     "make_executor",
+    "open_stream",
     "run_job",
 ]

@@ -1,5 +1,9 @@
 """The Executor role: evaluate many (job id, tree, seed) jobs, yield results as they complete.
 
+Two ways in: ``submit_many`` evaluates a batch (the generational loop); ``stream`` opens a
+`JobStream` that keeps up to ``capacity`` jobs in flight, takes new jobs while others run and
+hands results back one at a time as they complete (the steady-state loop).
+
 A failing candidate is a Feedback (FAILED / TIMED_OUT with its message), never a raise; an
 executor raises only when it is misused or cannot work at all (e.g. an unpicklable evaluator).
 """
@@ -10,9 +14,10 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
@@ -26,6 +31,34 @@ Job = tuple[int, Node, int]
 
 
 @runtime_checkable
+class JobStream(Protocol):
+    """Jobs submitted one by one while others run; results taken one by one as they complete."""
+
+    @property
+    def capacity(self) -> int:
+        """Jobs that run at once (a steady-state loop keeps this many in flight)."""
+        ...
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs submitted whose result has not been taken yet."""
+        ...
+
+    def submit(self, job: Job) -> None:
+        """Queue `job`; it starts as soon as a worker is free."""
+        ...
+
+    def next_result(self) -> tuple[int, Feedback]:
+        """The next ``(job id, feedback)`` to complete; blocks until one does. ConfigError when
+        nothing is in flight."""
+        ...
+
+    def close(self) -> None:
+        """Stop the jobs still running (their results are dropped); idempotent."""
+        ...
+
+
+@runtime_checkable
 class Executor(Protocol):
     """Runs an evaluator over jobs; a context manager that closes its workers on exit."""
 
@@ -35,6 +68,10 @@ class Executor(Protocol):
 
         `timeout_s` limits each job (None: no limit); a job over it yields TIMED_OUT.
         """
+        ...
+
+    def stream(self, evaluator: Evaluator, timeout_s: float | None) -> JobStream:
+        """A `JobStream` over this executor's workers (one open at a time, like a batch)."""
         ...
 
     def close(self) -> None:
@@ -75,6 +112,62 @@ def check_jobs(jobs: Sequence[Job], timeout_s: float | None) -> list[Job]:
             raise ConfigError(f"job id {job[0]!r} appears twice in one batch; ids must be unique")
         seen.add(job[0])
     return out
+
+
+class FeedStream:
+    """A `JobStream` over a results generator that takes its jobs from a shared queue (the
+    in-process and Dask executors): a job submitted while the generator waits starts at the next
+    `next_result`."""
+
+    def __init__(self, run: Callable[[deque[Job]], Generator[tuple[int, Feedback], None, None]],
+                 capacity: int, timeout_s: float | None) -> None:
+        check_jobs([], timeout_s)
+        self._queue: deque[Job] = deque()
+        self._results = run(self._queue)
+        self._capacity = capacity
+        self._timeout_s = timeout_s
+        self._ids: set[int] = set()
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._ids)
+
+    def submit(self, job: Job) -> None:
+        (job,) = check_jobs([job], self._timeout_s)
+        if job[0] in self._ids:
+            raise ConfigError(f"job id {job[0]!r} is already in flight; ids must be unique")
+        self._ids.add(job[0])
+        self._queue.append(job)
+
+    def next_result(self) -> tuple[int, Feedback]:
+        if not self._ids:
+            raise ConfigError("next_result() with no job in flight; submit() a job first")
+        job_id, feedback = next(self._results)
+        self._ids.discard(job_id)
+        return job_id, feedback
+
+    def close(self) -> None:
+        self._results.close()
+        self._ids.clear()
+
+
+def open_stream(executor: Any, evaluator: Evaluator, timeout_s: float | None) -> JobStream:
+    """`executor.stream(...)`, or -- for an executor that only has ``submit_many`` -- a stream that
+    evaluates one job at a time through it."""
+    stream = getattr(executor, "stream", None)
+    if callable(stream):
+        return stream(evaluator, timeout_s)  # type: ignore[no-any-return]
+    submit_many = executor.submit_many
+
+    def one_by_one(queue: deque[Job]) -> Generator[tuple[int, Feedback], None, None]:
+        while queue:
+            yield from submit_many(evaluator, [queue.popleft()], timeout_s)
+
+    return FeedStream(one_by_one, 1, timeout_s)
 
 
 def last_line(exc: BaseException) -> str:

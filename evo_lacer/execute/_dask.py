@@ -22,14 +22,15 @@ import logging
 import pickle
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from evo_lacer.errors import ConfigError, EvaluationError, missing_extra
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
 from evo_lacer.execute._base import (
     ExecutorBase,
+    FeedStream,
     Job,
     check_jobs,
     last_line,
@@ -150,7 +151,18 @@ class DaskExecutor(ExecutorBase):
             raise ConfigError("submit_many was called while the previous batch is still being iterated")
         batch = check_jobs(jobs, timeout_s)
         self._scatter(evaluator)
-        return self._run(evaluator, batch, timeout_s)
+        return self._run(evaluator, deque(batch), timeout_s)
+
+    def stream(self, evaluator: Evaluator, timeout_s: float | None) -> FeedStream:
+        """A `JobStream` whose capacity is the cluster's worker threads when it opens; a job
+        submitted while the stream waits is sent at the next `next_result`."""
+        if self._closed:
+            raise ConfigError(f"{self!r} is closed; create a new executor")
+        if self._busy:
+            raise ConfigError("stream() was called while a batch or another stream is still open")
+        self._scatter(evaluator)
+        capacity = max(1, sum(self._client.nthreads().values()))
+        return FeedStream(lambda queue: self._run(evaluator, queue, timeout_s), capacity, timeout_s)
 
     def close(self) -> None:
         if self._closed:
@@ -182,15 +194,14 @@ class DaskExecutor(ExecutorBase):
             self._blob = blob
             self._evaluator_future = self._client.scatter(evaluator, broadcast=True, hash=False)
 
-    def _run(self, evaluator: Evaluator, batch: list[Job],
-             timeout_s: float | None) -> Iterator[tuple[int, Feedback]]:
+    def _run(self, evaluator: Evaluator, pending: deque[Job],
+             timeout_s: float | None) -> Generator[tuple[int, Feedback], None, None]:
         dist = _require()
         self._busy = True
         # future -> (job, submitted at, worker address); each job is pinned to a free worker thread,
         # so a worker that dies takes only its own job with it and the limit starts at submission.
         in_flight: dict[Any, tuple[Job, float, str]] = {}
         try:
-            pending = list(reversed(batch))
             tag = uuid.uuid4().hex[:8]
             submissions = 0
             retries: dict[int, int] = {}
@@ -200,7 +211,7 @@ class DaskExecutor(ExecutorBase):
                 used = Counter(addr for _, _, addr in in_flight.values())
                 for addr, n in nthreads.items():
                     while pending and used[addr] < n:
-                        job = pending.pop()
+                        job = pending.popleft()
                         submissions += 1
                         future = self._client.submit(
                             _dask_job, self._evaluator_future, job[1], job[2], pure=False,
@@ -224,7 +235,7 @@ class DaskExecutor(ExecutorBase):
                     if future.status == "cancelled" and retries.get(job[0], 0) < MAX_RESUBMITS:
                         # Lost dependencies: a dying worker took the scattered evaluator with it.
                         retries[job[0]] = retries.get(job[0], 0) + 1
-                        pending.append(job)
+                        pending.appendleft(job)
                         lost = True
                         continue
                     lost = lost or future.status == "error"
@@ -249,7 +260,7 @@ class DaskExecutor(ExecutorBase):
                     elif now - vanished.setdefault(future, now) > _VANISHED_S:
                         del in_flight[future]
                         future.cancel()
-                        pending.append(job)
+                        pending.appendleft(job)
                 yield from results
                 if stuck and self.restart_on_timeout:
                     self._client.restart_workers(stuck, raise_for_error=False)

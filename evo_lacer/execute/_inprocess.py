@@ -14,12 +14,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
 from evo_lacer.evaluate import Evaluator, Feedback
-from evo_lacer.execute._base import ExecutorBase, Job, check_jobs, run_job, timed_out
+from evo_lacer.execute._base import ExecutorBase, FeedStream, Job, check_jobs, run_job, timed_out
 
 Handler = Callable[[int, FrameType | None], Any] | int | None
 
@@ -65,12 +66,17 @@ class InProcessExecutor(ExecutorBase):
     def submit_many(self, evaluator: Evaluator, jobs: Sequence[Job],
                     timeout_s: float | None) -> Iterator[tuple[int, Feedback]]:
         batch = check_jobs(jobs, timeout_s)
-        return self._run(evaluator, batch, timeout_s)
+        return self._run(evaluator, deque(batch), timeout_s)
+
+    def stream(self, evaluator: Evaluator, timeout_s: float | None) -> FeedStream:
+        """One job at a time: a submitted job runs inside the next `next_result` call."""
+        return FeedStream(lambda queue: self._run(evaluator, queue, timeout_s), 1, timeout_s)
 
     @staticmethod
-    def _run(evaluator: Evaluator, batch: list[Job],
-             timeout_s: float | None) -> Iterator[tuple[int, Feedback]]:
-        for job_id, tree, seed in batch:
+    def _run(evaluator: Evaluator, queue: deque[Job],
+             timeout_s: float | None) -> Generator[tuple[int, Feedback], None, None]:
+        while queue:
+            job_id, tree, seed = queue.popleft()
             start = time.perf_counter()
             with _RealInterrupts() as interrupts:
                 feedback = run_job(evaluator, tree, seed)

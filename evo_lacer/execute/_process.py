@@ -34,10 +34,9 @@ import sys
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -52,8 +51,8 @@ from evo_lacer.execute._base import (
     last_line,
     one_thread_per_worker,
     run_job,
-    timed_out,
 )
+from evo_lacer.execute._pool_stream import PoolStream
 from evo_lacer.zoo._procs import become_subreaper, descendants, kill_tree
 
 WORKER_MODULE = __name__
@@ -380,53 +379,23 @@ class ProcessPoolExecutor(ExecutorBase):
                 "interpreter and that the main script has an `if __name__ == '__main__':` guard"
             )
 
+    def stream(self, evaluator: Evaluator, timeout_s: float | None) -> PoolStream:
+        """A `JobStream`: a submitted job is sent at once to a free worker."""
+        if self._closed:
+            raise ConfigError(f"{self!r} is closed; create a new executor")
+        if self._busy:
+            raise ConfigError("stream() was called while a batch or another stream is still open; "
+                              "consume or close it first")
+        check_jobs([], timeout_s)
+        self._load(evaluator)
+        return PoolStream(self, timeout_s)
+
     def _run(self, batch: list[Job], timeout_s: float | None) -> Iterator[tuple[int, Feedback]]:
-        self._busy = True
+        run = PoolStream(self, timeout_s)
         try:
-            pending = deque(batch)
-            remaining = len(batch)
-            while remaining:
-                if self._closed:
-                    raise ConfigError(f"{self!r} was closed while a batch was being iterated")
-                while len(self._workers) < self.workers:
-                    self._spawn()
-                now = time.monotonic()
-                for w in self._workers:
-                    if w.ready and w.job_id is None and pending:
-                        self._dispatch(w, pending.popleft(), timeout_s, now)
-                deadlines = [w.deadline for w in self._workers
-                             if w.job_id is not None and w.deadline < math.inf]
-                deadlines += [w.spawned + self.start_timeout_s for w in self._workers if not w.ready]
-                wait_s = max(0.0, min(deadlines) - now) if deadlines else None
-                waitables: list[Any] = [w.conn for w in self._workers]
-                wait(waitables + [w.proc.sentinel for w in self._workers], wait_s)
-                results: list[tuple[int, Feedback]] = []
-                for w in list(self._workers):
-                    done, closed = self._receive(w, timeout_s)
-                    results += done
-                    now = time.monotonic()
-                    if closed or not w.proc.is_alive():
-                        self._drop(w, kill=True)
-                        if w.job_id is not None:
-                            error = (f"worker process died with {describe_exit(w.proc.exitcode)} "
-                                     f"while evaluating{self._memory_note(w.proc.exitcode)}")
-                            results.append((w.job_id, Feedback.failure(Status.FAILED, error,
-                                                                       Cost(seconds=now - w.started))))
-                        elif not w.ready:
-                            self._check_start(w)
-                    elif w.job_id is not None and now >= w.deadline:
-                        self._drop(w, kill=True)
-                        assert timeout_s is not None
-                        results.append((w.job_id, timed_out(timeout_s, now - w.started,
-                                                            "the worker process was killed")))
-                    elif not w.ready and now >= w.spawned + self.start_timeout_s:
-                        self._drop(w, kill=True)
-                        self._check_start(w)
-                for result in results:
-                    remaining -= 1
-                    yield result
+            for job in batch:
+                run.submit(job, checked=True)
+            for _ in batch:
+                yield run.next_result()
         finally:
-            self._busy = False
-            for w in list(self._workers):
-                if w.job_id is not None:  # the caller abandoned the batch: stop its leftover jobs
-                    self._drop(w, kill=True)
+            run.close()

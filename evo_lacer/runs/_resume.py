@@ -174,6 +174,15 @@ def check_run(store: RunStore) -> None:
         )
     gen_done, done_next = _next_id(checkpoint, "checkpoint", store) if checkpoint is not None else (-1, 0)
     upper, redo = done_next, set()
+    if checkpoint is not None and checkpoint.get("loop") == "steady":
+        # candidates in flight (or waiting) at the checkpoint, and what its last step recorded
+        try:
+            redo = {int(c["id"]) for key in ("flying", "waiting", "ready", "last") for c in checkpoint[key]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunStoreError(
+                f"{store.state_path('checkpoint')}: damaged loop state ({exc}); restore it, or "
+                "start a new search"
+            ) from None
     if pending is not None:
         gen_pending, pending_next = _next_id(pending, "pending", store)
         try:

@@ -26,5 +26,6 @@ def test_planner_speed_smoke(tmp_path) -> None:
 
 def test_search_overhead_smoke(tmp_path) -> None:
     out = _run("search_overhead.py", "--budget", "3", "--sleep-ms", "5", "--strategies", "random",
-               "--skip-llm", tmp_path=tmp_path)
+               "--loop", "generational", "steady", "--skip-llm", tmp_path=tmp_path)
     assert "wall/eval" in out and (tmp_path / "search_overhead.png").is_file()
+    assert "generational" in out and "steady" in out

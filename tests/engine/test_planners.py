@@ -124,6 +124,30 @@ def test_state_round_trip_with_pending_plans(make) -> None:
     assert _drive(a, 2, seed=5) == _drive(b, 2, seed=5)
 
 
+def test_keyed_plans_stay_in_flight_and_are_told_in_any_order(make) -> None:
+    planner = make()
+    a = planner.ask([LEGAL_A], keys=[10])
+    b = planner.ask([LEGAL_B], keys=[11])
+    c = planner.ask([LEGAL_A], keys=[12])
+    assert planner.in_flight == (10, 11, 12) and planner.pending == (*a, *b, *c)
+    with pytest.raises(RuntimeError, match="already in flight"):
+        planner.ask([LEGAL_A], keys=[11])
+    with pytest.raises(RuntimeError, match="without keys"):
+        planner.ask([LEGAL_A])
+    planner.tell([Outcome("ok", 0.2, 0.1)], keys=[11])
+    with pytest.raises(RuntimeError, match="not asked"):
+        planner.tell([Outcome("ok", 0.2)], keys=[11])
+    restored = make()
+    restored.load_state_dict(json.loads(json.dumps(planner.state_dict())))
+    assert restored.in_flight == (10, 12)
+    for p in (planner, restored):
+        p.tell([Outcome("failed")], keys=[12])
+        p.ask([LEGAL_B], keys=[13])
+        p.tell([Outcome("ok", -0.1, 0.3), Outcome("ok", 0.4, 0.2)], keys=[13, 10])
+        assert p.in_flight == () and p.pending is None
+    assert _drive(planner, 2, seed=4) == _drive(restored, 2, seed=4)
+
+
 def test_state_of_another_planner_is_refused() -> None:
     with pytest.raises(ConfigError, match="planner state"):
         ThompsonPlanner().load_state_dict(RandomPlanner().state_dict())

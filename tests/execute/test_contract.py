@@ -130,3 +130,38 @@ def test_bad_batches_are_refused(executor: Executor) -> None:
     with pytest.raises(ConfigError, match="job"):
         executor.submit_many(ScriptedEvaluator(), [(1, "not a tree", 0)], timeout_s=None)  # type: ignore[list-item]
     assert list(executor.submit_many(ScriptedEvaluator(), [], timeout_s=None)) == []
+
+
+def test_a_stream_keeps_jobs_in_flight_and_takes_new_ones_while_others_run(executor: Executor) -> None:
+    ev = ScriptedEvaluator({0: ("sleep", 1.0), 1: ("sleep", 0.0), 2: ("sleep", 0.0), 3: ("raise", 0)})
+    stream = executor.stream(ev, timeout_s=60)
+    try:
+        assert stream.capacity >= 1 and stream.in_flight == 0
+        with pytest.raises(ConfigError, match="no job in flight"):
+            stream.next_result()
+        stream.submit((100, TREE, 0))
+        stream.submit((101, TREE, 1))
+        with pytest.raises(ConfigError, match="already in flight"):
+            stream.submit((101, TREE, 1))
+        assert stream.in_flight == 2
+        order = []
+        jid, fb = stream.next_result()
+        order.append(jid)
+        assert fb.ok
+        stream.submit((102, TREE, 2))  # submitted while job 0 may still run
+        stream.submit((103, TREE, 3))
+        results = {jid: fb}
+        while stream.in_flight:
+            jid, fb = stream.next_result()
+            order.append(jid)
+            results[jid] = fb
+        assert sorted(order) == [100, 101, 102, 103]
+        assert results[103].status is Status.FAILED and results[102].ok and results[100].fitness == 0
+        if isinstance(executor, InProcessExecutor):
+            assert order == [100, 101, 102, 103]
+        else:
+            assert order.index(101) < order.index(100) and order.index(102) < order.index(100)
+    finally:
+        stream.close()
+    again = dict(executor.submit_many(ScriptedEvaluator(), jobs(5, 6), timeout_s=60))
+    assert len(again) == 2 and all(fb.ok for fb in again.values())

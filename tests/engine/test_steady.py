@@ -1,0 +1,224 @@
+"""The steady-state loop (``loop="steady"``): deterministic with one worker, every outcome observed
+once in the order it arrived, and a run killed with SIGKILL resumes with no evaluation lost or
+repeated -- exactly as an uninterrupted run with one worker, consistently with two."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from search_helpers import (
+    SeededBackend,
+    complete_lines,
+    kill_after,
+    logging_fitness,
+    param_fitness,
+    small_space,
+)
+
+from evo_lacer.api import resume, search
+from evo_lacer.errors import ConfigError, RunStoreError
+from evo_lacer.evaluate import FunctionEvaluator
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+BUDGET = 10
+SETTINGS = dict(strategy="hybrid", budget=BUDGET, seed=3, llm="none", population_size=4, batch_size=4,
+                loop="steady")
+
+SCRIPT = """
+import sys
+from search_helpers import logging_fitness, small_space
+from evo_lacer.api import search
+if __name__ == "__main__":
+    search(observation_space=small_space(), fitness=logging_fitness, run_dir=sys.argv[1], **{settings})
+"""
+
+
+def _essence(result) -> list[tuple]:
+    return [(c.id, c.generation, c.transformation, c.site, json.dumps(dict(c.choice), sort_keys=True),
+             c.tree_hash, c.status.value, c.fitness, c.evaluated, c.cached) for c in result.history]
+
+
+def _order(run_dir: Path) -> list[int]:
+    return json.loads((run_dir / "state" / "checkpoint.json").read_text())["order"]
+
+
+def _kill_mid_run(run_dir: Path, log: Path, after: int, **settings) -> list[str]:
+    env = dict(os.environ, EVO_TEST_LOG=str(log), EVO_TEST_SLEEP="0.15")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(settings={**SETTINGS, **settings}),
+                             str(run_dir)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    return kill_after(proc, run_dir / "candidates.jsonl", after, limit_s=240)
+
+
+@pytest.mark.parametrize("strategy", ["hybrid", "evolution", "tpe", "lacer"])
+def test_one_worker_is_deterministic_and_observes_every_outcome_once(tmp_path, strategy: str) -> None:
+    settings = {**SETTINGS, "strategy": strategy}
+    runs = [search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / f"r{i}",
+                   **settings) for i in range(2)]
+    assert _essence(runs[0]) == _essence(runs[1])
+    history = runs[0].history
+    assert sum(c.evaluated for c in history) == BUDGET == runs[0].accounting["evaluations"]
+    records = [json.loads(line)["id"] for line in complete_lines(tmp_path / "r0" / "candidates.jsonl")]
+    assert _order(tmp_path / "r0") == records == sorted(records)  # one worker: observed as proposed
+    state = json.loads((tmp_path / "r0" / "state" / "checkpoint.json").read_text())
+    assert state["loop"] == "steady" and not state["flying"] and not state["waiting"] and not state["ready"]
+    if strategy in ("hybrid", "evolution"):
+        assert state["strategy"]["planner"]["in_flight"] == []  # every plan was told its outcome
+        edits = [c for c in history if "plan_index" in c.extra]
+        assert edits and all(c.generation > 0 for c in edits)
+        # each child is proposed from the population as it stands: after every earlier outcome
+        assert all(c.generation == c.id for c in history)
+
+
+def test_hybrid_with_an_llm_arms_reflection_and_screen_in_steady_mode(tmp_path) -> None:
+    backend = SeededBackend()
+    result = search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "run",
+                    **{**SETTINGS, "budget": 14, "llm_check_probes": 0, "llm": backend}, workers=1)
+    assert result.accounting["evaluations"] == 14
+    arms = result.accounting["arms"]
+    assert all(a["scored"] == a["chosen"] for a in arms.values())  # every child's outcome reached its arm
+    state = json.loads((tmp_path / "run" / "state" / "checkpoint.json").read_text())["strategy"]
+    assert state["planner"]["in_flight"] == []
+    reflections = [r for r in backend.requests if "review the results" in r.system.lower()]
+    llm_children = sum(a["chosen"] for name, a in arms.items() if "llm" in name)
+    assert llm_children  # reflection comes once per batch_size observed candidates, not per candidate
+    assert 1 <= len(reflections) <= 14 // 4
+
+
+def test_a_generational_run_is_not_resumed_by_the_steady_loop(tmp_path) -> None:
+    settings = {**SETTINGS, "loop": "generational"}
+    search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "run", **settings)
+    state = tmp_path / "run" / "state" / "checkpoint.json"
+    data = json.loads(state.read_text())
+    data["loop"] = "steady"
+    state.write_text(json.dumps(data))
+    with pytest.raises(RunStoreError):
+        resume(tmp_path / "run", evaluator=FunctionEvaluator(param_fitness, small_space()))
+    with pytest.raises(ConfigError, match="loop"):
+        search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "x",
+               **{**SETTINGS, "loop": "async"})
+
+
+def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(tmp_path, monkeypatch) -> None:
+    """A kill between recording an outcome and saving the checkpoint, at every step of a run: the
+    resumed run takes the recorded outcome (no evaluation) and ends as the uninterrupted run."""
+    from evo_lacer.runs import RunStore
+
+    saved: list[tuple[str, int]] = []
+    original = RunStore.save_state
+
+    def keep(self, name, state, **kw):
+        original(self, name, state, **kw)
+        if name == "checkpoint":
+            saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
+
+    monkeypatch.setattr(RunStore, "save_state", keep)
+    settings = {**SETTINGS, "budget": 8}
+    reference = search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "ref",
+                       **settings)
+    monkeypatch.setattr(RunStore, "save_state", original)
+    lines = complete_lines(tmp_path / "ref" / "candidates.jsonl")
+    calls: list[int] = []
+
+    def counted(tree, module):
+        calls.append(1)
+        return param_fitness(tree, module)
+
+    for step in range(len(saved) - 1):
+        state, _ = saved[step]
+        _, recorded = saved[step + 1]  # the next step recorded its outcome, then the kill came
+        run_dir = tmp_path / f"killed{step}"
+        (run_dir / "state").mkdir(parents=True)
+        (run_dir / "run.json").write_text((tmp_path / "ref" / "run.json").read_text())
+        (run_dir / "state" / "checkpoint.json").write_text(state)
+        (run_dir / "candidates.jsonl").write_text("".join(line + "\n" for line in lines[:recorded]))
+        calls.clear()
+        result = resume(run_dir, evaluator=FunctionEvaluator(counted, small_space()))
+        assert _essence(result) == _essence(reference), f"resume from step {step}"
+        assert len(calls) == 8 - sum(json.loads(line)["evaluated"] for line in lines[:recorded])
+
+
+def test_resume_after_kill_9_with_one_worker_ends_as_an_uninterrupted_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("EVO_TEST_LOG", raising=False)
+    reference = search(observation_space=small_space(), fitness=logging_fitness, run_dir=tmp_path / "ref",
+                       **SETTINGS)
+    run_dir, log = tmp_path / "run", tmp_path / "evaluations.log"
+    before = _kill_mid_run(run_dir, log, 6)
+    assert len(before) < BUDGET, "the search finished before it was killed"
+    monkeypatch.setenv("EVO_TEST_LOG", str(log))
+    result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()))
+    lines = complete_lines(run_dir / "candidates.jsonl")
+    assert lines[: len(before)] == before  # nothing recorded was lost or rewritten
+    assert _essence(result) == _essence(reference)
+    assert BUDGET <= len(log.read_text().splitlines()) <= BUDGET + 1
+
+
+@pytest.mark.slow  # two searches with a process pool each, in a loaded CI: 15-45 s
+def test_resume_after_kill_9_with_two_process_workers_loses_and_repeats_nothing(tmp_path, monkeypatch):
+    run_dir, log = tmp_path / "run", tmp_path / "evaluations.log"
+    before = _kill_mid_run(run_dir, log, 5, workers=2, executor="process")
+    assert len(before) < BUDGET, "the search finished before it was killed"
+    killed_order = _order(run_dir)
+    monkeypatch.setenv("EVO_TEST_LOG", str(log))
+    result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()))
+    lines = complete_lines(run_dir / "candidates.jsonl")
+    assert lines[: len(before)] == before
+    ids = [json.loads(line)["id"] for line in lines]
+    assert len(ids) == len(set(ids)) == len(result.history)
+    evaluated = [c for c in result.history if c.evaluated]
+    assert len(evaluated) == BUDGET == result.accounting["evaluations"]
+    assert len({c.tree_hash for c in evaluated}) == BUDGET
+    order = _order(run_dir)
+    assert order[: len(killed_order)] == killed_order  # the resume continued the recorded order
+    assert order == ids  # every outcome observed once, in the order it was recorded
+    # each architecture evaluated once; at most the two in flight at the kill ran twice
+    assert BUDGET <= len(log.read_text().splitlines()) <= BUDGET + 2
+
+
+def test_a_cut_last_line_is_evaluated_again_under_its_id(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    finished = search(observation_space=small_space(), fitness=param_fitness, run_dir=run_dir, **SETTINGS)
+    log = run_dir / "candidates.jsonl"
+    text = log.read_bytes()
+    lost = json.loads(text.splitlines()[-1])
+    log.write_bytes(text[: len(text) - len(text.splitlines()[-1]) // 2 - 1])  # a kill mid-write
+    with pytest.warns(RuntimeWarning, match="lost from the candidate log"):
+        again = resume(run_dir, evaluator=FunctionEvaluator(param_fitness, small_space()))
+    records = [json.loads(line) for line in complete_lines(log)]
+    assert [r["id"] for r in records][-1] == lost["id"] and len(records) == len(finished.history)
+    assert records[-1]["tree_hash"] == lost["tree_hash"]
+    assert again.accounting["evaluations"] == BUDGET
+
+
+def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None:
+    from evo_lacer.engine import FlatStrategy
+    from evo_lacer.engine._records import Candidate
+    from evo_lacer.evaluate import Feedback, Status
+    from evo_lacer.flat import FlatSpace
+
+    space = FlatSpace.load().for_sources(small_space())
+    backend = SeededBackend()
+    lacer = FlatStrategy(name="lacer", space=space, seed=0, backend=backend, initial_evaluations=2,
+                         await_initial=True)
+    first = [lacer.propose(1, 0, i)[0] for i in range(2)]
+    assert [p.designer for p in first] == ["initial", "initial"]
+    assert lacer.propose(1, 0, 2) == []  # both initial configurations still evaluate
+
+    def outcome(cid: int) -> Candidate:
+        return Candidate(id=cid, generation=0, tree={}, tree_hash=f"h{cid}", choice=first[cid].choice,
+                         feedback=Feedback(Status.OK, float(cid)), designer="initial", evaluated=True)
+
+    lacer.observe([outcome(1)])
+    assert lacer.propose(1, 1, 2) == []
+    lacer.observe([outcome(0)])
+    assert [p.designer for p in lacer.propose(1, 2, 2)] == ["llm"]
+    assert "Already proposed this round" not in backend.requests[-1].prompt
+    assert [p.designer for p in lacer.propose(1, 2, 3)] == ["llm"]  # while design 2 evaluates
+    assert "Already proposed this round" in backend.requests[-1].prompt  # it is told about design 2
