@@ -22,7 +22,7 @@ import torch
 
 from evo_lacer.engine import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
-from evo_lacer.engine._promotion import PROMOTE, promote
+from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
@@ -359,6 +359,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     accounting = _accounting(history, harness, loop, strategy.accounting(), cfg)
     if full is not None:
         accounting["best_fitness"] = None if best is None else best.fitness
+        accounting["promotion"] = promotion_summary(history)  # the cheap fidelity's hit rate
     store.save_state("summary", accounting)
     return SearchResult(best_tree, best_module, None if best is None else best.feedback, history,
                         Path(store.path), accounting, cfg, None if best is None else best.id)

@@ -29,3 +29,6 @@ def test_halving_promotes_the_best_cheap_candidates_to_full_ppo(tmp_path: Path) 
     assert result.best_id in {p.id for p in promoted}
     stored = [r for r in RunStore.open(tmp_path / "run").candidates() if r["transformation"] == "promote"]
     assert len(stored) == 2
+    summary = result.accounting["promotion"]  # the hit rate goes into the run's summary
+    assert summary == evo_lacer.engine._promotion.promotion_summary(result.history)
+    assert summary["promoted"] == 2 and 0.0 <= summary["hit_rate"] <= 1.0
