@@ -25,7 +25,7 @@ def tiny_tree(width: int = 4) -> Node:
 
 class ScriptedEvaluator:
     """`actions[seed] = (what, arg)`; what: sleep | burn | raise | crash | segv | hang |
-    hang_with_child (starts ``sleep 600`` first) | bad.
+    hang_with_child (starts ``sleep 600`` first) | wait (until the file `release` exists) | bad.
 
     `pid_dir`, when set, receives ``SEED.pid`` with the worker's pid before the action runs.
     """
@@ -33,9 +33,10 @@ class ScriptedEvaluator:
     observation_space = gym.spaces.Box(-1.0, 1.0, (3,))
 
     def __init__(self, actions: dict[int, tuple[str, float]] | None = None,
-                 pid_dir: str | None = None) -> None:
+                 pid_dir: str | None = None, release: str | None = None) -> None:
         self.actions = dict(actions or {})
         self.pid_dir = pid_dir
+        self.release = release
 
     def describe(self) -> str:
         return "scripted test evaluator"
@@ -62,6 +63,10 @@ class ScriptedEvaluator:
             Path(self.pid_dir or ".", f"{seed}.child").write_text(str(child.pid))
             while True:
                 time.sleep(0.05)
+        elif what == "wait":  # until the file `self.release` exists (at most `arg` seconds)
+            deadline = time.monotonic() + arg
+            while self.release and not Path(self.release).exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
         elif what == "bad":
             return "not a feedback"  # type: ignore[return-value]
         import torch
