@@ -231,11 +231,10 @@ class TreeStrategy(Strategy):
         t0 = time.perf_counter()
         slots: list[list[Proposal]] = []
         for _, variants, _ in screened:
-            made = [p for p in variants if p.tree is not None]
-            hashes = {id(p): tree_hash(p.tree, self.catalog) for p in made if p.tree is not None}
             unique: dict[str, Proposal] = {}
-            for p in made:
-                unique.setdefault(hashes[id(p)], p)
+            for p in variants:
+                if p.tree is not None:
+                    unique.setdefault(tree_hash(p.tree, self.catalog), p)
             fresh = [p for h, p in unique.items() if h not in self.seen]
             slots.append(fresh or list(unique.values()))
         picks = self.screen.choose([[p.tree for p in slot if p.tree is not None] for slot in slots],
@@ -393,12 +392,11 @@ class TreeStrategy(Strategy):
                 self.seen.add(c.tree_hash)
             if not (c.evaluated and c.feedback.ok):
                 continue
-            if self.screen is not None and c.fitness is not None and c.tree:
-                feats = tree_features(node_from_dict(dict(c.tree)))
-                self.observed = [*self.observed, (feats, float(c.fitness))][-OBSERVED_KEPT:]
+            tree = node_from_dict(dict(c.tree))
+            if self.screen is not None and c.fitness is not None:
+                self.observed = [*self.observed, (tree_features(tree), float(c.fitness))][-OBSERVED_KEPT:]
             values = objective_values(self.objectives, c.feedback, c.gate)
-            new.append(Individual(node_from_dict(dict(c.tree)), c.id, c.tree_hash, c.feedback,
-                                  make_fitness(values)))
+            new.append(Individual(tree, c.id, c.tree_hash, c.feedback, make_fitness(values)))
             parent_edits = self.lineage.get(c.parents[0], []) if c.parents else []
             done = [edit_from_dict(e) for e in c.extra.get("edits", [c.extra["edit"]] if "edit" in c.extra
                                                            else [])]
