@@ -53,6 +53,10 @@ def make_task(task: str) -> dict[str, Any]:
         import multisource
 
         return {"fitness": multisource.fitness, "observation_space": multisource.SPACE}
+    if task == "devtask":  # for tuning only (see devtask.py)
+        import devtask
+
+        return {"fitness": devtask.fitness, "observation_space": devtask.SPACE}
     if task == "ring":
         from evo_lacer.compare._comparison import RING_ID, RING_TASK
         from evo_lacer.evaluate import ImitationEvaluator
@@ -61,7 +65,7 @@ def make_task(task: str) -> dict[str, Any]:
                                        dataset_steps=600, grad_steps=50, batch_size=64, rollout_episodes=0,
                                        feature_samples=256, task=RING_TASK)
         return {"evaluator": evaluator}
-    raise SystemExit(f"unknown task {task!r}; choose ring or multisource")
+    raise SystemExit(f"unknown task {task!r}; choose ring, multisource or devtask")
 
 
 def run_one(job: dict[str, Any]) -> dict[str, Any]:

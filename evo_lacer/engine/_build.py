@@ -156,6 +156,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=make_arms(config, designer, designs=whole is not None), whole=whole,
         llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
+        screen_pool=config.screen_pool,
         reflect_every=config.generation_size if config.loop == "steady" else 0,
     )
 

@@ -61,6 +61,10 @@ class SearchConfig:
     """hybrid: children drawn per random-filled edit, of which a Gaussian process over tree features
     (trained on every evaluated tree) picks the one with the highest expected improvement; only that
     one is evaluated. 1: no screen; None: 8 for hybrid, 1 for the other strategies."""
+    screen_pool: Literal["plan", "parents"] = "plan"
+    """hybrid: where the screened children come from. plan: all from the one parent and plan the
+    planner chose; parents: each from its own tournament parent, the plan mapped to the closest move
+    legal there (a wider pool for the model to choose from)."""
     elitism: int = 1
     """Best individuals that always survive (single objective)."""
     tournament_size: int = 3
@@ -172,6 +176,8 @@ class SearchConfig:
         if not 0 <= self.elitism <= self.population:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
                               f"({self.population}), got {self.elitism}")
+        if self.screen_pool not in ("plan", "parents"):
+            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', got {self.screen_pool!r}")
         if not self.arm_cost_weight >= 0:
             raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
         if self.loop not in ("generational", "steady"):

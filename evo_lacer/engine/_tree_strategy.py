@@ -41,6 +41,7 @@ from evo_lacer.engine._edits import (
     site_to_dict,
 )
 from evo_lacer.engine._harness import Proposal
+from evo_lacer.engine._optuna_planner import closest_legal
 from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
 from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
@@ -82,7 +83,7 @@ class TreeStrategy(Strategy):
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
-        reflect_every: int = 0,
+        reflect_every: int = 0, screen_pool: str = "plan",
     ) -> None:
         self.name = name
         self.planner = planner
@@ -103,6 +104,8 @@ class TreeStrategy(Strategy):
         self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
         self.whole = whole
         self.screen = screen if screen is not None and screen.variants > 1 else None
+        self.screen_pool = screen_pool
+        """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -205,8 +208,8 @@ class TreeStrategy(Strategy):
                 index += 1
             else:
                 plan = next(plans)
-                variants = [self._design(parent, ctx, moves, plan, first_id + i, index, plan_s,
-                                         self.random_designer, variant=v)
+                variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
+                                         first_id + i, index, plan_s, self.random_designer, variant=v)
                             for v in range(self.screen.variants)]
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
@@ -218,6 +221,30 @@ class TreeStrategy(Strategy):
             self._screen(out, screened)
         self._fly(out, first_id)
         return out
+
+    def _variant_parent(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]],
+                        plan: Plan, cid: int, variant: int
+                        ) -> tuple[Individual, TransformContext, dict[str, list[Site]], Plan]:
+        """Parent, context, legal moves and plan of a screened variant: the slot's own for variant 0
+        or ``screen_pool="plan"``; else a tournament parent of its own (seeded by candidate and
+        variant) with the plan mapped to the closest move legal for it."""
+        if variant == 0 or self.screen_pool != "parents":
+            return parent, ctx, moves, plan
+        rng = np.random.default_rng([self.seed, cid, variant, 0x9A7])
+        other = select_parent(self.population, tournament_size=self.tournament_size,
+                              multi_objective=self.multi_objective, rng=rng)
+        if other is parent:
+            return parent, ctx, moves, plan
+        other_ctx = self._ctx(other)
+        other_moves = self._legal(other.tree, other_ctx)
+        if not other_moves:
+            return parent, ctx, moves, plan
+        classes = {t: tuple(sorted({s.klass for s in sites})) for t, sites in other_moves.items()}
+        t, klass = closest_legal(plan.transformation, plan.site_class or "", classes, rng) \
+            if plan.site_class else (plan.transformation, None)
+        if t not in classes:
+            t = sorted(classes)[int(rng.integers(0, len(classes)))]
+        return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:
         for i, prop in enumerate(out):

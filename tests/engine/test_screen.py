@@ -83,3 +83,19 @@ def test_a_feature_unseen_in_training_does_not_make_a_child_infinitely_far() -> 
     mu, sd = model.predict([{"x": 5.0, "new": 1.0}, {"x": 5.0}, {"x": 1000.0}])  # the last: the prior
     assert mu[1] < mu[0] + 2.0 and mu[0] > mu[2] + 2.0  # pulled toward its neighbour x=5 ...
     assert sd[1] < sd[0] < 0.9 * sd[2]  # ... and surer than the prior
+
+
+def test_a_parents_pool_draws_screened_children_from_several_parents(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="screen_pool"):
+        SearchConfig(screen_pool="everywhere")  # type: ignore[arg-type]
+    runs = [search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=20,
+                   llm="none", seed=5, run_dir=tmp_path / f"r{i}", screen_pool="parents") for i in range(2)]
+    start = SearchConfig(budget=20).initial_count
+    edits = [c for c in runs[0].history[start:] if "screen" in c.extra]
+    assert edits and all(c.extra["screen"]["variants"] == 8 for c in edits)
+    # a pool over parents: the picked children do not all come from the slot's own tournament parent
+    plan_run = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=20,
+                      llm="none", seed=5, run_dir=tmp_path / "plan")
+    assert [c.parents for c in runs[0].history] != [c.parents for c in plan_run.history]
+    assert [c.tree_hash for c in runs[0].history] == [c.tree_hash for c in runs[1].history]  # deterministic
+    assert all(len(c.parents) == 1 and c.parents[0] < c.id for c in edits)
