@@ -68,8 +68,10 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
         (words == 2).any(1).astype(float) - (words == 5).any(1), slope * depth,
     ], axis=1).astype(float)
     targets = (targets - targets.mean(0)) / targets.std(0)
-    obs = {"lidar": torch.from_numpy(lidar.astype(np.float32)), "imu": torch.from_numpy(imu.astype(np.float32)),
-           "patch": torch.from_numpy(patch.astype(np.uint8)), "words": torch.from_numpy(words.astype(np.int64))}
+    obs = {"lidar": torch.from_numpy(lidar.astype(np.float32)),
+           "imu": torch.from_numpy(imu.astype(np.float32)),
+           "patch": torch.from_numpy(patch.astype(np.uint8)),
+           "words": torch.from_numpy(words.astype(np.int64))}
     return obs, torch.from_numpy(targets.astype(np.float32))
 
 

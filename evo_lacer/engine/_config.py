@@ -177,7 +177,8 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
                               f"({self.population}), got {self.elitism}")
         if self.screen_pool not in ("plan", "parents"):
-            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', got {self.screen_pool!r}")
+            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
+                              f"got {self.screen_pool!r}")
         if not self.arm_cost_weight >= 0:
             raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
         if self.loop not in ("generational", "steady"):

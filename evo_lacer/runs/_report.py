@@ -220,6 +220,27 @@ def _timing_rows(run: _Run) -> list[list[Any]]:
             for key, v in sorted(totals.items())]
 
 
+def _time_use_rows(run: _Run) -> list[list[Any]]:
+    """Where the run's wall clock went (from ``state/summary.json``, written when a search ends):
+    the workers' seconds, how many of them evaluated and how many idled, and the LLM's share."""
+    try:
+        summary = run.store.load_state("summary")
+    except (EvoLacerError, OSError, ValueError):
+        return []
+    if not isinstance(summary, Mapping) or not isinstance(summary.get("wall_s"), int | float):
+        return []
+    wall = float(summary["wall_s"])
+    workers = max(1, int(run.store.config.get("workers") or 1))
+    eval_s = float(summary.get("eval_s") or 0.0)
+    llm = summary.get("llm")
+    llm_s = float(llm.get("seconds") or 0.0) if isinstance(llm, Mapping) else 0.0
+    idle = max(0.0, workers * wall - eval_s)
+    idle_share = f"{100 * idle / (workers * wall):.0f}%" if wall > 0 else "-"
+    llm_share = f"{100 * llm_s / wall:.0f}%" if wall > 0 else "-"
+    return [[run.name, workers, f"{wall:.1f}", f"{eval_s:.1f}", f"{idle:.1f}", idle_share, f"{llm_s:.1f}",
+             llm_share]]
+
+
 def _llm_rows(run: _Run) -> list[list[Any]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for ex in run.llm:
@@ -347,6 +368,15 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     if timing_rows:
         lines += ["Per-candidate timings (from the `timings` of each record):", ""]
         lines += _table(["run", "phase", "total s", "mean s", "records"], timing_rows)
+
+    time_rows = [row for run in runs for row in _time_use_rows(run)]
+    if time_rows:
+        lines += ["## Time use", "",
+                  "Worker-seconds = workers x wall clock; idle = those not spent evaluating (waiting for "
+                  "proposals, LLM calls, the gate, the slowest candidate of a batch); LLM share = seconds "
+                  "inside LLM calls / wall clock.", ""]
+        lines += _table(["run", "workers", "wall s", "evaluation s", "idle worker-s", "idle share",
+                         "LLM s", "LLM share"], time_rows)
 
     arm_rows = [row for run in runs for row in _arm_rows(run)]
     if arm_rows:

@@ -124,3 +124,31 @@ def test_report_of_a_halving_run_keeps_fidelities_apart(tmp_path: Path) -> None:
     assert run.fidelities() == ["cheap", "full"]
     assert run.best_so_far("cheap") == [0.2, 0.9, 0.9, 0.9, 0.9]
     assert run.best_so_far("full")[3:] == [-4.0, -2.5] and math.isnan(run.best_so_far("full")[0])
+
+
+def test_report_says_where_the_wall_clock_went(search_run: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(search_run, run)
+    summary = json.loads((run / "state" / "summary.json").read_text())
+    section = write_report(run).read_text().split("## Time use", 1)[1].split("\n## ", 1)[0]
+    header, _, row = [line for line in section.splitlines() if line.startswith("|")]
+    assert "idle worker-s" in header
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    wall, eval_s, idle, llm_s = float(cells[2]), float(cells[3]), float(cells[4]), float(cells[6])
+    assert wall == pytest.approx(summary["wall_s"], abs=0.06)
+    assert eval_s == pytest.approx(summary["eval_s"], abs=0.06)
+    assert idle == pytest.approx(max(0.0, int(cells[1]) * wall - eval_s), abs=0.2)
+    assert llm_s == pytest.approx(summary["llm"]["seconds"], abs=0.06)
+    workers = int(cells[1])
+    summary.update(wall_s=100.0, eval_s=30.0, llm={**summary["llm"], "seconds": 25.0})
+    (run / "state" / "summary.json").write_text(json.dumps(summary))
+    section = write_report(run).read_text().split("## Time use", 1)[1]
+    idle = 100.0 * workers - 30.0
+    share = f"{100 * idle / (100 * workers):.0f}%"
+    assert f"| {workers} | 100.0 | 30.0 | {idle:.1f} | {share} | 25.0 | 25% |" in section
+    # a run folder without a summary (a search killed before its end) reports no time row
+    (run / "state" / "summary.json").unlink()
+    assert "## Time use" not in write_report(run).read_text()
