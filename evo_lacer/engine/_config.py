@@ -28,7 +28,9 @@ class SearchConfig:
     """hybrid (DEAP + Optuna planner + LLM designer + reflection), evolution (DEAP + random planner
     + random designer), random (random configurations of the flat space), tpe (Optuna TPE over the
     flat space), lacer (LLM proposes flat configurations from reward, metric and feature feedback),
-    genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM)."""
+    genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM), pepnas
+    (NSGA-II over flat configurations on (fitness, -params), progressive training budgets, an archive
+    merged back every few generations; generational loop only)."""
     budget: int = 32
     """Number of evaluations (gate rejections and repeated architectures cost none)."""
     seed: int = 0
@@ -177,7 +179,8 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
                               f"({self.population}), got {self.elitism}")
         if self.screen_pool not in ("plan", "parents"):
-            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', got {self.screen_pool!r}")
+            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
+                              f"got {self.screen_pool!r}")
         if not self.arm_cost_weight >= 0:
             raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
         if self.loop not in ("generational", "steady"):
