@@ -28,7 +28,9 @@ class SearchConfig:
     """hybrid (DEAP + Optuna planner + LLM designer + reflection), evolution (DEAP + random planner
     + random designer), random (random configurations of the flat space), tpe (Optuna TPE over the
     flat space), lacer (LLM proposes flat configurations from reward, metric and feature feedback),
-    genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM)."""
+    genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM), pepnas
+    (NSGA-II over flat configurations on (fitness, -params), progressive training budgets, an archive
+    merged back every few generations; generational loop only)."""
     budget: int = 32
     """Number of evaluations (gate rejections and repeated architectures cost none)."""
     seed: int = 0

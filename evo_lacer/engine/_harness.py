@@ -5,6 +5,12 @@ architectures already evaluated from the run's cache (by canonical hash), evalua
 through the executor (one batch per generation with `run`; one candidate at a time with `settle`
 and `finish` in the steady-state loop), and appends every candidate to the run store as soon as
 its outcome is known.
+
+A candidate whose ``extra`` holds a ``budget_fraction`` (progressive evaluation) is evaluated with
+the evaluator scaled to that fraction of its training budget where the evaluator can be scaled
+(`evo_lacer.evaluate._budget`); its record then also holds ``budget_steps`` (the training steps
+asked, None when the evaluator has no training budget) and ``env_steps`` (spent, scoring included).
+The steady-state loop evaluates every candidate at the full budget.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from evo_lacer.engine._records import Candidate
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
+from evo_lacer.evaluate._budget import BUDGET_FRACTION, at_budget
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 
 PENDING_ERROR = "pending evaluation"
@@ -58,6 +65,16 @@ class Progress:
 
 GateFn = Callable[[Node | None, Node, Any], dict[str, Any]]
 """(parent, child, intended) -> {"ok": bool, "check": str, "reason": str, "params": ..., ...}"""
+
+
+def _by_budget(cands: Sequence[Candidate]) -> dict[float | None, list[Candidate]]:
+    """Candidates grouped by their training-budget fraction (None: the evaluator's full budget), in
+    order of first appearance; one group per fraction shares one scaled evaluator."""
+    out: dict[float | None, list[Candidate]] = {}
+    for cand in cands:
+        fraction = cand.extra.get(BUDGET_FRACTION)
+        out.setdefault(None if fraction is None else float(fraction), []).append(cand)
+    return out
 
 
 def _better(a: Candidate, b: Candidate) -> bool:
@@ -206,11 +223,14 @@ class Harness:
             self._record(cand, generation)
             done[cand.id] = cand
         by_id = {c.id: c for c in todo}
-        jobs = [(c.id, self._tree(c), self.seed) for c in todo]
-        if jobs:
-            for job_id, feedback in self.executor.submit_many(self.evaluator, jobs, self.timeout_s):
+        for fraction, group in _by_budget(todo).items():
+            evaluator, steps = at_budget(self.evaluator, fraction)
+            jobs = [(c.id, self._tree(c), self.seed) for c in group]
+            for job_id, feedback in self.executor.submit_many(evaluator, jobs, self.timeout_s):
                 cand = by_id[job_id]
-                cand = replace(cand, feedback=feedback,
+                spent = {} if fraction is None else {"budget_steps": steps,
+                                                     "env_steps": feedback.cost.env_steps}
+                cand = replace(cand, feedback=feedback, extra={**cand.extra, **spent},
                                timings={**cand.timings, "eval_s": feedback.cost.seconds})
                 self._record(cand, generation)
                 done[cand.id] = cand

@@ -15,6 +15,7 @@ from evo_lacer.engine._build import (
     random_planner,
     thompson_planner,
 )
+from evo_lacer.engine._pepnas import build_pepnas
 
 if TYPE_CHECKING:
     from evo_lacer.engine._build import StrategyParts
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from evo_lacer.engine._planner import Planner
     from evo_lacer.engine._strategy import Strategy
 
-StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool"]
+StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas"]
 
 
 @dataclass(frozen=True)
@@ -63,5 +64,6 @@ STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("lacer", build_flat_strategy, tree_based=False, uses_llm=True),
     StrategySpec("genius", build_flat_strategy, tree_based=False, uses_llm=True, channels=("reward",)),
     StrategySpec("llmastool", build_tree_strategy, tree_based=True, uses_llm=True, planner=thompson_planner),
+    StrategySpec("pepnas", build_pepnas, tree_based=False, uses_llm=False),
 )}
 """Every strategy name, in the order the docs list them (`StrategyName` spells the same names)."""

@@ -20,6 +20,7 @@ hundred gradient steps, and measured on held-out episodes:
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 import uuid
@@ -34,6 +35,7 @@ from gymnasium import spaces
 
 from evo_lacer.errors import EvaluationError
 from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
+from evo_lacer.evaluate._budget import scaled_steps
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     branch_outputs,
@@ -229,6 +231,18 @@ class ImitationEvaluator:
             obs=batch, actions=np.stack(labels) if labels else None, probes=probes, groups=groups,
             train=train, test=test, steps=roll.steps, seconds=time.perf_counter() - start,
         )
+
+    @property
+    def training_steps(self) -> int:
+        """Behaviour-cloning gradient steps of one evaluation (`grad_steps`)."""
+        return self.grad_steps
+
+    def with_budget(self, fraction: float) -> ImitationEvaluator:
+        """A copy cloning for ``ceil(grad_steps * fraction)`` gradient steps, sharing this one's dataset
+        (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
+        scaled = copy.copy(self)
+        scaled.grad_steps = scaled_steps(self.grad_steps, fraction, min(1, self.grad_steps))
+        return scaled
 
     # --- the role ---------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:

@@ -8,6 +8,7 @@ processes; envs are built inside ``evaluate``.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from evo_lacer.errors import EvaluationError
+from evo_lacer.evaluate._budget import scaled_steps
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     Rollouts,
@@ -165,6 +167,18 @@ class RLEvaluator:
             env, self.env_kwargs, self.wrappers, self.kinds)
         if preflight:
             check_trains(self)
+
+    @property
+    def training_steps(self) -> int:
+        """PPO env steps of one evaluation (`steps`)."""
+        return self.steps
+
+    def with_budget(self, fraction: float) -> RLEvaluator:
+        """A copy training for ``ceil(steps * fraction)`` PPO env steps (at least 8), the rest the same
+        (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
+        scaled = copy.copy(self)
+        scaled.steps = scaled_steps(self.steps, fraction, 8)
+        return scaled
 
     @property
     def held_out_seeds(self) -> list[int]:
