@@ -15,6 +15,8 @@ from evo_lacer.engine._build import (
     random_planner,
     thompson_planner,
 )
+from evo_lacer.engine._darts import build_darts
+from evo_lacer.engine._enas import build_enas
 from evo_lacer.engine._pepnas import build_pepnas
 
 if TYPE_CHECKING:
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
     from evo_lacer.engine._planner import Planner
     from evo_lacer.engine._strategy import Strategy
 
-StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas"]
+StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas",
+                       "darts", "enas"]
 
 
 @dataclass(frozen=True)
@@ -65,5 +68,7 @@ STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("genius", build_flat_strategy, tree_based=False, uses_llm=True, channels=("reward",)),
     StrategySpec("llmastool", build_tree_strategy, tree_based=True, uses_llm=True, planner=thompson_planner),
     StrategySpec("pepnas", build_pepnas, tree_based=False, uses_llm=False),
+    StrategySpec("darts", build_darts, tree_based=False, uses_llm=False),
+    StrategySpec("enas", build_enas, tree_based=False, uses_llm=False),
 )}
 """Every strategy name, in the order the docs list them (`StrategyName` spells the same names)."""
