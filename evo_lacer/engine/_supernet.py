@@ -78,7 +78,7 @@ def derived_config(space: EntrySpace, choice: Mapping[str, str]) -> dict[str, An
     return space.validate({e: representative(space, e, choice[e]) for e in space.entries()})
 
 
-def uniform(entry: str) -> torch.Tensor | int:
+def first_candidate(entry: str) -> torch.Tensor | int:
     """Mixing before a strategy sets its own: the first candidate (a valid network for checks)."""
     return 0
 
@@ -96,7 +96,7 @@ class SuperNet(nn.Module):
         self.fusions = nn.ModuleList(fusions)
         self.projections = nn.ModuleList(projections)
         self.features_dim = features_dim
-        self.mixing: Mixing = uniform
+        self.mixing: Mixing = first_candidate
 
     def _mix(self, entry: str, ops: Sequence[Callable[[], torch.Tensor]]) -> torch.Tensor:
         weights = self.mixing(entry)
