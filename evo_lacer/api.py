@@ -316,7 +316,7 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
 
     _check_llm(store, cfg, backend)
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
-                              exchange_sink=store.append_llm, task=evaluator.describe())
+                              exchange_sink=store.append_llm, task=evaluator.describe(), evaluator=evaluator)
     kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
     executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb, address=cfg.dask_address)
     bar: ProgressBar | None = None

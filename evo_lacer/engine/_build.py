@@ -41,6 +41,9 @@ class StrategyParts:
     exchange_sink: ExchangeSink | None
     task: str
     transformations: Mapping[str, Any] | None = None
+    evaluator: Any = None
+    """The search's evaluator, for strategies that train with it themselves (darts, enas: the
+    `evo_lacer.evaluate.PPOTrainer` hook); None where the caller has none to give."""
 
 
 def optuna_planner(config: SearchConfig, transformations: tuple[str, ...]) -> Planner:
@@ -121,11 +124,12 @@ def default_seed_tree(space: FlatSpaceLike) -> Node:
 def build_strategy(
     config: SearchConfig, *, catalog: Catalog, inputs: Mapping[str, Signal], seeds: Sequence[Node],
     space: FlatSpaceLike | None, backend: LLMBackend | None, exchange_sink: ExchangeSink | None, task: str,
-    transformations: Mapping[str, Any] | None = None,
+    transformations: Mapping[str, Any] | None = None, evaluator: Any = None,
 ) -> Strategy:
     """The strategy `config.strategy` names, built from the given components."""
     parts = StrategyParts(catalog=catalog, inputs=inputs, seeds=seeds, space=space, backend=backend,
-                          exchange_sink=exchange_sink, task=task, transformations=transformations)
+                          exchange_sink=exchange_sink, task=task, transformations=transformations,
+                          evaluator=evaluator)
     return config.spec.build(config.spec, config, parts)
 
 

@@ -30,7 +30,11 @@ class SearchConfig:
     flat space), lacer (LLM proposes flat configurations from reward, metric and feature feedback),
     genius (as lacer, fitness-only feedback), llmastool (transformations + Thompson planner + LLM), pepnas
     (NSGA-II over flat configurations on (fitness, -params), progressive training budgets, an archive
-    merged back every few generations; generational loop only)."""
+    merged back every few generations; generational loop only), darts (RL-DARTS: a supernet of mixed ops
+    trained with PPO, the argmax architecture trained from scratch), enas (a controller samples children of a
+    weight-shared supernet, trained by REINFORCE; the best sampled finalists trained from scratch); darts and
+    enas need the RL evaluator (the `evo_lacer.evaluate.PPOTrainer` hook) and spend budget - 1 (darts) or
+    budget - 2 (enas) candidates' PPO steps on the supernet."""
     budget: int = 32
     """Number of evaluations (gate rejections and repeated architectures cost none)."""
     seed: int = 0

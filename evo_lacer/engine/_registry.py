@@ -15,6 +15,8 @@ from evo_lacer.engine._build import (
     random_planner,
     thompson_planner,
 )
+from evo_lacer.engine._darts import build_darts
+from evo_lacer.engine._enas import build_enas
 from evo_lacer.engine._pepnas import build_pepnas
 
 if TYPE_CHECKING:
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
     from evo_lacer.engine._planner import Planner
     from evo_lacer.engine._strategy import Strategy
 
-StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas"]
+StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas",
+                       "darts", "enas"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class StrategySpec:
     """The LLM designer reflects on feedback (if `SearchConfig.reflection`)."""
     screen_variants: int = 1
     """Default of `SearchConfig.screen_variants` (1: no surrogate screen)."""
+    trains_supernet: bool = False
+    """Trains a weight-sharing supernet through the evaluator's `evo_lacer.evaluate.PPOTrainer` hook
+    (the RL evaluator), so it refuses a fitness function; its budget is N candidates' worth, of which
+    only the final evaluations are candidates."""
 
     def channels_for(self, llm_signals: tuple[str, ...]) -> tuple[str, ...]:
         """The channels shown, given `SearchConfig.llm_signals`."""
@@ -65,5 +72,7 @@ STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("genius", build_flat_strategy, tree_based=False, uses_llm=True, channels=("reward",)),
     StrategySpec("llmastool", build_tree_strategy, tree_based=True, uses_llm=True, planner=thompson_planner),
     StrategySpec("pepnas", build_pepnas, tree_based=False, uses_llm=False),
+    StrategySpec("darts", build_darts, tree_based=False, uses_llm=False, trains_supernet=True),
+    StrategySpec("enas", build_enas, tree_based=False, uses_llm=False, trains_supernet=True),
 )}
 """Every strategy name, in the order the docs list them (`StrategyName` spells the same names)."""

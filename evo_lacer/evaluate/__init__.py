@@ -14,6 +14,7 @@ from evo_lacer.evaluate._fidelity import Promoter, promote_record, successive_ha
 from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter, check_signals, filter_feedback
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
+from evo_lacer.evaluate._ppo_hook import PPOTrainer
 from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "FitnessRecord",
     "FunctionEvaluator",
     "ImitationEvaluator",
+    "PPOTrainer",
     "Promoter",
     "RLEvaluator",
     "Status",

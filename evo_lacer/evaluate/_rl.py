@@ -268,8 +268,19 @@ class RLEvaluator:
         )
         return " ".join(text)
 
+    def train_ppo(self, policy_kwargs: dict[str, Any], seed: int, steps: int, callback: Any = None) -> Any:
+        """The supernet hook (`evo_lacer.evaluate.PPOTrainer`, used by the darts and enas strategies):
+        train a PPO agent built with ``policy_kwargs`` for ``steps`` env steps on this evaluator's
+        training envs and settings (the rollout and PPO settings of one candidate, so ``steps = k *
+        self.steps`` is k candidates' worth of updates), with an SB3 ``callback``; returns the model.
+        No time limit (``max_seconds`` is per candidate); single-threaded as ``torch_threads`` says."""
+        with torch_threads(self.torch_threads), own_random_state():
+            model, _, _ = self._train(policy_kwargs, seed, steps=steps, callback=callback)
+        return model
+
     # --- internals -------------------------------------------------------------------------
-    def _train(self, policy_kwargs: dict[str, Any], seed: int) -> tuple[Any, int, bool]:
+    def _train(self, policy_kwargs: dict[str, Any], seed: int, *, steps: int | None = None,
+               callback: Any = None) -> tuple[Any, int, bool]:
         from stable_baselines3 import PPO
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.logger import Logger
@@ -288,6 +299,9 @@ class RLEvaluator:
             model = PPO(policy_name(space), vec, policy_kwargs={**policy_kwargs, **user_pk}, seed=train_seed,
                         device=self.device, verbose=0, **kwargs)
             model.set_logger(Logger(folder=None, output_formats=[]))  # SB3 would make a /tmp folder
+            if steps is not None:  # the supernet hook: its own callback, no deadline
+                model.learn(total_timesteps=steps, callback=callback)
+                return model, int(model.num_timesteps), False
             callback = None if self.max_seconds is None else deadline_callback(self.max_seconds)
             model.learn(total_timesteps=self.steps, callback=callback)
             expired = bool(callback is not None and callback.expired)

@@ -27,20 +27,22 @@ from evo_lacer.errors import ConfigError
 
 
 def test_the_registry_names_every_strategy_once_in_the_documented_order() -> None:
-    assert STRATEGIES == ("hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas")
+    assert STRATEGIES == ("hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas",
+                          "darts", "enas")
     assert typing.get_args(StrategyName) == STRATEGIES
     assert all(name == spec.name for name, spec in STRATEGY_REGISTRY.items())
     assert TREE_STRATEGIES == ("hybrid", "evolution", "llmastool")
-    assert FLAT_STRATEGIES == ("random", "tpe", "lacer", "genius", "pepnas")
+    assert FLAT_STRATEGIES == ("random", "tpe", "lacer", "genius", "pepnas", "darts", "enas")
     assert LLM_STRATEGIES == ("hybrid", "lacer", "genius", "llmastool")
+    assert tuple(n for n, s in STRATEGY_REGISTRY.items() if s.trains_supernet) == ("darts", "enas")
     choices = next(a.choices for a in build_parser()._subparsers._group_actions[0].choices["search"]._actions
                    if a.dest == "strategy")
     assert tuple(choices) == STRATEGIES
 
 
 def test_unknown_strategy_names_the_registry() -> None:
-    with pytest.raises(ConfigError, match=r"unknown strategy 'darts'.*hybrid"):
-        SearchConfig(strategy="darts")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"unknown strategy 'nasnet'.*hybrid"):
+        SearchConfig(strategy="nasnet")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", STRATEGIES)

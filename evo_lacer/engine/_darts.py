@@ -1,0 +1,98 @@
+"""darts: LACER's DARTS baseline in the RL setting (RL-DARTS): the supernet (`_supernet`) is the
+features extractor of a PPO agent trained end to end with PPO; every entry's mixed op is a
+``softmax(alpha)``-weighted sum of its family candidates. The architecture weights alpha sit in
+their own Adam optimizer, outside PPO's: each PPO update's loss gradient (summed over its epochs and
+minibatches) reaches them through the mixed ops, and they take one step per PPO update (first
+order: no unrolled second-order term, no separate validation split -- RL-DARTS uses the same RL
+loss for both). Then the argmax family of every entry, at its representative setting, is the
+derived architecture, trained from scratch by the harness like any candidate.
+
+Budget: with budget N the supernet trains for ``(N - 1) * steps`` env steps, and the derived
+architecture is the one evaluation (see `_oneshot`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+from torch import nn
+
+from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
+from evo_lacer.engine._strategy import Strategy
+from evo_lacer.engine._supernet import build_supernet, derived_config, supernet_policy_kwargs
+
+if TYPE_CHECKING:
+    from evo_lacer.engine._build import StrategyParts
+    from evo_lacer.engine._config import SearchConfig
+    from evo_lacer.engine._registry import StrategySpec
+
+ALPHA_LR = 3e-3
+"""Adam learning rate of alpha (DARTS: 3e-4 over many more updates than a search budget here gives)."""
+ALPHA_BETAS = (0.5, 0.999)
+ALPHA_DECAY = 1e-3
+"""Adam weight decay of alpha (as DARTS)."""
+ALPHA_INIT = 1e-3
+"""Alpha starts as ``ALPHA_INIT * N(0, 1)`` (as DARTS), seeded by the run seed."""
+FINALS = 1
+
+
+class AlphaStep(BaseCallback):
+    """Steps the alpha optimizer once per PPO update, on the gradient PPO's loss left in alpha."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, alphas: list[nn.Parameter]) -> None:
+        super().__init__()
+        self.optimizer, self.alphas = optimizer, alphas
+        self.updates = 0
+
+    def apply(self) -> None:
+        """One step on the accumulated gradient, if any (none before the first PPO update)."""
+        if all(a.grad is None for a in self.alphas):
+            return
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.updates += 1
+
+    def _on_rollout_start(self) -> None:  # right after the previous PPO update
+        self.apply()
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class DartsStrategy(OneShotStrategy):
+    """RL-DARTS over the flat per-source space (module docstring)."""
+
+    def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
+        net, families = build_supernet(self.space, self.trainer.observation_space, self.catalog, self.seed)
+        generator = torch.Generator().manual_seed(self.seed)
+        alphas = {e: nn.Parameter(ALPHA_INIT * torch.randn(len(f), generator=generator))
+                  for e, f in families.items()}
+        net.mixing = lambda entry: torch.softmax(alphas[entry], 0)
+        optimizer = torch.optim.Adam(list(alphas.values()), lr=ALPHA_LR, betas=ALPHA_BETAS,
+                                     weight_decay=ALPHA_DECAY)
+        step = AlphaStep(optimizer, list(alphas.values()))
+        model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed,
+                                       self.equivalents * self.trainer.steps, step)
+        step.apply()  # the last PPO update's gradient
+        with torch.no_grad():
+            weights = {e: dict(zip(families[e], (round(float(w), 6) for w in torch.softmax(a, 0))))
+                       for e, a in alphas.items()}
+            choice = {e: families[e][int(torch.argmax(a))] for e, a in alphas.items()}
+        config = derived_config(self.space, choice)
+        raw = {e: [float(v) for v in a.detach()] for e, a in alphas.items()}
+        result = {"families": families, "alphas": raw,
+                  "weights": weights, "choice": choice, "config": config,
+                  "supernet_steps": int(model.num_timesteps), "alpha_updates": step.updates,
+                  "candidate_equivalents": self.equivalents}
+        kept = ("alphas", "weights", "choice", "supernet_steps", "candidate_equivalents")
+        extra = {k: result[k] for k in kept}
+        return result, [(config, extra)]
+
+
+def build_darts(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:
+    """darts over the flat per-source space, trained through the evaluator's supernet hook."""
+    space, trainer = one_shot_parts("darts", config, parts, FINALS)
+    return DartsStrategy(name="darts", space=space, trainer=trainer, catalog=parts.catalog, seed=config.seed,
+                         budget=config.budget, finals=FINALS)
