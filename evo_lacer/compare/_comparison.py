@@ -119,6 +119,12 @@ class CompareConfig:
         bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
         if bad:
             raise ConfigError(f"unknown strategies {bad}; choose from {(*STRATEGIES, *ABLATIONS)}")
+        from evo_lacer.engine import STRATEGY_REGISTRY as REGISTRY
+
+        supernet = [s for s in cfg.strategies if s in REGISTRY and REGISTRY[s].trains_supernet]
+        if supernet and cfg.fidelity != "full":
+            raise ConfigError(f"strategies {supernet} train a supernet with PPO and need --fidelity full "
+                              f"(got --fidelity {cfg.fidelity}); add --fidelity full, or leave them out")
         if cfg.seeds < 1 or cfg.budget < 1:
             raise ConfigError(f"seeds={cfg.seeds} and budget={cfg.budget} must be >= 1")
         return cfg
@@ -147,6 +153,8 @@ class RunRow:
     """PPO reward of the best tree when --confirm-steps > 0."""
     llm: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
+    env_steps: float = 0.0
+    """Env steps the run spent: every evaluation's, plus a supernet's (darts, enas)."""
 
 
 @dataclass
@@ -199,7 +207,12 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
                         max_latency_ms=cfg.max_latency_ms, space=cfg.flat_space, **options)
     row.wall_s = float(result.accounting.get("wall_s") or 0.0)  # summed over sessions of a resumed run
     evaluated = [c.feedback for c in result.history if c.evaluated]
-    row.curve = best_so_far(evaluated)
+    acc = result.accounting
+    row.env_steps = float(acc.get("env_steps") or sum(fb.cost.env_steps for fb in evaluated))
+    # a supernet's training counts as candidates: the derived architectures come after those
+    oneshot = acc.get(base)
+    ahead = int(oneshot.get("candidate_equivalents", 0)) if isinstance(oneshot, dict) else 0
+    row.curve = [math.nan] * ahead + best_so_far(evaluated)
     if result.best_feedback is not None and result.best_feedback.fitness is not None:
         row.best = float(result.best_feedback.fitness)
         row.best_reward = float(result.best_feedback.metrics.get("reward", math.nan))

@@ -40,7 +40,8 @@ def _strategy_rows(result: CompareResult) -> list[list[str]]:
         row = [strategy, str(len(runs)), _pm([r.best for r in runs]), _pm([r.best_reward for r in runs])]
         if confirm:
             row.append(_pm([r.confirm for r in runs]))
-        row += [to_thr, f"{llm['calls']:.0f}", f"{llm['tokens']:.0f}", f"{llm['seconds']:.0f}",
+        row += [to_thr, f"{np.mean([r.env_steps for r in runs]):.0f}",
+                f"{llm['calls']:.0f}", f"{llm['tokens']:.0f}", f"{llm['seconds']:.0f}",
                 f"{llm['fallbacks']:.0f}", f"{np.mean([r.wall_s for r in runs]):.0f}"]
         out.append(row)
     return out
@@ -52,7 +53,7 @@ def _reference_rows(refs: list[Reference], confirm: bool) -> list[list[str]]:
         row = [f"*{ref.name}*", str(max(len(ref.fitness), 1)), _pm(ref.fitness), _pm(ref.reward)]
         if confirm:
             row.append(_pm(ref.confirm))
-        rows.append([*row, "-", "-", "-", "-", "-", ref.note])
+        rows.append([*row, "-", "-", "-", "-", "-", "-", ref.note])
     return rows
 
 
@@ -64,8 +65,8 @@ def markdown(result: CompareResult, plot_name: str) -> str:
     header = ["strategy", "runs", "final best fitness", "reward of best"]
     if confirm:
         header.append(f"PPO reward of best ({cfg.confirm_steps} steps)")
-    header += ["evals to threshold (reached)", "LLM calls", "LLM tokens", "LLM s", "LLM fallbacks",
-               "wall s / run"]
+    header += ["evals to threshold (reached)", "env steps / run", "LLM calls", "LLM tokens", "LLM s",
+               "LLM fallbacks", "wall s / run"]
     ring = cfg.env == "evo_lacer/RingTraffic-v0"
     where = f"Backend {cfg.backend}, horizon {cfg.horizon}, " if ring else f"Env `{cfg.env}`, "
     lines = [
@@ -74,6 +75,9 @@ def markdown(result: CompareResult, plot_name: str) -> str:
         f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`, gate latency bound "
         f"{cfg.max_latency_ms} ms (batch of 8). "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
+        "darts and enas count their supernet's env steps as candidates (budget N = N candidates' "
+        "worth), so their first evaluation sits at N - finalists on the curves and in 'evals to "
+        "threshold'. "
         "Mean ± sample std over seeds; LLM columns are totals over seeds. LACER's nested ablation: "
         "lacer-nofeatures hides the feature statistics from the LLM, lacer-noreward also the reward "
         "(fitness included), lacer-noinit also skips the initial evaluation.", "",

@@ -29,11 +29,11 @@ def test_markdown_table_has_strategies_and_references() -> None:
     rows = [RunRow("random", 0, [0.1, 0.3], best=0.3, best_reward=5.0, llm={"calls": 0}),
             RunRow("random", 1, [0.2, 0.2], best=0.2, best_reward=4.0),
             RunRow("lacer-noinit", 0, [0.4, 0.4], best=0.4, best_reward=6.0,
-                   llm={"calls": 2, "fallbacks": 1})]
+                   llm={"calls": 2, "fallbacks": 1}, env_steps=2000)]
     refs = [Reference("expert controller", [1.0], [9.0]), Reference("SB3 CombinedExtractor", [0.25, 0.27])]
     text = markdown(CompareResult(cfg, rows, refs, threshold=0.26), "compare.png")
     assert "| random | 2 | 0.25 ± 0.0707 | 4.5 ± 0.707 | 2.0 (1/2) |" in text
-    assert "| lacer-noinit | 1 | 0.4 | 6 | 1.0 (1/1) | 2 | 0 | 0 | 1 |" in text
+    assert "| lacer-noinit | 1 | 0.4 | 6 | 1.0 (1/1) | 2000 | 2 | 0 | 0 | 1 |" in text
     assert "*SB3 CombinedExtractor*" in text
 
 
@@ -50,7 +50,10 @@ def test_ablations_are_nested() -> None:
 
 def test_config_checks_and_smoke_preset() -> None:
     with pytest.raises(ConfigError, match="unknown strategies"):
-        CompareConfig(strategies=("darts",)).resolved()
+        CompareConfig(strategies=("nasnet",)).resolved()
+    with pytest.raises(ConfigError, match="--fidelity full"):
+        CompareConfig(strategies=("random", "darts")).resolved()
+    assert CompareConfig(strategies=("random", "darts"), fidelity="full").resolved().strategies
     smoke = CompareConfig(smoke=True).resolved()
     assert smoke.seeds == 1 and smoke.budget == 2 and smoke.llm == "none"
 
@@ -59,3 +62,20 @@ def test_cli_options_come_from_the_config() -> None:
     args = build_parser().parse_args(["compare", "--smoke", "--strategies", "random", "tpe", "--budget", "3"])
     assert args.smoke is True and args.strategies == ["random", "tpe"] and args.budget == 3
     assert args.fidelity == "cheap" and args.backend == "numpy"
+
+
+def test_a_supernet_strategy_counts_its_supernet_as_candidates_and_its_env_steps(tmp_path) -> None:
+    from evo_lacer.compare import run_comparison
+
+    cfg = CompareConfig(fidelity="full", strategies=("darts", "random"), budget=4, seeds=1, horizon=30,
+                        eval_episodes=1, steps=128, llm="none", max_latency_ms=None, out=str(tmp_path))
+    result = run_comparison(cfg, log=lambda _: None)
+    darts, rand = (next(r for r in result.rows if r.strategy == s) for s in ("darts", "random"))
+    assert len(rand.curve) == 4 and math.isfinite(rand.curve[0])
+    # darts: 3 candidates' worth of supernet training, then its derived architecture
+    assert len(darts.curve) == 4 and all(math.isnan(v) for v in darts.curve[:3])
+    assert math.isfinite(darts.curve[3])
+    steps = result.config.resolved().steps
+    assert darts.env_steps >= 3 * steps and rand.env_steps >= 4 * steps
+    text = (tmp_path / "compare.md").read_text()
+    assert "env steps / run" in text and f"| {darts.env_steps:.0f} |" in text
