@@ -1,15 +1,15 @@
 """The public entry points: `search()` starts a run, `resume()` continues one.
 
-They only wire components -- evaluator, catalog, spaces, LLM backend, executor, gate, run
-store -- into the shared harness and loop (`evo_lacer.engine`); every setting is a field of
-`SearchConfig`.
+They only wire: they build the components -- evaluator, catalog, spaces, LLM backend, run store
+and its lock -- and hand them to the engine's session (`evo_lacer.engine.run_session`: gate,
+strategy, executor, harness, loop, promotion, accounting); every setting is a field of
+`SearchConfig`, overridable by keyword.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import tempfile
 import warnings
@@ -20,15 +20,14 @@ from typing import Any, cast
 
 import torch
 
-from evo_lacer.engine import Candidate, Harness, ProgressBar, SearchConfig, build_strategy, run_loop
+from evo_lacer.engine import Candidate, SearchConfig, run_session
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
-from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
 from evo_lacer.llm import LLMBackend
 from evo_lacer.runs import RunLock
-from evo_lacer.tree import Node, load_tree, node_from_dict, node_to_dict, to_json, tree_hash
+from evo_lacer.tree import Node, load_tree, node_to_dict
 from evo_lacer.zoo import Catalog, builtin_catalog
 
 COMPONENTS = "components"
@@ -279,133 +278,21 @@ def resume(
         return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, parts.full_evaluator)
 
 
-def _auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
-    """A killable process pool where it matters: several workers, a time limit, or an evaluator
-    that asks for isolation (RL training: slow, may crash, libsumo allows one simulation per
-    process). Cheap custom fitness functions run in this process, where overhead is lowest. A Dask
-    scheduler address means its cluster."""
-    if cfg.dask_address is not None:
-        return "dask"
-    isolate = cfg.workers > 1 or cfg.eval_timeout_s is not None or getattr(evaluator, "isolate", False)
-    return "process" if isolate else "inprocess"
-
-
 def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
              seeds: list[Node], backend: LLMBackend | None, progress: bool,
              full: Evaluator | None = None) -> SearchResult:
-    from evo_lacer.compile import compile_tree, infer_sources
-    from evo_lacer.execute import make_executor
-    from evo_lacer.transform import Gate
+    """Run the session (`evo_lacer.engine.run_session`) and compile its best tree."""
+    from evo_lacer.compile import compile_tree
 
-    space = evaluator.observation_space
-    inputs = {k: s.signal for k, s in infer_sources(space).items()}
-    timed = cfg.max_latency_ms is not None or "-latency_ms" in cfg.objectives
-    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=3 if timed else 0,
-                seed=cfg.seed)
-
-    def gate_fn(parent: Node | None, child: Node, intended: Any) -> dict[str, Any]:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(max(1, cfg.gate_threads))  # tiny dummy batches: threads only contend
-        try:
-            return dataclasses.asdict(gate.check(parent, child, intended))
-        finally:
-            torch.set_num_threads(threads)
-
-    def hash_fn(tree: Node) -> str:
-        return tree_hash(tree, catalog)
-
-    _check_llm(store, cfg, backend)
-    strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
-                              exchange_sink=store.append_llm, task=evaluator.describe(), evaluator=evaluator)
-    kind = cfg.executor if cfg.executor != "auto" else _auto_executor(cfg, evaluator)
-    executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb, address=cfg.dask_address)
-    bar: ProgressBar | None = None
-    try:
-        harness = Harness(store=store, evaluator=evaluator, executor=executor, strategy=cfg.strategy,
-                          budget=cfg.budget, seed=cfg.seed, gate=gate_fn, hash_fn=hash_fn,
-                          timeout_s=cfg.eval_timeout_s)
-        if progress:
-            bar = ProgressBar(cfg.budget, initial=harness.evaluated, desc=cfg.strategy)
-            harness.progress = bar
-        loop = run_loop(store, harness, strategy, batch_size=cfg.generation_size,
-                        max_proposals=cfg.budget * cfg.max_proposals_factor, loop=cfg.loop)
-        promoted: list[Candidate] = []
-        if full is not None:
-            searched = [c for c in harness.records.values() if c.transformation != PROMOTE]
-            earlier = [Candidate.from_dict(r) for r in store.candidates()
-                       if r.get("transformation") == PROMOTE]
-
-            def record(cand: Candidate) -> None:
-                store.append_candidate({**cand.to_dict(), "strategy": cfg.strategy})
-
-            promoted = promote([*searched, *earlier], full, executor, keep=cfg.promote, seed=cfg.seed,
-                               record=record, timeout_s=cfg.eval_timeout_s)
-    finally:
-        executor.close()
-        if bar is not None:
-            bar.close()
-    history = tuple(sorted({**harness.records, **{c.id: c for c in promoted}}.values(), key=lambda c: c.id))
-    best = harness.best
-    if full is not None:  # the full fidelity decides; cheap scores are on another scale
-        best = promoted[0] if promoted and promoted[0].feedback.ok else None
-    best_tree = node_from_dict(dict(best.tree)) if best is not None else None
+    outcome = run_session(store, cfg, evaluator, catalog, flat, seeds, backend, progress=progress, full=full)
     best_module = None
-    if best_tree is not None:
+    if outcome.best_tree is not None:
         try:
-            best_module = compile_tree(best_tree, space, catalog)
+            best_module = compile_tree(outcome.best_tree, evaluator.observation_space, catalog)
         except Exception as exc:
             warnings.warn(f"the best tree no longer compiles: {exc}", RuntimeWarning, stacklevel=3)
-        store.write_artifact("best_tree.json", to_json(best_tree) + "\n")  # atomic
-    accounting = _accounting(history, harness, loop, strategy.accounting(), cfg)
-    if full is not None:
-        accounting["best_fitness"] = None if best is None else best.fitness
-        accounting["promotion"] = promotion_summary(history)  # the cheap fidelity's hit rate
-    store.save_state("summary", accounting)
-    return SearchResult(best_tree, best_module, None if best is None else best.feedback, history,
-                        Path(store.path), accounting, cfg, None if best is None else best.id)
-
-
-def _check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> None:
-    """Before an LLM strategy's first call: `llm_check` with `cfg.llm_check_probes` probes, once per run
-    folder (``artifacts/llm_check.json``); a model at chance gets a warning. A failing check warns."""
-    if backend is None or cfg.llm_check_probes <= 0 or store.artifact_path(LLM_CHECK_ARTIFACT).exists():
-        return
-    llm_arms = [a for a in cfg.arms if "llm" in a]
-    if cfg.spec.arms and cfg.arms and not llm_arms and not cfg.llm_initial_designs:
-        return  # a hybrid whose LLM arms are off never asks the model
-    from evo_lacer.engine._llm_check import llm_check
-
-    try:
-        result = llm_check(backend, probes=cfg.llm_check_probes, seed=cfg.seed,
-                           temperature=cfg.llm_temperature, max_tokens=cfg.llm_max_tokens,
-                           timeout_s=cfg.llm_timeout_s)
-    except Exception as exc:  # the check informs; it must not stop the search
-        warnings.warn(f"the LLM check could not run ({type(exc).__name__}: {exc}); the search goes on "
-                      "without it", RuntimeWarning, stacklevel=3)
-        return
-    store.write_artifact(LLM_CHECK_ARTIFACT, json.dumps(result.to_dict(), indent=2) + "\n")
-    if result.warning():
-        warnings.warn(result.warning(), RuntimeWarning, stacklevel=3)
-
-
-LLM_CHECK_ARTIFACT = "llm_check.json"
-"""Where a search keeps its model's `llm_check` result (under the run folder's ``artifacts/``)."""
-
-
-def _accounting(history: tuple[Candidate, ...], harness: Harness, loop: Any, strategy: dict[str, Any],
-                cfg: SearchConfig) -> dict[str, Any]:
-    evaluated = [c for c in history if c.evaluated]
-    eval_s = sum(c.feedback.cost.seconds for c in evaluated)
-    statuses = {s: sum(1 for c in evaluated if c.status.value == s) for s in ("ok", "failed", "timed_out")}
-    return {
-        "strategy": cfg.strategy, "budget": cfg.budget, "evaluations": len(evaluated),
-        "proposals": len(history), "rejected": sum(1 for c in history if c.status.value == "rejected"),
-        "cached": sum(1 for c in history if c.cached), **statuses,
-        "generations": loop.generations, "stop_reason": loop.stop_reason, "wall_s": loop.wall_s,
-        "eval_s": eval_s, "overhead_ratio": loop.wall_s / eval_s if eval_s > 0 else None,
-        "best_fitness": None if harness.best is None else harness.best.fitness,
-        "promoted": sum(1 for c in history if c.transformation == PROMOTE), **strategy,
-    }
+    return SearchResult(outcome.best_tree, best_module, outcome.best_feedback, outcome.history,
+                        Path(store.path), outcome.accounting, cfg, outcome.best_id)
 
 
 __all__ = ["SearchConfig", "SearchResult", "resume", "search"]

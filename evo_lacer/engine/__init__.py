@@ -1,5 +1,6 @@
 """The hybrid search: population (DEAP), planners (Optuna / Thompson / random), designers (LLM /
-random), strategies, and the harness and loop every strategy shares."""
+random), strategies, the harness and loop every strategy shares, and the session that runs them
+(`run_session`)."""
 
 from evo_lacer.engine._accounting import LLMAccounting
 from evo_lacer.engine._build import build_strategy, default_seed_tree, make_designer, make_planner
@@ -22,6 +23,7 @@ from evo_lacer.engine._population import FITNESS_CLASSES, Individual
 from evo_lacer.engine._progress import ProgressBar
 from evo_lacer.engine._records import PROMPT_CATEGORIES, Candidate, LegalMoves, Outcome, Plan
 from evo_lacer.engine._registry import STRATEGY_REGISTRY, StrategySpec
+from evo_lacer.engine._session import SessionOutcome, run_session
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tree_strategy import TreeStrategy
@@ -56,6 +58,7 @@ __all__ = [
     "RandomDesigner",
     "RandomPlanner",
     "SearchConfig",
+    "SessionOutcome",
     "Strategy",
     "StrategySpec",
     "ThompsonPlanner",
@@ -65,4 +68,5 @@ __all__ = [
     "make_designer",
     "make_planner",
     "run_loop",
+    "run_session",
 ]
