@@ -10,8 +10,8 @@ from evo_lacer.evaluate._features import (
     ridge_r2,
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
-from evo_lacer.evaluate._fidelity import Promoter, promote_record, successive_halving
-from evo_lacer.evaluate._filter import SIGNALS, FeedbackFilter, check_signals, filter_feedback
+from evo_lacer.evaluate._fidelity import promote_record
+from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
@@ -22,12 +22,10 @@ __all__ = [
     "Cost",
     "Evaluator",
     "Feedback",
-    "FeedbackFilter",
     "FitnessRecord",
     "FunctionEvaluator",
     "ImitationEvaluator",
     "PPOTrainer",
-    "Promoter",
     "RLEvaluator",
     "Status",
     "auto_expert",
@@ -41,5 +39,4 @@ __all__ = [
     "probe_quality",
     "promote_record",
     "ridge_r2",
-    "successive_halving",
 ]

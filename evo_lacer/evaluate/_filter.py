@@ -1,17 +1,14 @@
-"""Feedback signals a strategy may see, and a wrapper that strips the others (LACER's nested
-ablation: reward, task metrics, feature statistics)."""
+"""Feedback signals a strategy may see, and the one filter that strips the others (LACER's nested
+ablation: reward, task metrics, feature statistics): the evaluators apply it to what they return
+(their ``feedback=`` setting) and the LLM prompts to what they show (`SearchConfig.llm_signals`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
 
-import gymnasium as gym
-
 from evo_lacer.errors import EvaluationError
-from evo_lacer.evaluate._base import Evaluator
 from evo_lacer.evaluate._feedback import Feedback
-from evo_lacer.tree import Node
 
 SIGNALS: tuple[str, ...] = ("reward", "metrics", "features")
 """``reward``: the episodic-reward entries of ``metrics``; ``metrics``: the task metrics (every
@@ -38,25 +35,3 @@ def filter_feedback(feedback: Feedback, keep: Iterable[str]) -> Feedback:
     }
     features = dict(feedback.features) if "features" in kept else {}
     return replace(feedback, metrics=metrics, features=features)
-
-
-class FeedbackFilter:
-    """An evaluator that passes only some feedback signals on (picklable if ``inner`` is).
-
-    ``FeedbackFilter(evaluator, keep=("reward", "metrics"))`` is LACER without feature
-    statistics; ``keep=("metrics", "features")`` is LACER without the reward.
-    """
-
-    def __init__(self, evaluator: Evaluator, keep: Iterable[str] = SIGNALS) -> None:
-        self.inner = evaluator
-        self.keep = check_signals(keep, "FeedbackFilter(keep=...)")
-        self.observation_space: gym.Space = evaluator.observation_space
-        self.isolate: bool = bool(getattr(evaluator, "isolate", False))
-
-    def evaluate(self, tree: Node, seed: int) -> Feedback:
-        return filter_feedback(self.inner.evaluate(tree, seed), self.keep)
-
-    def describe(self) -> str:
-        hidden = [s for s in SIGNALS if s not in self.keep]
-        note = f" (feedback withheld: {', '.join(hidden)})" if hidden else ""
-        return self.inner.describe() + note
