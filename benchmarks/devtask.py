@@ -25,11 +25,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
+from multisource import TEST, TRAIN, train_and_score
 
 from evo_lacer.evaluate import FitnessRecord
 
-STEPS = 40
-TRAIN, TEST = 384, 256
 SPACE = gym.spaces.Dict({
     "lidar": gym.spaces.Box(0.0, 1.0, (24,), np.float32),
     "imu": gym.spaces.Box(-3.0, 3.0, (20, 2), np.float32),
@@ -83,17 +82,4 @@ def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
     if 0 not in _DATA:
         _DATA[0] = make_data(TRAIN + TEST, 0)
     obs, y = _DATA[0]
-    head = torch.nn.Linear(int(module.features_dim), y.shape[1])
-    opt = torch.optim.Adam([*module.parameters(), *head.parameters()], lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(STEPS):
-        rows = torch.randint(0, TRAIN, (64,), generator=gen)
-        loss = ((head(module({k: v[rows] for k, v in obs.items()})) - y[rows]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        test = slice(TRAIN, TRAIN + TEST)
-        err = ((head(module({k: v[test] for k, v in obs.items()})) - y[test]) ** 2).mean(0) / y[test].var(0)
-    r2 = (1.0 - err).clamp(min=-1.0)
-    return FitnessRecord(fitness=float(r2.mean()), metrics={f"r2/{n}": float(v) for n, v in zip(NAMES, r2)})
+    return train_and_score(module, obs, y, NAMES)

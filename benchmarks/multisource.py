@@ -79,6 +79,14 @@ def _data(seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
 def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
     """Mean held-out R² of encoder + linear head after a short joint training (see module doc)."""
     obs, y = _data(0)
+    return train_and_score(module, obs, y, ("pose", "frequency", "blob_col", "blob_row", "token_count",
+                                            "interaction"))
+
+
+def train_and_score(module: torch.nn.Module, obs: dict[str, torch.Tensor], y: torch.Tensor,
+                    names: tuple[str, ...]) -> FitnessRecord:
+    """Train `module` + a linear head for `STEPS` Adam steps on the first `TRAIN` samples; fitness =
+    the mean held-out R² (clamped at -1) over the targets on the next `TEST` (one per name)."""
     head = torch.nn.Linear(int(module.features_dim), y.shape[1])
     params = [*module.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=3e-3)
@@ -94,5 +102,4 @@ def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
         pred = head(module({k: v[test] for k, v in obs.items()}))
         err = ((pred - y[test]) ** 2).mean(0) / y[test].var(0)
     r2 = (1.0 - err).clamp(min=-1.0)
-    names = ("pose", "frequency", "blob_col", "blob_row", "token_count", "interaction")
     return FitnessRecord(fitness=float(r2.mean()), metrics={f"r2/{n}": float(v) for n, v in zip(names, r2)})
