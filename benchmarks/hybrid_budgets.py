@@ -15,6 +15,9 @@ Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``
 - ``multisource``: ``benchmarks/multisource.py`` -- a supervised task with a vector, a time
   series, an image and tokens whose fitness trains encoder + linear head for 40 steps (held-out
   R²). Written for this benchmark; no strategy default was tuned on it.
+- ``devtask`` (``--tasks devtask``, not in the default grid): ``benchmarks/devtask.py`` -- a third
+  supervised multi-source task for developing the hybrid (with seeds ``--seed0 100`` and up), so
+  that the report's tasks and seeds stay untouched by tuning.
 
 Per task and budget it prints the median best fitness with a bootstrap 90% interval of the
 median, the mean rank over seeds (1 = best; ties share), and writes ``report.md``,
