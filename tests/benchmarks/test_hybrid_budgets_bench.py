@@ -28,3 +28,25 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     again = _run(["--smoke", "--jobs", "1", "--out", str(tmp_path)])  # nothing left to run
     assert again.returncode == 0 and "0 searches to run" in again.stdout
     assert (tmp_path / "results.jsonl").read_text().count("\n") == 2
+
+
+def test_the_development_task_scores_architectures_apart() -> None:
+    """benchmarks/devtask.py: six targets, and the encoder's architecture changes the score."""
+    code = """
+import sys; sys.path.insert(0, 'benchmarks')
+import torch, devtask
+from evo_lacer.compile import compile_tree
+from evo_lacer.flat import FlatSpace
+space = FlatSpace.load().for_sources(devtask.SPACE)
+def score(seed):
+    torch.manual_seed(0)
+    tree = space.to_tree(space.sample(seed))
+    return devtask.fitness(tree, compile_tree(tree, devtask.SPACE))
+small, big = score(0), score(1)
+assert sorted(small.metrics) == sorted(f'r2/{n}' for n in devtask.NAMES), small.metrics
+assert -1.0 <= small.fitness <= 1.0 and -1.0 <= big.fitness <= 1.0
+assert abs(small.fitness - big.fitness) > 1e-3, (small.fitness, big.fitness)
+print('ok', small.fitness, big.fitness)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
