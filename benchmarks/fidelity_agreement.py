@@ -224,6 +224,16 @@ def fmt(s: dict[str, Any], key: str) -> str:
 
 
 # --- the report -------------------------------------------------------------------------------
+def icc1(m: np.ndarray) -> float:
+    """ICC(1) of an encoders x seeds matrix (one-way ANOVA): the share of the reward's variance that
+    lies between encoders rather than between seeds of one encoder (0: the seed decides everything;
+    negative estimates mean 0). Averaging k seeds gives k * icc / (1 + (k - 1) * icc)."""
+    n, k = m.shape
+    msb = k * ((m.mean(1) - m.mean()) ** 2).sum() / (n - 1)
+    msw = ((m - m.mean(1, keepdims=True)) ** 2).sum() / (n * (k - 1))
+    return float((msb - msw) / (msb + (k - 1) * msw)) if msb + (k - 1) * msw > 0 else math.nan
+
+
 def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) -> str:
     rows = list({r["key"]: r for r in load(out / "results.jsonl")}.values())  # a rerun replaces a line
     ids = {run: run_id(run, cfg, args.short_fraction)
@@ -332,6 +342,15 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
             lines.append(f"| {name}, same {len(sub)} encoders, vs mean of seeds {[*seeds, b]} | "
                          f"{fmt(st, 'rho')} | {fmt(st, 'tau')} | {tk['hits']}/{tk['k']} | "
                          f"{tk['best_rank']}/{len(sub)} | - | {len(sub)} |")
+    if len(seeds) > 1 and len(order) > 3:
+        m = np.array([[ppo[s][h] for s in seeds] for h in order])
+        boot = [icc1(m[rng.integers(0, len(order), len(order))]) for _ in range(args.bootstrap)]
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+        share = icc1(m)
+        results["icc1"] = {"value": share, "lo": float(lo), "hi": float(hi), "seeds": len(seeds)}
+        lines += ["", f"Encoders' share of PPO reward variance, ICC(1) over seeds {seeds}: {share:+.2f} "
+                  f"[95% CI {lo:+.2f}, {hi:+.2f}] (1: the encoder decides the reward; 0 or below: the seed "
+                  "does). Averaging k PPO seeds per encoder would give a reliability of k*ICC/(1+(k-1)*ICC)."]
     lines += ["", f"cost / full PPO: ratio of median {' and '.join(sorted(clocks)) or '-'} seconds per "
               "evaluation.", "",
               f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} episodes), "

@@ -38,3 +38,17 @@ def test_smoke_then_resume_then_report_only(tmp_path: Path) -> None:
     assert (tmp_path / "results.jsonl").read_text().count("\n") == len(rows)
     only = _run(["--smoke", "--fidelities", "imitation", "--report-only", "--out", str(tmp_path)])
     assert only.returncode == 0 and "| imitation | " in only.stdout and "| ppo-short | " not in only.stdout
+
+
+def test_icc_separates_encoder_variance_from_seed_noise() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    from fidelity_agreement import icc1
+
+    rng = np.random.default_rng(0)
+    encoders = rng.normal(0.0, 3.0, 200)
+    decided = np.stack([encoders + rng.normal(0.0, 1.0, 200) for _ in range(3)], axis=1)
+    assert abs(icc1(decided) - 0.9) < 0.05  # 9 / (9 + 1)
+    noise = rng.normal(0.0, 1.0, (200, 3))
+    assert abs(icc1(noise)) < 0.1
+    assert icc1(np.zeros((5, 2))) != icc1(np.zeros((5, 2)))  # no variance at all: NaN
