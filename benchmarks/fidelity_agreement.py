@@ -342,13 +342,19 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
             lines.append(f"| {name}, same {len(sub)} encoders, vs mean of seeds {[*seeds, b]} | "
                          f"{fmt(st, 'rho')} | {fmt(st, 'tau')} | {tk['hits']}/{tk['k']} | "
                          f"{tk['best_rank']}/{len(sub)} | - | {len(sub)} |")
-    if len(seeds) > 1 and len(order) > 3:
-        m = np.array([[ppo[s][h] for s in seeds] for h in order])
-        boot = [icc1(m[rng.integers(0, len(order), len(order))]) for _ in range(args.bootstrap)]
+    every = {s: {h: float(r["fitness"]) for h, r in by.get((ids["ppo"], s), {}).items()}
+             for s in [*seeds, *partial]}  # a seed cut short counts on the encoders it reached
+    both = sorted(set.intersection(*(set(v) for v in every.values()))) if every else []
+    if len(every) > 1 and len(both) > 3:
+        seeds_icc = list(every)
+        m = np.array([[every[s][h] for s in seeds_icc] for h in both])
+        boot = [icc1(m[rng.integers(0, len(both), len(both))]) for _ in range(args.bootstrap)]
         lo, hi = np.nanpercentile(boot, [2.5, 97.5])
         share = icc1(m)
-        results["icc1"] = {"value": share, "lo": float(lo), "hi": float(hi), "seeds": len(seeds)}
-        lines += ["", f"Encoders' share of PPO reward variance, ICC(1) over seeds {seeds}: {share:+.2f} "
+        results["icc1"] = {"value": share, "lo": float(lo), "hi": float(hi), "seeds": seeds_icc,
+                           "encoders": len(both)}
+        lines += ["", f"Encoders' share of PPO reward variance, ICC(1) over seeds {seeds_icc} on the "
+                  f"{len(both)} encoders they all reached: {share:+.2f} "
                   f"[95% CI {lo:+.2f}, {hi:+.2f}] (1: the encoder decides the reward; 0 or below: the seed "
                   "does). Averaging k PPO seeds per encoder would give a reliability of k*ICC/(1+(k-1)*ICC)."]
     lines += ["", f"cost / full PPO: ratio of median {' and '.join(sorted(clocks)) or '-'} seconds per "
