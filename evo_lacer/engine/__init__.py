@@ -21,7 +21,7 @@ from evo_lacer.engine._optuna_planner import OptunaPlanner
 from evo_lacer.engine._planner import Planner, RandomPlanner
 from evo_lacer.engine._population import FITNESS_CLASSES, Individual
 from evo_lacer.engine._progress import ProgressBar
-from evo_lacer.engine._records import PROMPT_CATEGORIES, Candidate, LegalMoves, Outcome, Plan
+from evo_lacer.engine._records import PROMPT_CATEGORIES, Candidate, LegalMoves, Outcome, Plan, Stage
 from evo_lacer.engine._registry import STRATEGY_REGISTRY, StrategySpec
 from evo_lacer.engine._session import SessionOutcome, run_session
 from evo_lacer.engine._strategy import Strategy
@@ -59,6 +59,7 @@ __all__ = [
     "RandomPlanner",
     "SearchConfig",
     "SessionOutcome",
+    "Stage",
     "Strategy",
     "StrategySpec",
     "ThompsonPlanner",

@@ -20,13 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from evo_lacer.engine._records import Candidate
+from evo_lacer.engine._records import PENDING_ERROR, Candidate, Stage
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
 from evo_lacer.evaluate._budget import BUDGET_FRACTION, at_budget
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
-
-PENDING_ERROR = "pending evaluation"
 
 
 @dataclass
@@ -218,7 +216,7 @@ class Harness:
                     continue
                 cand = replace(cand, evaluated=False, cached=True, feedback=hit.feedback,
                                extra={**cand.extra, "cached_from": hit.id})
-            if cand.cached and cand.feedback.error == PENDING_ERROR and not cand.feedback.ok:
+            if cand.cached and cand.stage is Stage.PENDING:
                 continue  # a duplicate within the batch: answered after the evaluations
             self._record(cand, generation)
             done[cand.id] = cand
@@ -270,7 +268,7 @@ class Harness:
     @staticmethod
     def waits(cand: Candidate) -> bool:
         """A duplicate of a candidate still being evaluated (answered from its result)."""
-        return cand.cached and cand.feedback.error == PENDING_ERROR and not cand.feedback.ok
+        return cand.cached and cand.stage is Stage.PENDING
 
     def _recorded(self, cand: Candidate) -> Candidate:
         """The stored record of a re-proposed candidate; it must be the same architecture."""

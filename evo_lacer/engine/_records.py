@@ -5,12 +5,32 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from evo_lacer.evaluate import Feedback, Status
 
 PROMPT_CATEGORIES: tuple[str, ...] = ("rely_on_llm", "reverse_exploration", "minimal_llm_diversity")
 """How the designer is asked to use the LLM (LLMasTool's prompt categories)."""
+
+PENDING_ERROR = "pending evaluation"
+"""The error text of a candidate's placeholder feedback while its evaluation is under way."""
+
+
+class Stage(StrEnum):
+    """Where a candidate is in its life (`Candidate.stage`)."""
+
+    PENDING = "pending"
+    """Sent for evaluation (or waiting for a duplicate's), no result yet."""
+    EVALUATED = "evaluated"
+    """Evaluated, OK."""
+    CACHED = "cached"
+    """Answered by an earlier evaluation of the same architecture (costs nothing)."""
+    REJECTED = "rejected"
+    """Stopped by the gate before it cost an evaluation."""
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+
 
 LegalMoves = Mapping[str, tuple[str, ...]]
 """For one parent: transformation name -> the site classes where it can act (each non-empty)."""
@@ -110,6 +130,19 @@ class Candidate:
     @property
     def status(self) -> Status:
         return self.feedback.status
+
+    @property
+    def stage(self) -> Stage:
+        """Pending, evaluated, cached, rejected, failed or timed out (from the record's fields)."""
+        fb = self.feedback
+        if not fb.ok and fb.status is Status.FAILED and fb.error == PENDING_ERROR:
+            return Stage.PENDING
+        if fb.status is Status.REJECTED:
+            return Stage.REJECTED
+        if self.cached:
+            return Stage.CACHED
+        return {Status.OK: Stage.EVALUATED, Status.FAILED: Stage.FAILED,
+                Status.TIMED_OUT: Stage.TIMED_OUT}[fb.status]
 
     @property
     def fitness(self) -> float | None:
