@@ -53,6 +53,12 @@ class SearchResult:
     best_id: int | None = None
 
 
+CHEAP_ONLY = ("expert", "dataset_steps", "grad_steps")
+"""`rl_options` keys that only the cheap fidelity's `ImitationEvaluator` takes."""
+CHEAP_KEYS = ("env_kwargs", "kinds", "wrappers", *CHEAP_ONLY)
+"""`rl_options` keys the cheap fidelity's `ImitationEvaluator` takes (the env's own, and its own)."""
+
+
 def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None, evaluator: Evaluator | None,
                     catalog: Catalog | None, rl_options: Mapping[str, Any] | None = None,
                     fidelity: str = "full") -> Evaluator:
@@ -77,10 +83,9 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
         raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
                           "pass fitness= and observation_space=, or evaluator=")
     if fidelity in ("cheap", "halving"):
-        cheap_options = {k: v for k, v in (rl_options or {}).items()
-                         if k in ("env_kwargs", "kinds", "wrappers", "expert")}
+        cheap_options = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
         return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
-    options = {k: v for k, v in (rl_options or {}).items() if k != "expert"}  # the cheap fidelity's
+    options = {k: v for k, v in (rl_options or {}).items() if k not in CHEAP_ONLY}  # the cheap fidelity's
     if catalog is not None:
         options.setdefault("catalog", catalog)
     return cast(Evaluator, rl_evaluator(env, **options))
@@ -126,9 +131,8 @@ def _components(task_evaluator: Evaluator, full: Evaluator | None, env: Any, fit
     """What `resume` needs to rebuild the run's parts, as JSON data (see `evo_lacer.runs._components`)."""
     from evo_lacer.runs._components import recipe
 
-    options = {k: v for k, v in (rl_options or {}).items() if k != "expert"}  # as `_make_evaluator`
-    cheap = {k: v for k, v in (rl_options or {}).items()
-             if k in ("env_kwargs", "kinds", "wrappers", "expert")}
+    options = {k: v for k, v in (rl_options or {}).items() if k not in CHEAP_ONLY}  # as `_make_evaluator`
+    cheap = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
     kind = "imitation" if fidelity in ("cheap", "halving") else "rl"
     out: dict[str, Any] = {
         "evaluator": recipe(task_evaluator, env=env, fitness=fitness, kind=kind,
@@ -173,7 +177,9 @@ def search(
     in the first generation beside the diverse sample of the flat space (default: the sample
     alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``).
     ``run_dir``: a new folder (default: a fresh temporary folder).
-    ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...).
+    ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...);
+    at ``fidelity="cheap"``/``"halving"`` the imitation evaluator takes ``env_kwargs``, ``kinds``,
+    ``wrappers`` and its own ``expert``, ``dataset_steps`` and ``grad_steps`` from it.
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     """
     known = {f.name for f in dataclasses.fields(SearchConfig)}

@@ -15,9 +15,11 @@ def test_halving_promotes_the_best_cheap_candidates_to_full_ppo(tmp_path: Path) 
     result = evo_lacer.search(
         env="evo_lacer/RingTraffic-v0", budget=3, strategy="evolution", llm="none", seed=0,
         fidelity="halving", promote=0.5, population_size=3, batch_size=3, workers=1, executor="inprocess",
-        rl_options={"steps": 128, "eval_episodes": 1, "env_kwargs": {"backend": "numpy", "horizon": 30}},
+        rl_options={"steps": 128, "eval_episodes": 1, "env_kwargs": {"backend": "numpy", "horizon": 30},
+                    "dataset_steps": 200, "grad_steps": 10},
         run_dir=tmp_path / "run",
     )
+    assert result.history[0].feedback.cost.env_steps < 3000  # the cheap evaluator took dataset_steps
     cheap = [c for c in result.history if c.transformation != "promote" and c.evaluated]
     promoted = [c for c in result.history if c.transformation == "promote"]
     assert cheap and all(c.feedback.fidelity != "full" for c in cheap)
