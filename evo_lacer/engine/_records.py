@@ -135,7 +135,7 @@ class Candidate:
     def stage(self) -> Stage:
         """Pending, evaluated, cached, rejected, failed or timed out (from the record's fields)."""
         fb = self.feedback
-        if not fb.ok and fb.status is Status.FAILED and fb.error == PENDING_ERROR:
+        if fb.status is Status.FAILED and fb.error == PENDING_ERROR:
             return Stage.PENDING
         if fb.status is Status.REJECTED:
             return Stage.REJECTED

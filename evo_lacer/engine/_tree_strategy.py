@@ -240,10 +240,12 @@ class TreeStrategy(Strategy):
         if not other_moves:
             return parent, ctx, moves, plan
         classes = {t: tuple(sorted({s.klass for s in sites})) for t, sites in other_moves.items()}
-        t, klass = closest_legal(plan.transformation, plan.site_class or "", classes, rng) \
-            if plan.site_class else (plan.transformation, None)
-        if t not in classes:
-            t = sorted(classes)[int(rng.integers(0, len(classes)))]
+        if plan.site_class:
+            t, klass = closest_legal(plan.transformation, plan.site_class, classes, rng)
+        else:
+            t, klass = plan.transformation, None
+            if t not in classes:
+                t = sorted(classes)[int(rng.integers(0, len(classes)))]
         return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:

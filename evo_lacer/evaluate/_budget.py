@@ -9,8 +9,9 @@ user's fitness function) have no training budget: the fraction is recorded and i
 
 from __future__ import annotations
 
+import copy
 import math
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from evo_lacer.errors import EvaluationError
 from evo_lacer.evaluate._base import Evaluator
@@ -41,6 +42,17 @@ def check_fraction(fraction: float) -> float:
 def scaled_steps(steps: int, fraction: float, least: int) -> int:
     """``steps * fraction`` rounded up, at least `least` (the evaluator's own minimum)."""
     return max(least, math.ceil(steps * check_fraction(fraction)))
+
+
+E = TypeVar("E")
+
+
+def scaled_copy(evaluator: E, attr: str, fraction: float, least: int) -> E:
+    """A shallow copy of `evaluator` whose training budget ``attr`` is scaled to `fraction` (rounded
+    up, at least `least`); everything else, caches included, is shared."""
+    scaled = copy.copy(evaluator)
+    setattr(scaled, attr, scaled_steps(getattr(evaluator, attr), fraction, least))
+    return scaled
 
 
 def at_budget(evaluator: Evaluator, fraction: float | None) -> tuple[Evaluator, int | None]:

@@ -20,7 +20,6 @@ hundred gradient steps, and measured on held-out episodes:
 
 from __future__ import annotations
 
-import copy
 import itertools
 import time
 import uuid
@@ -35,7 +34,7 @@ from gymnasium import spaces
 
 from evo_lacer.errors import EvaluationError
 from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
-from evo_lacer.evaluate._budget import scaled_steps
+from evo_lacer.evaluate._budget import scaled_copy
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     branch_outputs,
@@ -240,9 +239,7 @@ class ImitationEvaluator:
     def with_budget(self, fraction: float) -> ImitationEvaluator:
         """A copy cloning for ``ceil(grad_steps * fraction)`` gradient steps, sharing this one's dataset
         (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
-        scaled = copy.copy(self)
-        scaled.grad_steps = scaled_steps(self.grad_steps, fraction, min(1, self.grad_steps))
-        return scaled
+        return scaled_copy(self, "grad_steps", fraction, min(1, self.grad_steps))
 
     # --- the role ---------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:

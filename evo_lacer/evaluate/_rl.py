@@ -8,7 +8,6 @@ processes; envs are built inside ``evaluate``.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from evo_lacer.errors import EvaluationError
-from evo_lacer.evaluate._budget import scaled_steps
+from evo_lacer.evaluate._budget import scaled_copy
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     Rollouts,
@@ -176,9 +175,7 @@ class RLEvaluator:
     def with_budget(self, fraction: float) -> RLEvaluator:
         """A copy training for ``ceil(steps * fraction)`` PPO env steps (at least 8), the rest the same
         (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
-        scaled = copy.copy(self)
-        scaled.steps = scaled_steps(self.steps, fraction, 8)
-        return scaled
+        return scaled_copy(self, "steps", fraction, 8)
 
     @property
     def held_out_seeds(self) -> list[int]:
