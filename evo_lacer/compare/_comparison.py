@@ -119,12 +119,6 @@ class CompareConfig:
         bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
         if bad:
             raise ConfigError(f"unknown strategies {bad}; choose from {(*STRATEGIES, *ABLATIONS)}")
-        from evo_lacer.engine import STRATEGY_REGISTRY as REGISTRY
-
-        supernet = [s for s in cfg.strategies if s in REGISTRY and REGISTRY[s].trains_supernet]
-        if supernet and cfg.fidelity != "full":
-            raise ConfigError(f"strategies {supernet} train a supernet with PPO and need --fidelity full "
-                              f"(got --fidelity {cfg.fidelity}); add --fidelity full, or leave them out")
         if cfg.seeds < 1 or cfg.budget < 1:
             raise ConfigError(f"seeds={cfg.seeds} and budget={cfg.budget} must be >= 1")
         return cfg

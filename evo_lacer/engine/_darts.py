@@ -7,12 +7,18 @@ order: no unrolled second-order term, no separate validation split -- RL-DARTS u
 loss for both). Then the argmax family of every entry, at its representative setting, is the
 derived architecture, trained from scratch by the harness like any candidate.
 
-Budget: with budget N the supernet trains for ``(N - 1) * steps`` env steps, and the derived
-architecture is the one evaluation (see `_oneshot`).
+At the cheap fidelity the supernet is the features extractor of the cloned policy instead (the
+imitation evaluator's `CloneTrainer` hook) and alpha takes one step per cloning gradient step, on
+the gradient the training loss left in it -- first-order DARTS with the same loss for both, as in
+the RL setting.
+
+Budget: with budget N the supernet trains for ``(N - 1)`` candidates' steps (PPO env steps, or
+cloning gradient steps), and the derived architecture is the one evaluation (see `_oneshot`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -22,6 +28,7 @@ from torch import nn
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import build_supernet, derived_config, supernet_policy_kwargs
+from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
 if TYPE_CHECKING:
     from evo_lacer.engine._build import StrategyParts
@@ -61,6 +68,19 @@ class AlphaStep(BaseCallback):
         return True
 
 
+class AlphaHook:
+    """The cloning hook of darts: one alpha step after every gradient step."""
+
+    def __init__(self, step: AlphaStep) -> None:
+        self.step = step
+
+    def before_step(self) -> None:
+        pass
+
+    def after_step(self, reward: Callable[[], float]) -> None:
+        self.step.apply()
+
+
 class DartsStrategy(OneShotStrategy):
     """RL-DARTS over the flat per-source space (module docstring)."""
 
@@ -73,9 +93,14 @@ class DartsStrategy(OneShotStrategy):
         optimizer = torch.optim.Adam(list(alphas.values()), lr=ALPHA_LR, betas=ALPHA_BETAS,
                                      weight_decay=ALPHA_DECAY)
         step = AlphaStep(optimizer, list(alphas.values()))
-        model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed,
-                                       self.equivalents * self.trainer.steps, step)
-        step.apply()  # the last PPO update's gradient
+        steps = self.equivalents * self.unit_steps
+        if isinstance(self.trainer, PPOTrainer):
+            model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed, steps, step)
+            step.apply()  # the last PPO update's gradient
+            trained = int(model.num_timesteps)
+        else:
+            hook = AlphaHook(step)
+            trained = self.trainer.train_clone(supernet_policy_kwargs(net), self.seed, steps, hook).steps
         with torch.no_grad():
             weights = {e: dict(zip(families[e], (round(float(w), 6) for w in torch.softmax(a, 0))))
                        for e, a in alphas.items()}
@@ -84,9 +109,10 @@ class DartsStrategy(OneShotStrategy):
         raw = {e: [float(v) for v in a.detach()] for e, a in alphas.items()}
         result = {"families": families, "alphas": raw,
                   "weights": weights, "choice": choice, "config": config,
-                  "supernet_steps": int(model.num_timesteps), "alpha_updates": step.updates,
+                  "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
+                  "alpha_updates": step.updates,
                   "candidate_equivalents": self.equivalents}
-        kept = ("alphas", "weights", "choice", "supernet_steps", "candidate_equivalents")
+        kept = ("alphas", "weights", "choice", "supernet_steps", "supernet_unit", "candidate_equivalents")
         extra = {k: result[k] for k in kept}
         return result, [(config, extra)]
 

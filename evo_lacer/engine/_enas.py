@@ -5,15 +5,22 @@ child's rollout; the controller by REINFORCE on that child's return under the sh
 mean per-step reward of the rollout it collected (training seeds; the held-out episodes stay the
 harness's) -- with a moving-average baseline and an entropy bonus.
 
+At the cheap fidelity the supernet is the features extractor of the cloned policy instead (the
+imitation evaluator's `CloneTrainer` hook): a child is sampled for every cloning gradient step,
+and the controller's reward is that child's imitation skill on a batch of validation episodes (the
+last fifth of the training episodes, as ENAS rewards the controller on validation data).
+
 At the end, `SAMPLES` architectures are sampled from the controller, each distinct one is scored
-under the shared weights (one deterministic episode on the training seed), and the best `FINALS`
+under the shared weights (one deterministic episode on the training seed; at the cheap fidelity,
+the imitation skill on every validation row), and the best `FINALS`
 become candidates, trained from scratch and scored by the harness like any other; the run's best
-is the best of them. Budget: with budget N the supernet trains for ``(N - FINALS) * steps`` env
+is the best of them. Budget: with budget N the supernet trains for ``(N - FINALS)`` candidates'
 steps (see `_oneshot`); the scoring episodes' steps are counted apart (``score_steps``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +32,7 @@ from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import SuperNet, build_supernet, derived_config, supernet_policy_kwargs
 from evo_lacer.evaluate._envtools import rollout, torch_threads
+from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
 if TYPE_CHECKING:
     from evo_lacer.engine._build import StrategyParts
@@ -79,15 +87,15 @@ class ControllerStep(BaseCallback):
         self.sampled: tuple[dict[str, int], torch.Tensor, torch.Tensor] | None = None
         self.rewards: list[float] = []
 
-    def _on_rollout_start(self) -> None:
+    def begin(self) -> None:
+        """Sample a child and make the supernet run it."""
         self.sampled = self.controller.sample(self.generator)
         choice = self.sampled[0]
         self.net.mixing = lambda entry: choice[entry]
 
-    def _on_rollout_end(self) -> None:
+    def end(self, reward: float) -> None:
+        """A REINFORCE step of the controller on the sampled child's reward."""
         assert self.sampled is not None
-        buffer: Any = self.model.rollout_buffer  # type: ignore[attr-defined]
-        reward = float(np.mean(buffer.rewards))
         baseline = reward if self.baseline is None else self.baseline
         _, log_p, entropy = self.sampled
         loss = -log_p * (reward - baseline) - ENTROPY_WEIGHT * entropy
@@ -97,8 +105,22 @@ class ControllerStep(BaseCallback):
         self.baseline = BASELINE_DECAY * baseline + (1 - BASELINE_DECAY) * reward
         self.rewards.append(round(reward, 6))
 
+    def _on_rollout_start(self) -> None:
+        self.begin()
+
+    def _on_rollout_end(self) -> None:
+        buffer: Any = self.model.rollout_buffer  # type: ignore[attr-defined]
+        self.end(float(np.mean(buffer.rewards)))
+
     def _on_step(self) -> bool:
         return True
+
+    # --- the cloning hook (the cheap fidelity) ------------------------------------------------
+    def before_step(self) -> None:
+        self.begin()
+
+    def after_step(self, reward: Callable[[], float]) -> None:
+        self.end(reward())
 
 
 class EnasStrategy(OneShotStrategy):
@@ -109,53 +131,72 @@ class EnasStrategy(OneShotStrategy):
         controller = Controller(families)
         generator = torch.Generator().manual_seed(self.seed)
         step = ControllerStep(controller, net, generator)
-        model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed,
-                                       self.equivalents * self.trainer.steps, step)
-        scored, score_steps = self._score(model, net, controller, generator)
+        steps = self.equivalents * self.unit_steps
+        if isinstance(self.trainer, PPOTrainer):
+            model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed, steps, step)
+            trained = int(model.num_timesteps)
+            scored, score_steps = self._score(self._episode_scorer(model), net, controller, generator)
+        else:
+            run = self.trainer.train_clone(supernet_policy_kwargs(net), self.seed, steps, step)
+            trained, score_steps = run.steps, 0
+            scored, _ = self._score(lambda: (run.score(), 0), net, controller, generator)
         probabilities = controller.probabilities()
         finalists: list[dict[str, Any]] = [{"choice": choice, "shared_score": score}
                                            for choice, score in scored[:self.finals]]
         result = {"families": families, "probabilities": probabilities,
                   "sampled": [{"choice": c, "shared_score": s} for c, s in scored],
                   "finalists": finalists, "rewards": step.rewards, "baseline": step.baseline,
-                  "supernet_steps": int(model.num_timesteps), "score_steps": score_steps,
-                  "candidate_equivalents": self.equivalents}
+                  "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
+                  "score_steps": score_steps, "candidate_equivalents": self.equivalents}
         out: list[Finalist] = []
         for rank, item in enumerate(finalists):
             extra = {"probabilities": probabilities, "choice": item["choice"], "rank": rank,
                      "shared_score": item["shared_score"], "finalists": finalists,
-                     "supernet_steps": result["supernet_steps"], "score_steps": score_steps,
+                     "supernet_steps": trained, "supernet_unit": result["supernet_unit"],
+                     "score_steps": score_steps,
                      "candidate_equivalents": self.equivalents}
             out.append((derived_config(self.space, item["choice"]), extra))
         return result, out
 
-    def _score(self, model: Any, net: SuperNet, controller: Controller, generator: torch.Generator
-               ) -> tuple[list[tuple[dict[str, str], float]], int]:
-        """The distinct sampled architectures with their shared-weight scores, best first (ties: the
-        earlier sample); the env steps the scoring took."""
+    def _score(self, score: Callable[[], tuple[float, int]], net: SuperNet, controller: Controller,
+               generator: torch.Generator) -> tuple[list[tuple[dict[str, str], float]], int]:
+        """The distinct sampled architectures with their shared-weight scores (``score()`` with the
+        supernet running each: (score, env steps it took)), best first (ties: the earlier sample);
+        the env steps the scoring took."""
         choices: list[dict[str, int]] = []
         for _ in range(SAMPLES):
             choice = controller.sample(generator)[0]
             if choice not in choices:
                 choices.append(choice)
-        limit = {} if self.trainer.eval_max_steps is None else {"max_steps": self.trainer.eval_max_steps}
-        seeds = [self.trainer.train_seed(self.seed)]
         scored: list[tuple[dict[str, str], float]] = []
         steps = 0
-        env = self.trainer.make_env()
-        try:
-            with torch_threads(getattr(self.trainer, "torch_threads", 1)):
-                for choice in choices:
-                    net.mixing = lambda entry, c=choice: c[entry]  # type: ignore[misc]
-                    roll = rollout(env, lambda obs: model.predict(obs, deterministic=True)[0], seeds,
-                                   keep_obs=False, **limit)
-                    steps += roll.steps
-                    named = {e: controller.families[e][k] for e, k in choice.items()}
-                    scored.append((named, round(float(roll.summary()["reward"]), 6)))
-        finally:
-            env.close()
+        with torch_threads(getattr(self.trainer, "torch_threads", 1)):
+            for choice in choices:
+                net.mixing = lambda entry, c=choice: c[entry]  # type: ignore[misc]
+                value, spent = score()
+                steps += spent
+                named = {e: controller.families[e][k] for e, k in choice.items()}
+                scored.append((named, round(float(value), 6)))
         order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
         return [scored[i] for i in order], steps
+
+    def _episode_scorer(self, model: Any) -> Callable[[], tuple[float, int]]:
+        """The RL score under the shared weights: one deterministic episode on the training seed."""
+        assert isinstance(self.trainer, PPOTrainer)
+        trainer = self.trainer
+        limit = {} if trainer.eval_max_steps is None else {"max_steps": trainer.eval_max_steps}
+        seeds = [trainer.train_seed(self.seed)]
+
+        def score() -> tuple[float, int]:
+            env = trainer.make_env()
+            try:
+                roll = rollout(env, lambda obs: model.predict(obs, deterministic=True)[0], seeds,
+                               keep_obs=False, **limit)
+            finally:
+                env.close()
+            return float(roll.summary()["reward"]), roll.steps
+
+        return score
 
 
 def build_enas(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:

@@ -1,8 +1,10 @@
 """What darts and enas share: a supernet phase, then a few derived architectures evaluated like any
 candidate (see ``docs/baselines.md``).
 
-Budget: a run of budget N spends N candidates' worth. The supernet phase trains PPO for
-``(N - finals) * steps`` env steps (`candidate_equivalents` of the evaluator's `steps`); then
+Budget: a run of budget N spends N candidates' worth. The supernet phase trains for ``(N - finals)``
+candidates' steps (`candidate_equivalents`): PPO env steps with the RL evaluator (its `steps` each,
+the `PPOTrainer` hook), behaviour-cloning gradient steps with the cheap fidelity (its `grad_steps`
+each, the `CloneTrainer` hook: `evo_lacer.evaluate._clone_hook`); then
 `finals` derived architectures are proposed as ordinary candidates (trees of the flat space), and
 the strategy ends the search. The phase runs inside the first `propose`, so its result (JSON: arch
 weights or controller probabilities, the derived configurations) is in the strategy state the
@@ -23,11 +25,14 @@ from evo_lacer.engine._pepnas_ops import EntrySpace
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate._clone_hook import CloneTrainer
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 from evo_lacer.zoo import Catalog
 
 HOOK = "train_ppo(policy_kwargs, seed, steps, callback), make_env(), train_seed(seed), steps, eval_max_steps"
 """What `PPOTrainer` asks of an evaluator, as the refusal message names it."""
+Trainer = PPOTrainer | CloneTrainer
+"""The evaluator's supernet hook: PPO (the RL evaluator) or behaviour cloning (the cheap fidelity)."""
 
 Finalist = tuple[dict[str, Any], dict[str, Any]]
 """A derived configuration and what its candidate's ``extra`` records."""
@@ -36,7 +41,7 @@ Finalist = tuple[dict[str, Any], dict[str, Any]]
 class OneShotStrategy(Strategy):
     """A supernet phase (`search_phase`), then its finalists as candidates (module docstring)."""
 
-    def __init__(self, *, name: str, space: EntrySpace, trainer: PPOTrainer, catalog: Catalog | None,
+    def __init__(self, *, name: str, space: EntrySpace, trainer: Trainer, catalog: Catalog | None,
                  seed: int, budget: int, finals: int) -> None:
         self.name = name
         self.space = space
@@ -53,6 +58,17 @@ class OneShotStrategy(Strategy):
         self.proposed = 0
         self.env_steps = 0
         """Env steps of the evaluations observed (training and scoring; cache answers cost none)."""
+
+    @property
+    def clones(self) -> bool:
+        """The supernet is trained by behaviour cloning (the cheap fidelity), not PPO."""
+        return not isinstance(self.trainer, PPOTrainer)
+
+    @property
+    def unit_steps(self) -> int:
+        """One candidate's training steps: PPO env steps, or cloning gradient steps."""
+        trainer = self.trainer
+        return trainer.steps if isinstance(trainer, PPOTrainer) else trainer.grad_steps
 
     @abstractmethod
     def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
@@ -101,6 +117,8 @@ class OneShotStrategy(Strategy):
     def accounting(self) -> dict[str, Any]:
         result = self.result or {}
         supernet = int(result.get("supernet_steps", 0)) + int(result.get("score_steps", 0))
+        if result.get("supernet_unit") == "grad_steps":
+            supernet = 0  # cloning steps: no env steps beyond the dataset every candidate shares
         return {"designer": self.name, "env_steps": self.env_steps + supernet,
                 self.name: {"candidate_equivalents": self.equivalents, "finals": self.finals,
                             "supernet_steps": int(result.get("supernet_steps", 0)),
@@ -108,7 +126,7 @@ class OneShotStrategy(Strategy):
                             "phase_s": float(result.get("phase_s", 0.0)), "proposed": self.proposed}}
 
 
-def one_shot_parts(name: str, config: Any, parts: Any, finals: int) -> tuple[EntrySpace, PPOTrainer]:
+def one_shot_parts(name: str, config: Any, parts: Any, finals: int) -> tuple[EntrySpace, Trainer]:
     """The flat space and the evaluator's supernet hook for darts / enas; a `ConfigError` naming the
     problem and the fix before any budget is spent."""
     space = parts.space
@@ -121,11 +139,17 @@ def one_shot_parts(name: str, config: Any, parts: Any, finals: int) -> tuple[Ent
         raise ConfigError(f"strategy {name!r} needs budget >= {finals + 1} (one candidate's worth of "
                           f"supernet training, {finals} final evaluation(s)); got budget={config.budget}")
     evaluator = parts.evaluator
-    if not isinstance(evaluator, PPOTrainer):
+    if isinstance(evaluator, CloneTrainer) and getattr(evaluator, "expert", "auto") is None:
+        raise ConfigError(
+            f"strategy {name!r} trains its supernet by cloning an expert at the cheap fidelity, but this "
+            "imitation evaluator has expert=None (the probe fidelity, nothing to clone); pass an expert, "
+            "use fidelity='full', or use --strategy pepnas or tpe instead")
+    if not isinstance(evaluator, PPOTrainer | CloneTrainer):
         what = "no evaluator" if evaluator is None else type(evaluator).__name__
         raise ConfigError(
-            f"strategy {name!r} trains a weight-sharing supernet with PPO, so it needs the RL evaluator "
-            f"(search(env=...), --env) or an evaluator exposing the supernet hook {HOOK} "
-            f"(evo_lacer.evaluate.PPOTrainer); got {what}. With a fitness function (or the imitation "
-            "fidelity) use --strategy pepnas or tpe instead")
-    return cast(EntrySpace, space), evaluator
+            f"strategy {name!r} trains a weight-sharing supernet, so it needs the RL evaluator "
+            f"(search(env=...), --env, fidelity='full') or the imitation evaluator (the cheap fidelity), "
+            f"or an evaluator exposing a supernet hook: {HOOK} (evo_lacer.evaluate.PPOTrainer) or "
+            "train_clone(policy_kwargs, seed, steps, hook), grad_steps (evo_lacer.evaluate.CloneTrainer); "
+            f"got {what}. With a fitness function use --strategy pepnas or tpe instead")
+    return cast(EntrySpace, space), cast(Trainer, evaluator)

@@ -1,6 +1,7 @@
 """Evaluators: a tree in, a Feedback out (RL training, or a user's fitness function)."""
 
 from evo_lacer.evaluate._base import Evaluator
+from evo_lacer.evaluate._clone_hook import CloneHook, CloneRun, CloneTrainer
 from evo_lacer.evaluate._features import (
     dead_units,
     effective_rank,
@@ -19,6 +20,9 @@ from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
     "SIGNALS",
+    "CloneHook",
+    "CloneRun",
+    "CloneTrainer",
     "Cost",
     "Evaluator",
     "Feedback",

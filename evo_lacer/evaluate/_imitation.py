@@ -35,6 +35,7 @@ from gymnasium import spaces
 from evo_lacer.errors import EvaluationError
 from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
 from evo_lacer.evaluate._budget import scaled_copy
+from evo_lacer.evaluate._clone_hook import CloneHook, CloneRun, clone_supernet, validation_split
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     branch_outputs,
@@ -240,6 +241,25 @@ class ImitationEvaluator:
         """A copy cloning for ``ceil(grad_steps * fraction)`` gradient steps, sharing this one's dataset
         (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
         return scaled_copy(self, "grad_steps", fraction, min(1, self.grad_steps))
+
+    def train_clone(self, policy_kwargs: dict[str, Any], seed: int, steps: int, hook: CloneHook) -> CloneRun:
+        """The supernet hook of the cheap fidelity (`evo_lacer.evaluate.CloneTrainer`, used by the
+        darts and enas strategies; see `evo_lacer.evaluate._clone_hook`): clone the expert through a
+        policy built with ``policy_kwargs`` for ``steps`` gradient steps of this evaluator's batch
+        size and learning rate, on the training episodes less a validation fifth. No time limit."""
+        with torch_threads(self.torch_threads), own_random_state():
+            data = self.dataset()
+            if data.actions is None:
+                raise EvaluationError("train_clone needs an expert's actions; this evaluator has expert=None")
+            warm_up(policy_kwargs, sb3_view(self.observation_space))
+            torch.manual_seed(seed)
+            policy = self._policy(policy_kwargs)
+            obs = self._tensors(data, policy)
+            fit, val = validation_split(data.train, data.groups)
+            return clone_supernet(policy, self._forward, obs, torch.as_tensor(data.actions),
+                                  loss_for(self.action_space), fit, val, steps=steps,
+                                  batch_size=self.batch_size, learning_rate=self.learning_rate, seed=seed,
+                                  hook=hook)
 
     # --- the role ---------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:

@@ -51,8 +51,7 @@ def test_ablations_are_nested() -> None:
 def test_config_checks_and_smoke_preset() -> None:
     with pytest.raises(ConfigError, match="unknown strategies"):
         CompareConfig(strategies=("nasnet",)).resolved()
-    with pytest.raises(ConfigError, match="--fidelity full"):
-        CompareConfig(strategies=("random", "darts")).resolved()
+    assert CompareConfig(strategies=("random", "darts")).resolved().strategies  # cheap: cloned supernet
     assert CompareConfig(strategies=("random", "darts"), fidelity="full").resolved().strategies
     smoke = CompareConfig(smoke=True).resolved()
     assert smoke.seeds == 1 and smoke.budget == 2 and smoke.llm == "none"
