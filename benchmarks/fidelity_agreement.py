@@ -3,11 +3,16 @@
     python benchmarks/fidelity_agreement.py                       # N=40, 4096 PPO steps, PPO seeds 0 1 2
     python benchmarks/fidelity_agreement.py --smoke               # tiny: 4 encoders, 128 steps (tests)
     python benchmarks/fidelity_agreement.py --report-only         # tables and plot from what is stored
+    python benchmarks/fidelity_agreement.py --env MiniGrid-Empty-5x5-v0 --fidelities ppo-short \
+        --n 16 --ppo-seeds 0 1 --eval-episodes 5 --out benchmarks/out/fidelity_minigrid   # another task
 
 Encoders: a Latin-hypercube sample of the flat per-source space (``FlatSpace.latin_sample``;
 designs the search's gate would reject -- forward slower than ``--max-latency-ms`` -- are
-replaced by random draws), the expert tree ``trees/ring_lacer_expert.json``, and SB3's
+replaced by random draws), on the ring the expert tree ``trees/ring_lacer_expert.json``, and SB3's
 ``CombinedExtractor`` (the evaluators' ``baseline``). The list is kept in ``encoders.json``.
+``--env`` takes any env ``evo-lacer compare --env`` takes (a MiniGrid / BabyAI level searches
+LACER's MiniGrid space); the imitation fidelities need a scripted expert (the ring's, BabyAI's
+bot), so on a level without one only ``--fidelities ppo-short`` applies.
 
 Every score comes from the evaluators ``evo-lacer compare`` builds (``task_evaluator`` of a
 ``CompareConfig``: ``--fidelity full --backend numpy`` for PPO, ``--fidelity cheap`` for
@@ -63,7 +68,7 @@ def compare_config(args: argparse.Namespace) -> Any:
     """The ``CompareConfig`` of ``evo-lacer compare --fidelity full`` with these settings."""
     from evo_lacer.compare import CompareConfig
 
-    base = CompareConfig(fidelity="full", backend=args.backend, smoke=args.smoke)
+    base = CompareConfig(env=args.env, fidelity="full", backend=args.backend, smoke=args.smoke)
     if not args.smoke:
         base = dataclasses.replace(base, steps=args.steps, horizon=args.horizon, max_eval_s=args.max_eval_s,
                                    eval_episodes=args.eval_episodes, max_latency_ms=args.max_latency_ms)
@@ -107,8 +112,15 @@ def evaluator(run: str, cfg: Any, short_fraction: int, kinds: dict[str, str] | N
 
 # --- the encoders -----------------------------------------------------------------------------
 def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
-    """N encoders: n-2 gated Latin-sample designs, the expert tree, SB3's CombinedExtractor."""
-    from evo_lacer.compare._tasks import confirm_evaluator, expert_score, small_images, task_evaluator
+    """N encoders: n-2 gated Latin-sample designs (n-1 off the ring), the ring's expert tree, SB3's
+    CombinedExtractor."""
+    from evo_lacer.compare._tasks import (
+        confirm_evaluator,
+        expert_score,
+        is_ring,
+        small_images,
+        task_evaluator,
+    )
     from evo_lacer.flat import FlatSpace
     from evo_lacer.transform import Gate
     from evo_lacer.tree import load_tree, node_to_dict, tree_hash
@@ -122,7 +134,8 @@ def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
     encoders: list[dict[str, Any]] = []
     rejected: list[str] = []
     seen: set[str] = set()
-    for i, config in enumerate(space.latin_sample(max(0, n - 2), rng)):
+    ring = is_ring(cfg.env)
+    for i, config in enumerate(space.latin_sample(max(0, n - 2 if ring else n - 1), rng)):
         origin = "latin"
         for _ in range(50):
             tree = space.to_tree(config, catalog)
@@ -135,9 +148,10 @@ def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
         seen.add(h)
         encoders.append({"name": f"flat-{i:02d}", "hash": h, "origin": origin, "config": config,
                          "tree": node_to_dict(tree)})
-    expert = load_tree(EXPERT_TREE)
-    encoders.append({"name": "expert-tree", "hash": tree_hash(expert, catalog),
-                     "origin": str(EXPERT_TREE.name), "tree": node_to_dict(expert)})
+    if ring:
+        expert = load_tree(EXPERT_TREE)
+        encoders.append({"name": "expert-tree", "hash": tree_hash(expert, catalog),
+                         "origin": str(EXPERT_TREE.name), "tree": node_to_dict(expert)})
     encoders.append({"name": BASELINE, "hash": BASELINE, "origin": "SB3 default extractor",
                      "tree": None, "kinds": small_images(space_obs) or None})
     ref = dataclasses.replace(cfg, eval_episodes=3)
@@ -200,7 +214,8 @@ def top_k(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return {"k": k, "hits": hits, "best_rank": int(np.where(oy == ox[0])[0][0]) + 1}
 
 
-def candidate_scores(name: str, rows: dict[str, dict[str, Any]], expert_return: float) -> dict[str, float]:
+def candidate_scores(name: str, rows: dict[str, dict[str, Any]], expert_return: float | None
+                     ) -> dict[str, float]:
     """Encoder hash -> the candidate fidelity's score (from the stored OK lines of its run)."""
     out: dict[str, float] = {}
     for h, r in rows.items():
@@ -211,7 +226,7 @@ def candidate_scores(name: str, rows: dict[str, dict[str, Any]], expert_return: 
         elif name == "bc-return":
             v = r["reward"]
         else:
-            v = None if r["skill"] is None or r["reward"] is None else \
+            v = None if r["skill"] is None or r["reward"] is None or expert_return is None else \
                 0.5 * (r["skill"] + r["reward"] / max(abs(expert_return), 1e-9))
         if v is not None and math.isfinite(v):
             out[h] = float(v)
@@ -276,7 +291,8 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
         "# Fidelity agreement: does a cheap fidelity rank encoders as PPO does?", "",
         f"Run on {time.strftime('%Y-%m-%d')}: `python benchmarks/fidelity_agreement.py "
         + " ".join(sys.argv[1:]) + "`", "",
-        f"Reference: PPO at the full fidelity (`evo-lacer compare --fidelity full --backend {cfg.backend}`: "
+        f"Env `{cfg.env}`. Reference: PPO at the full fidelity "
+        f"(`evo-lacer compare --fidelity full --backend {cfg.backend}`: "
         f"{cfg.steps} steps, {cfg.eval_episodes} held-out episodes of {cfg.horizon} steps), mean reward over "
         f"PPO seeds {seeds}{f' (unfinished, left out: {partial})' if partial else ''}; "
         f"{len(order)} encoders with every PPO seed OK, of {len(names)} drawn "
@@ -358,9 +374,10 @@ def report(out: Path, args: argparse.Namespace, cfg: Any, meta: dict[str, Any]) 
                   f"[95% CI {lo:+.2f}, {hi:+.2f}] (1: the encoder decides the reward; 0 or below: the seed "
                   "does). Averaging k PPO seeds per encoder would give a reliability of k*ICC/(1+(k-1)*ICC)."]
     lines += ["", f"cost / full PPO: ratio of median {' and '.join(sorted(clocks)) or '-'} seconds per "
-              "evaluation.", "",
-              f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} episodes), "
-              f"{meta['expert_return_3']:.2f} (3 episodes, the bc-return scale)."]
+              "evaluation."]
+    if meta["expert_return"] is not None:
+        lines += ["", f"Expert controller's own return: {meta['expert_return']:.2f} ({cfg.eval_episodes} "
+                  f"episodes), {meta['expert_return_3']:.2f} (3 episodes, the bc-return scale)."]
     if order:
         best = sorted(order, key=lambda h: -ref[h])
         lines += ["", "PPO mean reward per encoder (best first): " + ", ".join(
@@ -406,6 +423,7 @@ def plot(out: Path, panels: dict[str, tuple[np.ndarray, np.ndarray]], ppo: dict[
 # --- main -------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="evo_lacer/RingTraffic-v0", help="an env `evo-lacer compare --env` takes")
     p.add_argument("--n", type=int, default=40, help="encoders: n-2 flat-space designs + expert tree + SB3")
     p.add_argument("--steps", type=int, default=4096, help="PPO steps at the full fidelity")
     p.add_argument("--ppo-seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -433,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"n": args.n, "sample_seed": args.sample_seed, "cfg": run_id("ppo", cfg, 1),
+                **({} if args.env == "evo_lacer/RingTraffic-v0" else {"env": args.env}),
                 "max_latency_ms": cfg.max_latency_ms}
     meta_path = out / "encoders.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None

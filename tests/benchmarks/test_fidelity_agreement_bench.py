@@ -52,3 +52,15 @@ def test_icc_separates_encoder_variance_from_seed_noise() -> None:
     noise = rng.normal(0.0, 1.0, (200, 3))
     assert abs(icc1(noise)) < 0.1
     assert icc1(np.zeros((5, 2))) != icc1(np.zeros((5, 2)))  # no variance at all: NaN
+
+
+def test_another_env_draws_from_its_own_space_without_the_ring_expert_tree(tmp_path: Path) -> None:
+    proc = _run(["--smoke", "--env", "MiniGrid-Empty-5x5-v0", "--fidelities", "ppo-short",
+                 "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    meta = json.loads((tmp_path / "encoders.json").read_text())
+    assert meta["settings"]["env"] == "MiniGrid-Empty-5x5-v0" and meta["expert_return"] is None
+    names = [e["name"] for e in meta["encoders"]]
+    assert names == ["flat-00", "flat-01", "flat-02", "sb3-combined"]  # no ring expert tree
+    assert all("image" in json.dumps(e["tree"]) for e in meta["encoders"][:3])  # MiniGrid's sources
+    assert "Env `MiniGrid-Empty-5x5-v0`" in (tmp_path / "report.md").read_text()
