@@ -104,7 +104,8 @@ class Harness:
         self.hash_fn = hash_fn
         self.timeout_s = timeout_s
         self.progress = progress
-        self.run_dir = None if getattr(store, "path", None) is None else Path(store.path)
+        self.run_dir = None if getattr(store, "path", None) is None else Path(store.path).absolute()
+        """The run folder (absolute: worker processes may not share the working directory)."""
         self.next_id = 0
         self.proposals = 0
         self.records: dict[int, Candidate] = {}

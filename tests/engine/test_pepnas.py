@@ -277,3 +277,5 @@ def test_pepnas_on_the_numpy_ring_scales_ppo_steps(tmp_path) -> None:
     assert all(c.feedback.cost.env_steps == c.extra["env_steps"] >= c.extra["budget_steps"]
                for c in evaluated)
     assert result.accounting["env_steps"] == sum(c.extra["env_steps"] for c in evaluated)
+    assert result.accounting["pepnas"]["inherited_tensors"] > 0  # PPO's extractor inherits too
+    assert len(list((tmp_path / "ring" / "weights").iterdir())) == 4
