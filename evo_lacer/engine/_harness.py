@@ -10,7 +10,10 @@ A candidate whose ``extra`` holds a ``budget_fraction`` (progressive evaluation)
 the evaluator scaled to that fraction of its training budget where the evaluator can be scaled
 (`evo_lacer.evaluate._budget`); its record then also holds ``budget_steps`` (the training steps
 asked, None when the evaluator has no training budget) and ``env_steps`` (spent, scoring included).
-The steady-state loop evaluates every candidate at the full budget.
+A candidate whose ``extra`` holds ``inherit`` (encoder part -> parent id) starts its encoder from
+its parents' trained weights where the evaluator can, and saves its own for its children, in the
+run folder's ``weights/`` (`evo_lacer.engine._weights`). The steady-state loop evaluates every
+candidate at the full budget, from scratch.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from evo_lacer.engine._records import PENDING_ERROR, Candidate, Stage
+from evo_lacer.engine._weights import with_weights
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
 from evo_lacer.evaluate._budget import BUDGET_FRACTION, at_budget
@@ -99,6 +104,8 @@ class Harness:
         self.hash_fn = hash_fn
         self.timeout_s = timeout_s
         self.progress = progress
+        self.run_dir = None if getattr(store, "path", None) is None else Path(store.path).absolute()
+        """The run folder (absolute: worker processes may not share the working directory)."""
         self.next_id = 0
         self.proposals = 0
         self.records: dict[int, Candidate] = {}
@@ -223,11 +230,13 @@ class Harness:
         by_id = {c.id: c for c in todo}
         for fraction, group in _by_budget(todo).items():
             evaluator, steps = at_budget(self.evaluator, fraction)
+            evaluator, weights = with_weights(evaluator, group, self.records, self.run_dir)
             jobs = [(c.id, self._tree(c), self.seed) for c in group]
             for job_id, feedback in self.executor.submit_many(evaluator, jobs, self.timeout_s):
                 cand = by_id[job_id]
                 spent = {} if fraction is None else {"budget_steps": steps,
                                                      "env_steps": feedback.cost.env_steps}
+                spent.update(weights.get(job_id, {}))
                 cand = replace(cand, feedback=feedback, extra={**cand.extra, **spent},
                                timings={**cand.timings, "eval_s": feedback.cost.seconds})
                 self._record(cand, generation)

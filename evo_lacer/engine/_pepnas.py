@@ -19,11 +19,18 @@ sub-population preservation, over the flat per-source space (see ``docs/baseline
   other archived one dominates: on or near the first front of population + archive) is merged back
   into the population, best first by rank and crowding among population + archive, at most
   `REINJECT_SHARE` of the population (the next survival may remove them again). Each merge is
-  recorded in the state (``reinjections``: generation and ids) and counted in the run summary.
+  recorded in the state (``reinjections``: generation and ids) and counted in the run summary;
+- weight inheritance: a child asks (``extra["inherit"]``: entry -> parent id) to start each entry's
+  encoder tensors (a source's branch, the fusion) from the trained weights of the parent that entry
+  came from in crossover, where keys and shapes match; an entry whose family mutation changed
+  starts fresh. The initial population inherits nothing (``{}``) but, like every candidate, saves
+  its trained encoder in the run folder's ``weights/`` (`evo_lacer.engine._weights`; evaluators
+  without weights record it as unavailable). Children that inherited and their tensors are counted
+  in the run summary (``pepnas.inherited``, ``pepnas.inherited_tensors``).
 
-Not done: weight inheritance from the parent (evaluators are stateless and run in other processes;
-see ``docs/baselines.md``). Every random choice of a candidate comes from `candidate_rng(seed, id)`,
-so a run is deterministic for a seed and a resumed run continues exactly.
+Every random choice of a candidate comes from `candidate_rng(seed, id)`, so a run is deterministic for
+a seed and a resumed run continues exactly (weight files stay in the run folder; a child whose parent
+file is missing trains from scratch, and its metrics say so).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from evo_lacer.engine._pepnas_ops import (
     Member,
     budget_fraction,
     crowded_tournament,
+    inherited_entries,
     mutate,
     planned_generations,
     ranked,
@@ -51,6 +59,7 @@ from evo_lacer.engine._strategy import Strategy, candidate_rng
 from evo_lacer.engine._whole_designer import config_key
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate._budget import BUDGET_FRACTION
+from evo_lacer.evaluate._inherit import INHERIT
 
 if TYPE_CHECKING:
     from evo_lacer.engine._build import StrategyParts
@@ -98,6 +107,10 @@ class PepnasStrategy(Strategy):
         """Generations observed."""
         self.env_steps = 0
         """Env steps of the evaluations observed (training and scoring; cache answers cost none)."""
+        self.inherited = 0
+        """Children evaluated that started from one or more of their parents' tensors."""
+        self.inherited_tensors = 0
+        """Tensors those children loaded from their parents."""
 
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
@@ -110,18 +123,21 @@ class PepnasStrategy(Strategy):
             initial = len(self.population) + len(self.flying) < self.mu
             parents: tuple[int, ...] = ()
             config: dict[str, Any] = {}
+            inherit: dict[str, int] = {}
             try:
                 if initial:
                     config = self.space.validate(self.space.sample(rng))
                 else:
                     a, b = crowded_tournament(self.population, rng), crowded_tournament(self.population, rng)
                     parents = (a.id, b.id) if a.id != b.id else (a.id,)
-                    crossed = uniform_crossover(a.config, b.config, self.space.entries(), rng)
+                    crossed, picks = uniform_crossover(a.config, b.config, self.space.entries(), rng)
                     config = mutate(self.space, crossed, rng)
                 for _ in range(MAX_TRIES):
                     if config_key(config) not in self.seen:
                         break
                     config = mutate(self.space, config, rng, at_least_one=True)
+                if not initial:
+                    inherit = inherited_entries(crossed, config, picks, (a.id, b.id))
                 tree, error = self.space.to_tree(config), ""
             except Exception as exc:  # a space bug rejects the candidate, never stops the search
                 tree, error = None, f"configuration could not be built: {type(exc).__name__}: {exc}"
@@ -130,7 +146,7 @@ class PepnasStrategy(Strategy):
             out.append(Proposal(tree=tree, parents=parents, transformation=self.name, choice=dict(config),
                                 designer="initial" if initial else "nsga2", error=error,
                                 plan={"generation": generation}, propose_s=time.perf_counter() - start,
-                                extra={BUDGET_FRACTION: fraction}))
+                                extra={BUDGET_FRACTION: fraction, INHERIT: inherit}))
         return out
 
     # --- observe -------------------------------------------------------------------------
@@ -144,6 +160,9 @@ class PepnasStrategy(Strategy):
             config = self.flying.pop(c.id, None) or dict(c.choice)
             if c.evaluated and not c.cached:
                 self.env_steps += int(c.feedback.cost.env_steps)
+                tensors = int(c.feedback.metrics.get("inherited_tensors", 0))
+                self.inherited += tensors > 0
+                self.inherited_tensors += tensors
             key = config_key(config)
             if not c.feedback.ok or c.fitness is None or key in known:
                 continue
@@ -182,7 +201,8 @@ class PepnasStrategy(Strategy):
             "flying": [[k, v] for k, v in self.flying.items()], "seen": sorted(self.seen),
             "fractions": [[g, f] for g, f in sorted(self.fractions.items())],
             "reinjections": [dict(r) for r in self.reinjections], "rounds": self.rounds,
-            "env_steps": self.env_steps,
+            "env_steps": self.env_steps, "inherited": self.inherited,
+            "inherited_tensors": self.inherited_tensors,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -195,13 +215,16 @@ class PepnasStrategy(Strategy):
                              for r in state["reinjections"]]
         self.rounds = int(state["rounds"])
         self.env_steps = int(state["env_steps"])
+        self.inherited = int(state.get("inherited", 0))  # a checkpoint from before weight inheritance
+        self.inherited_tensors = int(state.get("inherited_tensors", 0))
 
     def accounting(self) -> dict[str, Any]:
         return {"designer": "nsga2", "env_steps": self.env_steps,
                 "pepnas": {"budget_fractions": [self.fractions[g] for g in sorted(self.fractions)],
                            "reinjections": len(self.reinjections),
                            "reinjected": sum(len(r["ids"]) for r in self.reinjections),
-                           "archive": len(self.archive), "population": len(self.population)}}
+                           "archive": len(self.archive), "population": len(self.population),
+                           "inherited": self.inherited, "inherited_tensors": self.inherited_tensors}}
 
 
 def build_pepnas(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:

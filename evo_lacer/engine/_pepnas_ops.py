@@ -112,9 +112,20 @@ def crowded_tournament(population: Sequence[Member], rng: np.random.Generator) -
 
 # --- variation ---------------------------------------------------------------------------------
 def uniform_crossover(a: Mapping[str, Any], b: Mapping[str, Any], entries: Sequence[str],
-                      rng: np.random.Generator) -> dict[str, Any]:
-    """Each entry (gene) from either parent with probability 1/2."""
-    return {e: copy.deepcopy(dict((a if rng.random() < 0.5 else b)[e])) for e in entries}
+                      rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, int]]:
+    """Each entry (gene) from either parent with probability 1/2: (the child, entry -> the parent it
+    came from, 0 for `a` and 1 for `b`)."""
+    picks = {e: 0 if rng.random() < 0.5 else 1 for e in entries}
+    return {e: copy.deepcopy(dict((a, b)[k][e])) for e, k in picks.items()}, picks
+
+
+def inherited_entries(crossed: Mapping[str, Any], child: Mapping[str, Any], picks: Mapping[str, int],
+                      parents: Sequence[int]) -> dict[str, int]:
+    """Entry -> the id of the parent whose trained weights it starts from: the crossover's parent
+    of each entry whose family mutation kept (a re-drawn parameter may still change shapes: those
+    tensors are then skipped by the shape check); an entry whose family changed starts fresh."""
+    return {e: parents[k] for e, k in picks.items()
+            if child[e].get("family") == crossed[e].get("family")}
 
 
 class _Decisions:

@@ -57,6 +57,14 @@ from evo_lacer.evaluate._experts import KNOWN_EXPERTS, Expert, auto_expert
 from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
+from evo_lacer.evaluate._inherit import (
+    WeightPlan,
+    carry_weights,
+    inherit_weights,
+    inheriting_copy,
+    record_weights,
+    tree_weights,
+)
 from evo_lacer.evaluate._rl import sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
@@ -100,6 +108,9 @@ class ImitationEvaluator:
     - ``max_seconds``: cloning wall-clock limit, then a TIMED_OUT feedback (the search space
       holds encoders a thousand times slower than others).
     """
+
+    inheritance: WeightPlan | None = None
+    """Weights to load before cloning and save after (`with_inheritance`); None: none."""
 
     def __init__(
         self,
@@ -261,16 +272,22 @@ class ImitationEvaluator:
                                   batch_size=self.batch_size, learning_rate=self.learning_rate, seed=seed,
                                   hook=hook)
 
+    def with_inheritance(self, plan: WeightPlan) -> ImitationEvaluator:
+        """A copy whose policies start their features extractor from the parents' trained tensors
+        and save theirs, as `plan` says (see `evo_lacer.evaluate._inherit`)."""
+        return inheriting_copy(self, plan)
+
     # --- the role ---------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:
         """Clone the expert through ``tree`` (compiled as PPO's extractor) and score it."""
+        weights = tree_weights(self.inheritance, tree)
 
         def kwargs() -> dict[str, Any]:
             from evo_lacer.compile import policy_kwargs_for
 
-            return dict(policy_kwargs_for(tree, self.catalog))
+            return carry_weights(dict(policy_kwargs_for(tree, self.catalog)), weights)
 
-        return self.evaluate_policy(kwargs, seed)
+        return record_weights(self.evaluate_policy(kwargs, seed), weights)
 
     def baseline(self, seed: int) -> Feedback:
         """The same measurement for SB3's default extractor (``CombinedExtractor`` for Dict)."""
@@ -323,6 +340,7 @@ class ImitationEvaluator:
         cls = MultiInputActorCriticPolicy if isinstance(space, spaces.Dict) else ActorCriticPolicy
         kwargs = {**policy_kwargs, "net_arch": []}
         policy = cls(space, self.action_space, lambda _: self.learning_rate, **kwargs)  # type: ignore[arg-type]
+        inherit_weights(policy)  # after SB3's own initialization of the policy
         return policy.to(self.device)
 
     def _tensors(self, data: Dataset, policy: Any) -> Any:

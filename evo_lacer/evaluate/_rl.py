@@ -41,6 +41,14 @@ from evo_lacer.evaluate._envtools import (
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import check_signals, filter_feedback
+from evo_lacer.evaluate._inherit import (
+    WeightPlan,
+    carry_weights,
+    inherit_weights,
+    inheriting_copy,
+    record_weights,
+    tree_weights,
+)
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
 
@@ -104,6 +112,8 @@ class RLEvaluator:
     isolate = True
     """Asks the search to run evaluations in worker processes: PPO is slow, may crash, and
     libsumo allows one simulation per process."""
+    inheritance: WeightPlan | None = None
+    """Weights to load before training and save after (`with_inheritance`); None: none."""
 
     def __init__(
         self,
@@ -177,6 +187,11 @@ class RLEvaluator:
         (progressive evaluation: see `evo_lacer.evaluate._budget`)."""
         return scaled_copy(self, "steps", fraction, 8)
 
+    def with_inheritance(self, plan: WeightPlan) -> RLEvaluator:
+        """A copy whose PPO agents start their features extractor from the parents' trained tensors
+        and save theirs, as `plan` says (see `evo_lacer.evaluate._inherit`)."""
+        return inheriting_copy(self, plan)
+
     @property
     def held_out_seeds(self) -> list[int]:
         return eval_seeds(self.eval_seed, self.eval_episodes)
@@ -190,13 +205,14 @@ class RLEvaluator:
     # --- the role --------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:
         """Train PPO with ``tree`` as features extractor for ``steps`` env steps, then score it."""
+        weights = tree_weights(self.inheritance, tree)
 
         def kwargs() -> dict[str, Any]:
             from evo_lacer.compile import policy_kwargs_for
 
-            return dict(policy_kwargs_for(tree, self.catalog))
+            return carry_weights(dict(policy_kwargs_for(tree, self.catalog)), weights)
 
-        return self.evaluate_policy(kwargs, seed)
+        return record_weights(self.evaluate_policy(kwargs, seed), weights)
 
     def baseline(self, seed: int) -> Feedback:
         """The same training and scoring with SB3's default extractor (``CombinedExtractor``
@@ -296,6 +312,7 @@ class RLEvaluator:
             model = PPO(policy_name(space), vec, policy_kwargs={**policy_kwargs, **user_pk}, seed=train_seed,
                         device=self.device, verbose=0, **kwargs)
             model.set_logger(Logger(folder=None, output_formats=[]))  # SB3 would make a /tmp folder
+            inherit_weights(model.policy)  # after SB3's own initialization of the policy
             if steps is not None:  # the supernet hook: its own callback, no deadline
                 model.learn(total_timesteps=steps, callback=callback)
                 return model, int(model.num_timesteps), False

@@ -7,6 +7,7 @@ Layout of ``RUN_DIR``::
     llm.jsonl         one JSON object per LLM exchange
     state/NAME.json   planner state, checkpoint, ... (replaced atomically)
     artifacts/        anything else a component keeps (Optuna journal, best tree, ...)
+    weights/          trained encoders, ``<tree_hash>.pt``, of strategies whose children inherit them (pepnas)
 
 Every appended line is flushed and fsync'ed before ``append_*`` returns, so a ``kill -9``
 loses at most the line being written; readers drop such a truncated last line with a warning.

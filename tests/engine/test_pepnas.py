@@ -79,6 +79,10 @@ def test_budget_fractions_grow_with_the_generation_and_are_in_the_run_folder(run
     assert run.accounting["pepnas"]["budget_fractions"] == fractions
     # a fitness function has no training budget: the fraction is recorded, no steps were asked
     assert all(r["extra"]["budget_steps"] is None and r["extra"]["env_steps"] == 0 for r in records)
+    # nor weights: inheritance is asked, recorded as unavailable, and ignored
+    assert all(r["extra"]["weights"] == "unavailable: the evaluator keeps no weights" for r in records)
+    assert any(r["extra"]["inherit"] for r in records) and not (run.run_dir / "weights").exists()
+    assert run.accounting["pepnas"]["inherited"] == run.accounting["pepnas"]["inherited_tensors"] == 0
 
 
 def test_the_archive_is_merged_back_and_recorded(run: SearchResult) -> None:
@@ -196,6 +200,67 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, monkeypatch) ->
     assert state == RunStore.open(tmp_path / "ref").load_state("checkpoint")["strategy"]
 
 
+def test_children_inherit_their_parents_weights_on_the_numpy_ring(tmp_path) -> None:
+    result = search(
+        env="evo_lacer/RingTraffic-v0", strategy="pepnas", budget=6, population_size=2, batch_size=2, seed=0,
+        llm="none", workers=1, executor="inprocess", fidelity="cheap", run_dir=tmp_path / "ring",
+        rl_options={"env_kwargs": {"backend": "numpy", "horizon": 30}, "dataset_steps": 200, "grad_steps": 10,
+                    "rollout_episodes": 0},
+    )
+    evaluated = [c for c in result.history if c.evaluated and not c.cached]
+    assert len(evaluated) == 6 and all(c.feedback.ok for c in evaluated)
+    weights = tmp_path / "ring" / "weights"
+    assert sorted(p.name for p in weights.iterdir()) == sorted(c.extra["weights"][len("weights/"):]
+                                                               for c in evaluated)
+    assert all(c.feedback.metrics["weights_saved"] == 1.0 for c in evaluated)
+    initial = [c for c in evaluated if c.designer == "initial"]
+    assert initial and all(c.extra["inherit"] == {} and c.feedback.metrics["inherited_tensors"] == 0
+                           for c in initial)
+    children = [c for c in evaluated if c.designer == "nsga2"]
+    for child in children:  # each entry from one of the child's own parents
+        assert set(child.extra["inherit"].values()) <= set(child.parents)
+    tensors = [c.feedback.metrics["inherited_tensors"] for c in children]
+    assert any(t > 0 for t in tensors)
+    assert result.accounting["pepnas"]["inherited"] == sum(t > 0 for t in tensors)
+    assert result.accounting["pepnas"]["inherited_tensors"] == sum(tensors)
+    stored = {r["id"]: r for r in _records(tmp_path / "ring")}  # in candidates.jsonl too
+    assert [stored[c.id]["feedback"]["metrics"]["inherited_tensors"] for c in children] == tensors
+
+
+def test_the_harness_maps_parents_to_the_files_of_the_candidates_evaluated(tmp_path) -> None:
+    from evo_lacer.engine._records import Candidate
+    from evo_lacer.engine._weights import with_weights
+    from evo_lacer.evaluate import Feedback, Status
+    from evo_lacer.evaluate._inherit import inheriting_copy
+    from evo_lacer.tree import branch, encoder, fusion, module, node_to_dict, tree_hash
+
+    class Keeps(FunctionEvaluator):
+        inheritance = None
+
+        def with_inheritance(self, plan):
+            return inheriting_copy(self, plan)
+
+    trees = [encoder([branch("ego", module("MLPBlock", width=w))], fusion("ConcatMLP", width=8))
+             for w in (8, 16, 32)]
+    ok = Feedback(Status.OK, fitness=1.0)
+
+    def cand(cid: int, tree, **extra) -> Candidate:
+        return Candidate(id=cid, generation=0, tree=node_to_dict(tree), tree_hash="", feedback=ok,
+                         extra=extra)
+
+    records = {0: cand(0, trees[0]), 1: cand(1, trees[2], cached_from=0)}  # 1 was answered by 0's result
+    child = cand(2, trees[1], inherit={"ego": 1, "fusion": 7})  # 7: an unknown id, left fresh
+    evaluator = Keeps(param_fitness, small_space())
+    scaled, notes = with_weights(evaluator, [child, cand(3, trees[0])], records, tmp_path)
+    h0, h1 = tree_hash(trees[0]), tree_hash(trees[1])
+    assert scaled.inheritance.trees == {h1: (("encoder.branches.ego.", h0),)}  # 3 does not ask: no file
+    assert scaled.inheritance.folder == str(tmp_path / "weights")
+    assert notes == {2: {"weights": f"weights/{h1}.pt"}}
+    assert with_weights(evaluator, [cand(3, trees[0])], records, tmp_path) == (evaluator, {})
+    _, notes = with_weights(evaluator, [child], records, None)
+    assert notes == {2: {"weights": "unavailable: the run has no folder"}}
+
+
 @pytest.mark.slow
 def test_pepnas_on_the_numpy_ring_scales_ppo_steps(tmp_path) -> None:
     result = search(
@@ -212,3 +277,5 @@ def test_pepnas_on_the_numpy_ring_scales_ppo_steps(tmp_path) -> None:
     assert all(c.feedback.cost.env_steps == c.extra["env_steps"] >= c.extra["budget_steps"]
                for c in evaluated)
     assert result.accounting["env_steps"] == sum(c.extra["env_steps"] for c in evaluated)
+    assert result.accounting["pepnas"]["inherited_tensors"] > 0  # PPO's extractor inherits too
+    assert len(list((tmp_path / "ring" / "weights").iterdir())) == 4
