@@ -50,7 +50,7 @@ def test_the_validation_rows_are_whole_training_episodes_never_held_out_ones(eva
 
 
 def test_cloning_the_supernet_calls_the_hook_around_every_step_and_changes_its_weights(evaluator) -> None:
-    net, _ = build_supernet(FlatSpace.load().for_sources(evaluator.observation_space),
+    net, _, _ = build_supernet(FlatSpace.load().for_sources(evaluator.observation_space),
                             evaluator.observation_space, None, seed=0)
     before = [p.detach().clone() for p in net.parameters()]
     calls: list[str] = []
