@@ -22,7 +22,7 @@ from evo_lacer.api import SearchResult, resume, search
 from evo_lacer.compile import compile_tree
 from evo_lacer.engine._darts import ALPHA_INIT, ALPHA_LR, DartsStrategy
 from evo_lacer.engine._enas import EnasStrategy
-from evo_lacer.engine._supernet import representative
+from evo_lacer.engine._supernet import derived_config, representative
 from evo_lacer.errors import ConfigError
 from evo_lacer.flat import FlatSpace
 from evo_lacer.runs import RunStore
@@ -123,9 +123,15 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     assert (first["rank"], second["rank"]) == (0, 1)
     assert first["finalists"] == second["finalists"] and len(first["finalists"]) == 2
     assert first["shared_score"] >= second["shared_score"]
-    assert first["choice"] != second["choice"]
+    assert (first["choice"], first["widths"]) != (second["choice"], second["widths"])
+    params = _state(enas.run_dir)["result"]["width_params"]
+    space = FlatSpace.load().for_sources(SlowRingEvaluator().observation_space)
     for cand, extra in zip(enas.history, (first, second), strict=True):
         assert {e: v["family"] for e, v in cand.choice.items()} == extra["choice"]
+        # the sampled width of every family drawn that has one, in the derived configuration
+        assert set(extra["widths"]) == {e for e, f in extra["choice"].items() if f in params.get(e, {})}
+        widths = {e: {params[e][extra["choice"][e]]["param"]: v} for e, v in extra["widths"].items()}
+        assert dict(cand.choice) == derived_config(space, extra["choice"], widths)
     probs = first["probabilities"]
     assert all(abs(sum(p.values()) - 1) < 1e-4 for p in probs.values())
     state = _state(enas.run_dir)["result"]
@@ -134,6 +140,10 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     scores = [s["shared_score"] for s in state["sampled"]]
     assert scores == sorted(scores, reverse=True)
     assert state["finalists"] == first["finalists"] == state["sampled"][:2]
+    assert [(f["choice"], f["widths"]) for f in first["finalists"]] == [
+        (extra["choice"], extra["widths"]) for extra in (first, second)]
+    assert all(abs(sum(ps.values()) - 1) < 1e-4 for fams in first["width_probabilities"].values()
+               for ps in fams.values())
     assert enas.accounting["env_steps"] == 2 * STEPS + acc["score_steps"] + sum(
         c.feedback.cost.env_steps for c in enas.history)
 
