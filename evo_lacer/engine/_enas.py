@@ -137,7 +137,7 @@ class ControllerStep(BaseCallback):
         """Sample a child and make the supernet run it."""
         self.sampled = self.controller.sample(self.generator)
         choice = self.sampled[0]
-        self.net.mixing = lambda entry: choice[entry]
+        self.net.mixing = lambda key: choice[key]
 
     def end(self, reward: float) -> None:
         """A REINFORCE step of the controller on the sampled child's reward."""

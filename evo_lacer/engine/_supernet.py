@@ -57,10 +57,6 @@ class Width:
     def widest(self) -> int:
         return max(self.options)
 
-    def setting(self, index: int) -> dict[str, int]:
-        """The parameter at option `index`, as `derived_config` takes it."""
-        return {self.param: self.options[index]}
-
     def to_dict(self) -> dict[str, Any]:
         return {"param": self.param, "options": list(self.options)}
 
@@ -134,7 +130,7 @@ def representative(space: EntrySpace, entry: str, family: str,
 def derived_config(space: EntrySpace, choice: Mapping[str, str],
                    widths: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The configuration with each entry's chosen family at its representative setting, except the
-    chosen widths: `widths` maps an entry to its width parameter and value (`Width.setting`)."""
+    chosen widths: `widths` maps an entry to {its width parameter: value} (`width_settings`)."""
     widths = widths or {}
     return space.validate({e: representative(space, e, choice[e], widths.get(e)) for e in space.entries()})
 
@@ -176,7 +172,8 @@ def _branch_width(space: EntrySpace, pick: Mapping[str, str], entry: str, values
 
 
 def first_candidate(entry: str) -> torch.Tensor | int:
-    """Mixing before a strategy sets its own: the first candidate (a valid network for checks)."""
+    """Mixing before a strategy sets its own: the first candidate, at its first width option (a valid
+    network for checks)."""
     return 0
 
 
