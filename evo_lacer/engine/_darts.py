@@ -7,6 +7,12 @@ order: no unrolled second-order term, no separate validation split -- RL-DARTS u
 loss for both). Then the argmax family of every entry, at its representative setting, is the
 derived architecture, trained from scratch by the harness like any candidate.
 
+A source family with a width parameter (`_supernet.width_params`) has its own architecture weights
+beta over its width options, a second level below alpha: the family's candidate is masked by
+``sum_i softmax(beta)_i mask_i`` (FBNetV2), beta sits in alpha's optimizer with alpha's
+initialization, and the derived architecture takes, for each entry's argmax family, its argmax
+width option.
+
 At the cheap fidelity the supernet is the features extractor of the cloned policy instead (the
 imitation evaluator's `CloneTrainer` hook) and alpha takes one step per cloning gradient step, on
 the gradient the training loss left in it -- first-order DARTS with the same loss for both, as in
@@ -27,7 +33,14 @@ from torch import nn
 
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
-from evo_lacer.engine._supernet import build_supernet, derived_config, supernet_policy_kwargs
+from evo_lacer.engine._supernet import (
+    build_supernet,
+    derived_config,
+    supernet_policy_kwargs,
+    width_key,
+    width_settings,
+    widths_json,
+)
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
 if TYPE_CHECKING:
@@ -85,14 +98,18 @@ class DartsStrategy(OneShotStrategy):
     """RL-DARTS over the flat per-source space (module docstring)."""
 
     def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
-        net, families = build_supernet(self.space, self.trainer.observation_space, self.catalog, self.seed)
+        net, families, widths = build_supernet(self.space, self.trainer.observation_space, self.catalog,
+                                               self.seed)
         generator = torch.Generator().manual_seed(self.seed)
         alphas = {e: nn.Parameter(ALPHA_INIT * torch.randn(len(f), generator=generator))
                   for e, f in families.items()}
-        net.mixing = lambda entry: torch.softmax(alphas[entry], 0)
-        optimizer = torch.optim.Adam(list(alphas.values()), lr=ALPHA_LR, betas=ALPHA_BETAS,
+        betas = {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(w.options), generator=generator))
+                     for f, w in fams.items()} for e, fams in widths.items()}
+        arch = {**alphas, **{width_key(e, f): b for e, fams in betas.items() for f, b in fams.items()}}
+        net.mixing = lambda key: torch.softmax(arch[key], 0)
+        optimizer = torch.optim.Adam(list(arch.values()), lr=ALPHA_LR, betas=ALPHA_BETAS,
                                      weight_decay=ALPHA_DECAY)
-        step = AlphaStep(optimizer, list(alphas.values()))
+        step = AlphaStep(optimizer, list(arch.values()))
         steps = self.equivalents * self.unit_steps
         if isinstance(self.trainer, PPOTrainer):
             model = self.trainer.train_ppo(supernet_policy_kwargs(net), self.seed, steps, step)
@@ -102,19 +119,30 @@ class DartsStrategy(OneShotStrategy):
             hook = AlphaHook(step)
             trained = self.trainer.train_clone(supernet_policy_kwargs(net), self.seed, steps, hook).steps
         with torch.no_grad():
-            weights = {e: dict(zip(families[e], (round(float(w), 6) for w in torch.softmax(a, 0))))
-                       for e, a in alphas.items()}
+            weights = {e: dict(zip(families[e], _rounded(torch.softmax(a, 0)))) for e, a in alphas.items()}
+            width_weights = {e: {f: dict(zip(map(str, widths[e][f].options), _rounded(torch.softmax(b, 0))))
+                                 for f, b in fams.items()} for e, fams in betas.items()}
             choice = {e: families[e][int(torch.argmax(a))] for e, a in alphas.items()}
-        config = derived_config(self.space, choice)
+            chosen = {e: widths[e][f].options[int(torch.argmax(betas[e][f]))] for e, f in choice.items()
+                      if f in betas.get(e, {})}
+        config = derived_config(self.space, choice, width_settings(widths, choice, chosen))
         raw = {e: [float(v) for v in a.detach()] for e, a in alphas.items()}
-        result = {"families": families, "alphas": raw,
-                  "weights": weights, "choice": choice, "config": config,
+        raw_betas = {e: {f: [float(v) for v in b.detach()] for f, b in fams.items()}
+                     for e, fams in betas.items()}
+        result = {"families": families, "alphas": raw, "weights": weights, "choice": choice,
+                  "width_params": widths_json(widths), "betas": raw_betas, "width_weights": width_weights,
+                  "widths": chosen, "config": config,
                   "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
                   "alpha_updates": step.updates,
                   "candidate_equivalents": self.equivalents}
-        kept = ("alphas", "weights", "choice", "supernet_steps", "supernet_unit", "candidate_equivalents")
+        kept = ("alphas", "weights", "choice", "betas", "width_weights", "widths", "supernet_steps",
+                "supernet_unit", "candidate_equivalents")
         extra = {k: result[k] for k in kept}
         return result, [(config, extra)]
+
+
+def _rounded(weights: torch.Tensor) -> list[float]:
+    return [round(float(w), 6) for w in weights]
 
 
 def build_darts(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:

@@ -1,6 +1,7 @@
 """enas: LACER's ENAS baseline in the RL setting: a controller samples one architecture (a family per
-entry of the flat space) for every PPO update of the weight-sharing supernet (`_supernet`: only
-the sampled family of each entry runs). The shared weights are trained by PPO on the sampled
+entry of the flat space, and the width of that family where it has a width parameter) for every PPO
+update of the weight-sharing supernet (`_supernet`: only the sampled family of each entry runs,
+masked to the sampled width). The shared weights are trained by PPO on the sampled
 child's rollout; the controller by REINFORCE on that child's return under the shared weights -- the
 mean per-step reward of the rollout it collected (training seeds; the held-out episodes stay the
 harness's) -- with a moving-average baseline and an entropy bonus.
@@ -30,7 +31,16 @@ from torch import nn
 
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
-from evo_lacer.engine._supernet import SuperNet, build_supernet, derived_config, supernet_policy_kwargs
+from evo_lacer.engine._supernet import (
+    SuperNet,
+    Widths,
+    build_supernet,
+    derived_config,
+    supernet_policy_kwargs,
+    width_key,
+    width_settings,
+    widths_json,
+)
 from evo_lacer.evaluate._envtools import rollout, torch_threads
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
@@ -51,29 +61,65 @@ FINALS = 2
 """Of those, the best ones trained from scratch (fewer when the budget or the distinct samples are)."""
 
 
+Sample = tuple[dict[str, int], torch.Tensor, torch.Tensor]
+"""A sampled child: mixing key -> index (`Controller.sample`), its log-probability, its entropy."""
+Named = tuple[dict[str, str], dict[str, int]]
+"""A child by name: entry -> family, entry -> width (the entries whose family has a width)."""
+
+
 class Controller:
-    """Independent per-decision logits (one categorical over the families of each entry)."""
+    """Independent per-decision logits: one categorical over the families of each entry, and one over
+    the width options of each source family that has a width parameter (`_supernet.width_params`)."""
 
-    def __init__(self, families: dict[str, list[str]]) -> None:
-        self.families = families
+    def __init__(self, families: dict[str, list[str]], widths: Widths) -> None:
+        self.families, self.widths = families, widths
         self.logits = {e: nn.Parameter(torch.zeros(len(f))) for e, f in families.items()}
+        self.logits.update({width_key(e, f): nn.Parameter(torch.zeros(len(w.options)))
+                            for e, fams in widths.items() for f, w in fams.items()})
 
-    def sample(self, generator: torch.Generator) -> tuple[dict[str, int], torch.Tensor, torch.Tensor]:
-        """(entry -> family index, the log-probability of the choice, the entropy)."""
+    def sample(self, generator: torch.Generator) -> Sample:
+        """(mixing key -> index: each entry's family, then that family's width where it has one;
+        the log-probability of the decisions drawn; their entropy)."""
         choice: dict[str, int] = {}
         log_p, entropy = torch.zeros(()), torch.zeros(())
-        for e, logits in self.logits.items():
-            log_probs = torch.log_softmax(logits, 0)
-            k = int(torch.multinomial(log_probs.exp().detach(), 1, generator=generator))
-            choice[e] = k
-            log_p = log_p + log_probs[k]
-            entropy = entropy - (log_probs.exp() * log_probs).sum()
+        for e, fams in self.families.items():
+            family = fams[self._draw(e, choice, generator)]
+            keys = [e]
+            if family in self.widths.get(e, {}):  # then the width of the family drawn
+                keys.append(width_key(e, family))
+                self._draw(keys[-1], choice, generator)
+            for key in keys:
+                log_probs = torch.log_softmax(self.logits[key], 0)
+                log_p = log_p + log_probs[choice[key]]
+                entropy = entropy - (log_probs.exp() * log_probs).sum()
         return choice, log_p, entropy
 
-    def probabilities(self) -> dict[str, dict[str, float]]:
+    def _draw(self, key: str, choice: dict[str, int], generator: torch.Generator) -> int:
+        """Draw decision `key` from its logits into `choice`; the index drawn."""
         with torch.no_grad():
-            return {e: dict(zip(self.families[e], (round(float(p), 6) for p in torch.softmax(lg, 0))))
-                    for e, lg in self.logits.items()}
+            choice[key] = int(torch.multinomial(torch.softmax(self.logits[key], 0), 1, generator=generator))
+        return choice[key]
+
+    def named(self, choice: dict[str, int]) -> Named:
+        """A sampled choice by name: (entry -> family, entry -> width value)."""
+        families = {e: self.families[e][choice[e]] for e in self.families}
+        widths = {e: self.widths[e][f].options[choice[width_key(e, f)]] for e, f in families.items()
+                  if width_key(e, f) in choice}
+        return families, widths
+
+    def probabilities(self) -> dict[str, dict[str, float]]:
+        """Entry -> family -> probability."""
+        with torch.no_grad():
+            return {e: dict(zip(f, self._probabilities(e))) for e, f in self.families.items()}
+
+    def width_probabilities(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Entry -> family -> width option -> probability (the families with a width parameter)."""
+        with torch.no_grad():
+            return {e: {f: dict(zip(map(str, w.options), self._probabilities(width_key(e, f))))
+                        for f, w in fams.items()} for e, fams in self.widths.items()}
+
+    def _probabilities(self, key: str) -> list[float]:
+        return [round(float(p), 6) for p in torch.softmax(self.logits[key], 0)]
 
 
 class ControllerStep(BaseCallback):
@@ -84,14 +130,14 @@ class ControllerStep(BaseCallback):
         self.controller, self.net, self.generator = controller, net, generator
         self.optimizer = torch.optim.Adam(list(controller.logits.values()), lr=CONTROLLER_LR)
         self.baseline: float | None = None
-        self.sampled: tuple[dict[str, int], torch.Tensor, torch.Tensor] | None = None
+        self.sampled: Sample | None = None
         self.rewards: list[float] = []
 
     def begin(self) -> None:
         """Sample a child and make the supernet run it."""
         self.sampled = self.controller.sample(self.generator)
         choice = self.sampled[0]
-        self.net.mixing = lambda entry: choice[entry]
+        self.net.mixing = lambda key: choice[key]
 
     def end(self, reward: float) -> None:
         """A REINFORCE step of the controller on the sampled child's reward."""
@@ -127,8 +173,9 @@ class EnasStrategy(OneShotStrategy):
     """ENAS over the flat per-source space with a per-decision controller (module docstring)."""
 
     def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
-        net, families = build_supernet(self.space, self.trainer.observation_space, self.catalog, self.seed)
-        controller = Controller(families)
+        net, families, widths = build_supernet(self.space, self.trainer.observation_space, self.catalog,
+                                               self.seed)
+        controller = Controller(families, widths)
         generator = torch.Generator().manual_seed(self.seed)
         step = ControllerStep(controller, net, generator)
         steps = self.equivalents * self.unit_steps
@@ -140,43 +187,46 @@ class EnasStrategy(OneShotStrategy):
             run = self.trainer.train_clone(supernet_policy_kwargs(net), self.seed, steps, step)
             trained, score_steps = run.steps, 0
             scored, _ = self._score(lambda: (run.score(), 0), net, controller, generator)
-        probabilities = controller.probabilities()
-        finalists: list[dict[str, Any]] = [{"choice": choice, "shared_score": score}
-                                           for choice, score in scored[:self.finals]]
-        result = {"families": families, "probabilities": probabilities,
-                  "sampled": [{"choice": c, "shared_score": s} for c, s in scored],
+        probabilities, width_probabilities = controller.probabilities(), controller.width_probabilities()
+        sampled: list[dict[str, Any]] = [{"choice": choice, "widths": chosen, "shared_score": score}
+                                         for (choice, chosen), score in scored]
+        finalists = sampled[:self.finals]
+        result = {"families": families, "width_params": widths_json(widths), "probabilities": probabilities,
+                  "width_probabilities": width_probabilities, "sampled": sampled,
                   "finalists": finalists, "rewards": step.rewards, "baseline": step.baseline,
                   "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
                   "score_steps": score_steps, "candidate_equivalents": self.equivalents}
         out: list[Finalist] = []
         for rank, item in enumerate(finalists):
-            extra = {"probabilities": probabilities, "choice": item["choice"], "rank": rank,
+            extra = {"probabilities": probabilities, "width_probabilities": width_probabilities,
+                     "choice": item["choice"], "widths": item["widths"], "rank": rank,
                      "shared_score": item["shared_score"], "finalists": finalists,
                      "supernet_steps": trained, "supernet_unit": result["supernet_unit"],
                      "score_steps": score_steps,
                      "candidate_equivalents": self.equivalents}
-            out.append((derived_config(self.space, item["choice"]), extra))
+            config = derived_config(self.space, item["choice"], width_settings(widths, item["choice"],
+                                                                                 item["widths"]))
+            out.append((config, extra))
         return result, out
 
     def _score(self, score: Callable[[], tuple[float, int]], net: SuperNet, controller: Controller,
-               generator: torch.Generator) -> tuple[list[tuple[dict[str, str], float]], int]:
-        """The distinct sampled architectures with their shared-weight scores (``score()`` with the
-        supernet running each: (score, env steps it took)), best first (ties: the earlier sample);
-        the env steps the scoring took."""
+               generator: torch.Generator) -> tuple[list[tuple[Named, float]], int]:
+        """The distinct sampled architectures (by name: `Controller.named`) with their shared-weight
+        scores (``score()`` with the supernet running each: (score, env steps it took)), best first
+        (ties: the earlier sample); the env steps the scoring took."""
         choices: list[dict[str, int]] = []
         for _ in range(SAMPLES):
             choice = controller.sample(generator)[0]
             if choice not in choices:
                 choices.append(choice)
-        scored: list[tuple[dict[str, str], float]] = []
+        scored: list[tuple[Named, float]] = []
         steps = 0
         with torch_threads(getattr(self.trainer, "torch_threads", 1)):
             for choice in choices:
-                net.mixing = lambda entry, c=choice: c[entry]  # type: ignore[misc]
+                net.mixing = lambda key, c=choice: c[key]  # type: ignore[misc]
                 value, spent = score()
                 steps += spent
-                named = {e: controller.families[e][k] for e, k in choice.items()}
-                scored.append((named, round(float(value), 6)))
+                scored.append((controller.named(choice), round(float(value), 6)))
         order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
         return [scored[i] for i in order], steps
 

@@ -8,11 +8,19 @@ summed, and each fusion candidate reads those projected source vectors; fusion o
 width are projected to the widest. How the candidates are combined is the `mixing` function's
 answer for each entry: a weight vector (darts: ``softmax(alpha)``, a weighted sum of every
 candidate) or an index (enas: only the sampled candidate runs).
+
+A source family with a *width parameter* (`width_params`: an integer parameter whose value is the
+branch's output dimension, found by compiling) is the exception to the representative setting: its
+candidate is built at the widest option and its output units are masked before the projection
+(FBNetV2's channel masking, `WidthMasked`), so the width is a second mixed choice, asked of
+`mixing` under the key ``"<entry>/<family>"`` (`width_key`): weights over the width options (the
+mask ``sum_i w_i mask_i``, where mask i keeps the first ``options[i]`` units) or the index of one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
@@ -23,7 +31,9 @@ from torch import nn
 
 from evo_lacer.compile import TreeEncoder, compile_tree, sb3_sources
 from evo_lacer.engine._pepnas_ops import EntrySpace
+from evo_lacer.errors import EvoLacerError
 from evo_lacer.evaluate._envtools import sb3_view
+from evo_lacer.signals import Vector
 from evo_lacer.tree import Node, branch, encoder, module
 from evo_lacer.zoo import Catalog
 
@@ -32,7 +42,42 @@ PROJECTION_WIDTH = 32
 FUSION = "fusion"
 
 Mixing = Callable[[str], "torch.Tensor | int"]
-"""Entry -> weights over its candidates (a 1-d tensor) or the index of the one candidate to run."""
+"""Entry (or `width_key`) -> weights over its candidates or width options (a 1-d tensor), or the
+index of the one to run."""
+
+
+@dataclass(frozen=True)
+class Width:
+    """The width parameter of a source family: its name and options (the space's order)."""
+
+    param: str
+    options: tuple[int, ...]
+
+    @property
+    def widest(self) -> int:
+        return max(self.options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "options": list(self.options)}
+
+
+Widths = dict[str, dict[str, Width]]
+"""Source entry -> family -> its width parameter (only the families that have one)."""
+
+
+def width_key(entry: str, family: str) -> str:
+    """The `mixing` key of the width choice of `family` at `entry`."""
+    return f"{entry}/{family}"
+
+
+def width_settings(widths: Widths, choice: Mapping[str, str], chosen: Mapping[str, int]) -> dict[str, Any]:
+    """`derived_config`'s widths from entry -> the width value chosen for its chosen family."""
+    return {e: {widths[e][choice[e]].param: v} for e, v in chosen.items()}
+
+
+def widths_json(widths: Widths) -> dict[str, dict[str, dict[str, Any]]]:
+    """`widths` as JSON (entry -> family -> its parameter and options), for the strategies' results."""
+    return {e: {f: w.to_dict() for f, w in fams.items()} for e, fams in widths.items()}
 
 
 class _Families:
@@ -49,13 +94,20 @@ class _Families:
 
 
 class _Pick:
-    """A trial that takes the given family of an entry and the first option of every parameter."""
+    """A trial that takes the given family of an entry, the given `values` of its parameters and the
+    first option of every other; it records each parameter's options (`domains`)."""
 
-    def __init__(self, entry: str, family: str) -> None:
+    def __init__(self, entry: str, family: str, values: Mapping[str, Any] | None = None) -> None:
         self.entry, self.family = entry, family
+        self.values = dict(values or {})
+        self.domains: dict[str, list[Any]] = {}
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
-        return self.family if name == f"{self.entry}.family" else next(iter(choices))
+        if name == f"{self.entry}.family":
+            return self.family
+        param = name.removeprefix(f"{self.entry}.{self.family}.")
+        self.domains[param] = options = list(choices)
+        return self.values.get(param, options[0])
 
 
 def entry_families(space: EntrySpace) -> dict[str, list[str]]:
@@ -68,34 +120,100 @@ def entry_families(space: EntrySpace) -> dict[str, list[str]]:
     return out
 
 
-def representative(space: EntrySpace, entry: str, family: str) -> dict[str, Any]:
-    """The values of `entry` with `family` at its representative setting (first options)."""
-    return space.suggest_entry(entry, _Pick(entry, family))
+def representative(space: EntrySpace, entry: str, family: str,
+                   values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The values of `entry` with `family` at its representative setting (first options), except
+    the parameters `values` gives."""
+    return space.suggest_entry(entry, _Pick(entry, family, values))
 
 
-def derived_config(space: EntrySpace, choice: Mapping[str, str]) -> dict[str, Any]:
-    """The configuration with each entry's chosen family at its representative setting."""
-    return space.validate({e: representative(space, e, choice[e]) for e in space.entries()})
+def derived_config(space: EntrySpace, choice: Mapping[str, str],
+                   widths: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The configuration with each entry's chosen family at its representative setting, except the
+    chosen widths: `widths` maps an entry to {its width parameter: value} (`width_settings`)."""
+    widths = widths or {}
+    return space.validate({e: representative(space, e, choice[e], widths.get(e)) for e in space.entries()})
+
+
+def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Widths:
+    """Each source family's width parameter, if any: the first integer parameter (in the family's
+    order, at least two options) whose smallest and largest options, the other parameters at the
+    representative setting, each compile to a branch with exactly that many outputs (`sources`: the
+    observation as `compile_tree` takes it). A setting that does not compile is not a width."""
+    families = entry_families(space)
+    first = {e: fams[0] for e, fams in families.items()}
+    out: Widths = {}
+    with torch.random.fork_rng(devices=[]):  # compiling initializes modules: leave the caller's RNG
+        for entry, fams in families.items():
+            for family in fams if entry != FUSION else ():
+                trial = _Pick(entry, family)
+                space.suggest_entry(entry, trial)
+                for param, options in trial.domains.items():
+                    ints = all(isinstance(o, int) and not isinstance(o, bool) for o in options)
+                    if ints and len(set(options)) > 1 and all(
+                            _branch_width(space, {**first, entry: family}, entry, {param: v}, sources,
+                                          catalog) == v for v in (min(options), max(options))):
+                        out.setdefault(entry, {})[family] = Width(param, tuple(int(o) for o in options))
+                        break
+    return out
+
+
+def _branch_width(space: EntrySpace, pick: Mapping[str, str], entry: str, values: Mapping[str, Any],
+                  sources: Any, catalog: Catalog | None) -> int | None:
+    """The output dimension of `entry`'s branch of `derived_config(space, pick, {entry: values})`,
+    compiled alone with that configuration's fusion; None where it does not compile."""
+    try:
+        tree = space.to_tree(derived_config(space, pick, {entry: values}))
+        alone = encoder([tree.branch(entry)], tree.fusion)
+        out = compile_tree(alone, sources, catalog, check=False).signals[(entry,)][1]  # shapes only
+    except EvoLacerError:
+        return None
+    return out.d if isinstance(out, Vector) else None
 
 
 def first_candidate(entry: str) -> torch.Tensor | int:
-    """Mixing before a strategy sets its own: the first candidate (a valid network for checks)."""
+    """Mixing before a strategy sets its own: the first candidate, at its first width option (a valid
+    network for checks)."""
     return 0
+
+
+class WidthMasked(nn.Module):
+    """A source candidate built at its widest width option: its output units are masked to a mix
+    of the options (FBNetV2's channel masking; mask i keeps the first ``options[i]`` units), then
+    projected."""
+
+    masks: torch.Tensor
+
+    def __init__(self, body: nn.Module, projection: nn.Module, options: Sequence[int]) -> None:
+        super().__init__()
+        self.body, self.projection = body, projection
+        units = torch.arange(max(options))
+        self.register_buffer("masks", (units < torch.tensor(list(options)).unsqueeze(1)).float(),
+                             persistent=False)
+        """Row i: 1 for the first ``options[i]`` units, 0 for the others."""
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | int) -> torch.Tensor:
+        """`weights` over the options (the weighted sum of their masks) or the index of one."""
+        mask = self.masks[weights] if isinstance(weights, int) else weights @ self.masks
+        return cast(torch.Tensor, self.projection(self.body(x) * mask))
 
 
 class SuperNet(nn.Module):
     """Mixed ops over the families of every entry (module docstring); `features_dim` wide."""
 
     def __init__(self, reader: TreeEncoder, options: Mapping[str, Sequence[nn.Module]],
-                 fusions: Sequence[nn.Module], projections: Sequence[nn.Module], features_dim: int) -> None:
+                 fusions: Sequence[nn.Module], projections: Sequence[nn.Module], features_dim: int,
+                 families: Mapping[str, Sequence[str]]) -> None:
         super().__init__()
         self.reader = reader
         """Converts observations into each source's input (the first candidate network)."""
         self.names = list(reader.branches)
         self.options = nn.ModuleDict({name: nn.ModuleList(options[name]) for name in self.names})
+        """Source -> its candidates, one per family (a `WidthMasked` where the family has a width)."""
         self.fusions = nn.ModuleList(fusions)
         self.projections = nn.ModuleList(projections)
         self.features_dim = features_dim
+        self.families = {e: list(f) for e, f in families.items()}
         self.mixing: Mixing = first_candidate
 
     def _mix(self, entry: str, ops: Sequence[Callable[[], torch.Tensor]]) -> torch.Tensor:
@@ -104,9 +222,16 @@ class SuperNet(nn.Module):
             return ops[weights]()
         return torch.stack([op() for op in ops]).mul(weights.view(-1, 1, 1)).sum(0)
 
+    def _source(self, name: str, family: str, op: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(op, WidthMasked):
+            return op(x, self.mixing(width_key(name, family)))
+        return cast(torch.Tensor, op(x))
+
     def forward(self, obs: Any) -> torch.Tensor:
         x = self.reader.encode_sources(obs)
-        feats = [self._mix(name, [partial(op, x[name]) for op in cast(nn.ModuleList, self.options[name])])
+        feats = [self._mix(name, [partial(self._source, name, family, op, x[name]) for family, op
+                                  in zip(self.families[name], cast(nn.ModuleList, self.options[name]),
+                                         strict=True)])
                  for name in self.names]
         pairs = zip(self.fusions, self.projections, strict=True)
         return self._mix(FUSION, [partial(_fused, f, p, feats) for f, p in pairs])
@@ -134,27 +259,41 @@ def _projected(tree: Node) -> Node:
 
 
 def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: Catalog | None,
-                   seed: int) -> tuple[SuperNet, dict[str, list[str]]]:
+                   seed: int) -> tuple[SuperNet, dict[str, list[str]], Widths]:
     """The supernet of `space` for SB3's view of `observation_space` (images channels-first, as the
-    policy receives them), initialized from `seed`; and entry -> family names (candidate order)."""
+    policy receives them), initialized from `seed`; entry -> family names (candidate order); and the
+    source families' width parameters (`width_params`; their candidates are `WidthMasked`)."""
     families = entry_families(space)
     sources = sb3_sources(sb3_view(observation_space))
+    widths = width_params(space, sources, catalog)
     count = max(len(f) for f in families.values())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         nets = []
         for j in range(count):  # network j: every entry's j-th family (its last when it has fewer)
             pick = {e: fams[min(j, len(fams) - 1)] for e, fams in families.items()}
-            tree = _projected(space.to_tree(derived_config(space, pick)))
+            widest = {e: {w.param: w.widest} for e, f in pick.items()
+                      if (w := widths.get(e, {}).get(f)) is not None}
+            tree = _projected(space.to_tree(derived_config(space, pick, widest)))
             nets.append(compile_tree(tree, sources, catalog))
-    options = {e: [nets[j].branches[e] for j in range(len(f))] for e, f in families.items() if e != FUSION}
+    options = {e: [_candidate(nets[j].branches[e], widths.get(e, {}).get(family))
+                   for j, family in enumerate(f)] for e, f in families.items() if e != FUSION}
     fusions = [nets[j].fusion for j in range(len(families[FUSION]))]
-    widths = [nets[j].features_dim for j in range(len(fusions))]
-    width = max(widths)
+    dims = [nets[j].features_dim for j in range(len(fusions))]
+    width = max(dims)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)
-        projections = [nn.Identity() if w == width else nn.Linear(w, width) for w in widths]
-    return SuperNet(nets[0], options, fusions, projections, width), families
+        projections = [nn.Identity() if w == width else nn.Linear(w, width) for w in dims]
+    return SuperNet(nets[0], options, fusions, projections, width, families), families, widths
+
+
+def _candidate(projected: nn.Module, width: Width | None) -> nn.Module:
+    """A source candidate from its compiled projected branch (an `nn.Sequential` ending in the
+    projection): the branch itself, or a `WidthMasked` around it where the family has a width."""
+    if width is None:
+        return projected
+    assert isinstance(projected, nn.Sequential)
+    return WidthMasked(projected[:-1], projected[-1], width.options)
 
 
 def supernet_policy_kwargs(net: SuperNet) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from evo_lacer.api import SearchResult, resume, search
 from evo_lacer.compile import compile_tree
 from evo_lacer.engine._darts import ALPHA_INIT, ALPHA_LR, DartsStrategy
 from evo_lacer.engine._enas import EnasStrategy
-from evo_lacer.engine._supernet import representative
+from evo_lacer.engine._supernet import derived_config, representative
 from evo_lacer.errors import ConfigError
 from evo_lacer.flat import FlatSpace
 from evo_lacer.runs import RunStore
@@ -85,21 +85,30 @@ def test_darts_trains_the_supernet_for_the_budget_then_evaluates_one_derived_arc
         assert len(a) == 1 or max(abs(x - y) for x, y in zip(a, start[e], strict=True)) > ALPHA_LR / 3, e
 
 
-def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families(darts) -> None:
+def _argmax(values: list[float]) -> int:
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_widths(darts) -> None:
     (cand,) = darts.history
     extra = cand.extra["darts"]
-    families = _state(darts.run_dir)["result"]["families"]
+    result = _state(darts.run_dir)["result"]
+    families, params = result["families"], result["width_params"]
     space = FlatSpace.load().for_sources(SlowRingEvaluator().observation_space)
-    argmax = {e: families[e][max(range(len(a)), key=a.__getitem__)] for e, a in extra["alphas"].items()}
+    argmax = {e: families[e][_argmax(a)] for e, a in extra["alphas"].items()}
     assert extra["choice"] == argmax
     assert {e: v["family"] for e, v in cand.choice.items()} == argmax
     assert all(abs(sum(w.values()) - 1) < 1e-4 for w in extra["weights"].values())
     assert all(max(w, key=w.get) == argmax[e] for e, w in extra["weights"].items())
+    widths = {e: params[e][f]["options"][_argmax(extra["betas"][e][f])] for e, f in argmax.items()
+              if f in params.get(e, {})}
+    assert extra["widths"] == widths and widths  # the ring's argmax families have widths
     tree = node_from_dict(dict(cand.tree))
     assert space.validate(cand.choice) == dict(cand.choice)
-    for b in tree.branches:  # each branch is its argmax family at the representative setting
-        expected = space.entry_tree(str(b.name), representative(space, str(b.name), argmax[str(b.name)]))
-        assert b == expected
+    for b in tree.branches:  # each branch: its argmax family at the representative setting but its width
+        e = str(b.name)
+        width = {params[e][argmax[e]]["param"]: widths[e]} if e in widths else {}
+        assert b == space.entry_tree(e, representative(space, e, argmax[e], width))
     assert tree.fusion == space.entry_tree("fusion", representative(space, "fusion", argmax["fusion"]))
     compile_tree(tree, SlowRingEvaluator().observation_space)  # valid: it compiles
 
@@ -114,9 +123,15 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     assert (first["rank"], second["rank"]) == (0, 1)
     assert first["finalists"] == second["finalists"] and len(first["finalists"]) == 2
     assert first["shared_score"] >= second["shared_score"]
-    assert first["choice"] != second["choice"]
+    assert (first["choice"], first["widths"]) != (second["choice"], second["widths"])
+    params = _state(enas.run_dir)["result"]["width_params"]
+    space = FlatSpace.load().for_sources(SlowRingEvaluator().observation_space)
     for cand, extra in zip(enas.history, (first, second), strict=True):
         assert {e: v["family"] for e, v in cand.choice.items()} == extra["choice"]
+        # the sampled width of every family drawn that has one, in the derived configuration
+        assert set(extra["widths"]) == {e for e, f in extra["choice"].items() if f in params.get(e, {})}
+        widths = {e: {params[e][extra["choice"][e]]["param"]: v} for e, v in extra["widths"].items()}
+        assert dict(cand.choice) == derived_config(space, extra["choice"], widths)
     probs = first["probabilities"]
     assert all(abs(sum(p.values()) - 1) < 1e-4 for p in probs.values())
     state = _state(enas.run_dir)["result"]
@@ -125,6 +140,10 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     scores = [s["shared_score"] for s in state["sampled"]]
     assert scores == sorted(scores, reverse=True)
     assert state["finalists"] == first["finalists"] == state["sampled"][:2]
+    assert [(f["choice"], f["widths"]) for f in first["finalists"]] == [
+        (extra["choice"], extra["widths"]) for extra in (first, second)]
+    assert all(abs(sum(ps.values()) - 1) < 1e-4 for fams in first["width_probabilities"].values()
+               for ps in fams.values())
     assert enas.accounting["env_steps"] == 2 * STEPS + acc["score_steps"] + sum(
         c.feedback.cost.env_steps for c in enas.history)
 
