@@ -75,7 +75,7 @@ def design_requests(space: Any, calls: int, seed: int) -> list[LLMRequest]:
 
     rng = np.random.default_rng(seed + 1)
     sources = sorted(space.sample(rng))
-    history = [Candidate(id=i, generation=1, tree={}, tree_hash="x", feedback=_feedback(rng, sources),
+    history = [Candidate(id=i, generation=1, tree=None, tree_hash="x", feedback=_feedback(rng, sources),
                          transformation="change_param", site=f"{sources[i % len(sources)]}.0",
                          choice={"width": int(rng.choice([32, 64, 128]))}) for i in range(6)]
     out = []

@@ -13,7 +13,7 @@ from evo_lacer.engine._population import MISSING_OBJECTIVE, Individual
 from evo_lacer.engine._records import Candidate, Outcome
 from evo_lacer.evaluate import Status, probe_quality
 from evo_lacer.transform import Site
-from evo_lacer.tree import distance, node_from_dict
+from evo_lacer.tree import distance
 
 Edit = tuple[str, Site, Mapping[str, Any]]
 
@@ -46,9 +46,8 @@ def outcome_of(cand: Candidate, population: Sequence[Individual]) -> Outcome:
     status = {Status.REJECTED: "rejected", Status.FAILED: "failed", Status.TIMED_OUT: "timed_out"}.get(
         cand.status, "duplicate" if cand.cached else "ok")
     novelty = 0.0
-    if cand.tree and population:
-        tree = node_from_dict(dict(cand.tree))
-        novelty = min(distance(tree, ind.tree) for ind in population)
+    if cand.tree is not None and population:
+        novelty = min(distance(cand.tree, ind.tree) for ind in population)
     improvement = None
     parent = cand.extra.get("parent_fitness")
     if cand.fitness is not None and status in ("ok", "duplicate"):

@@ -29,7 +29,8 @@ from evo_lacer.engine._weights import with_weights
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
 from evo_lacer.evaluate._budget import BUDGET_FRACTION, at_budget
-from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
+from evo_lacer.transform import GateResult
+from evo_lacer.tree import Node, tree_hash
 
 
 @dataclass
@@ -66,8 +67,8 @@ class Progress:
     candidate: Candidate
 
 
-GateFn = Callable[[Node | None, Node, Any], dict[str, Any]]
-"""(parent, child, intended) -> {"ok": bool, "check": str, "reason": str, "params": ..., ...}"""
+GateFn = Callable[[Node | None, Node, Any, str], GateResult]
+"""(parent, child, intended, the child's hash) -> the gate's frozen result (`Gate.check`)."""
 
 
 def _by_budget(cands: Sequence[Candidate]) -> dict[float | None, list[Candidate]]:
@@ -169,7 +170,7 @@ class Harness:
             self.next_id += 1
             self.proposals += 1
             base = Candidate(
-                id=cid, generation=generation, tree={}, tree_hash="", parents=tuple(prop.parents),
+                id=cid, generation=generation, tree=None, tree_hash="", parents=tuple(prop.parents),
                 feedback=Feedback.failure(Status.REJECTED, prop.error or "no tree"),
                 transformation=prop.transformation, site=prop.site, site_class=prop.site_class,
                 choice=dict(prop.choice), prompt_category=prop.prompt_category, designer=prop.designer,
@@ -177,13 +178,13 @@ class Harness:
                 extra=dict(prop.extra),
             )
             if prop.tree is None:
-                out.append(replace(base, gate={"ok": False, "check": "design", "reason": prop.error}))
+                out.append(replace(base, gate=GateResult(False, "design", prop.error)))
                 continue
             h = self.hash_fn(prop.tree)
-            base = replace(base, tree=node_to_dict(prop.tree), tree_hash=h)
+            base = replace(base, tree=prop.tree, tree_hash=h)
             if h in self.cache:
                 hit = self.cache[h]
-                out.append(replace(base, feedback=hit.feedback, gate=dict(hit.gate), cached=True,
+                out.append(replace(base, feedback=hit.feedback, gate=hit.gate, cached=True,
                                    extra={**base.extra, "cached_from": hit.id}))
                 continue
             if h in batch:
@@ -191,15 +192,15 @@ class Harness:
                                    feedback=Feedback.failure(Status.FAILED, PENDING_ERROR)))
                 continue
             start = time.perf_counter()
-            gate = {"ok": True, "check": "", "reason": ""}
+            gate = GateResult(True, child_hash=h)
             if self.gate is not None:
                 try:
-                    gate = self.gate(prop.parent_tree, prop.tree, prop.intended)
+                    gate = self.gate(prop.parent_tree, prop.tree, prop.intended, h)
                 except Exception as exc:  # a gate bug rejects the candidate, never stops the search
-                    gate = {"ok": False, "check": "gate-error", "reason": f"{type(exc).__name__}: {exc}"}
+                    gate = GateResult(False, "gate-error", f"{type(exc).__name__}: {exc}", child_hash=h)
             timings = {**base.timings, "gate_s": time.perf_counter() - start}
-            if not gate.get("ok", False):
-                reason = f"gate check {gate.get('check', '?')!r} failed: {gate.get('reason', '')}"
+            if not gate.ok:
+                reason = f"gate check {gate.check or '?'!r} failed: {gate.reason}"
                 out.append(replace(base, gate=gate, timings=timings,
                                    feedback=Feedback.failure(Status.REJECTED, reason)))
                 continue
@@ -244,7 +245,7 @@ class Harness:
         for cand in prepared:
             if cand.id not in done:
                 hit = self.cache[cand.tree_hash]
-                cand = replace(cand, feedback=hit.feedback, gate=dict(hit.gate),
+                cand = replace(cand, feedback=hit.feedback, gate=hit.gate,
                                extra={**cand.extra, "cached_from": hit.id})
                 self._record(cand, generation)
                 done[cand.id] = cand
@@ -267,7 +268,7 @@ class Harness:
     def answer(self, cand: Candidate, generation: int) -> Candidate:
         """Record a duplicate from the result of the candidate it waited for (now in the cache)."""
         hit = self.cache[cand.tree_hash]
-        return self.settle(replace(cand, feedback=hit.feedback, gate=dict(hit.gate),
+        return self.settle(replace(cand, feedback=hit.feedback, gate=hit.gate,
                                    extra={**cand.extra, "cached_from": hit.id}), generation)
 
     def job(self, cand: Candidate) -> tuple[int, Node, int]:
@@ -292,4 +293,5 @@ class Harness:
 
     @staticmethod
     def _tree(cand: Candidate) -> Node:
-        return node_from_dict(dict(cand.tree))
+        assert cand.tree is not None, f"candidate {cand.id} has no tree to evaluate"
+        return cand.tree

@@ -263,7 +263,7 @@ def _sources(rng: np.random.Generator, k: int, site: str = "") -> list[str]:
 
 
 def _edit(cid: int, site: str, name: str, value: Any, fitness: float, parent: float) -> Candidate:
-    return Candidate(id=cid, generation=1 + cid // 4, tree={}, tree_hash="probe",
+    return Candidate(id=cid, generation=1 + cid // 4, tree=None, tree_hash="probe",
                      feedback=Feedback(Status.OK, fitness=round(fitness, 3)), transformation="change_param",
                      site=site, choice={name: value}, extra={"parent_fitness": round(parent, 3)})
 

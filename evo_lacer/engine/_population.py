@@ -9,7 +9,7 @@ Python's global `random`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from deap import base, tools
 
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Feedback
+from evo_lacer.transform import GateResult
 from evo_lacer.tree import Node
 
 MAX_OBJECTIVES = 6
@@ -43,7 +44,7 @@ def check_objectives(names: Sequence[str]) -> None:
         raise ConfigError(f"objectives {tuple(names)} name one objective twice")
 
 
-def objective_values(names: Sequence[str], feedback: Feedback, gate: Mapping[str, Any]) -> tuple[float, ...]:
+def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult | None) -> tuple[float, ...]:
     """Maximized objective values of one OK candidate.
 
     ``fitness``; ``-params`` / ``-latency_ms`` (from the gate's measurement); ``objective:I``
@@ -56,7 +57,7 @@ def objective_values(names: Sequence[str], feedback: Feedback, gate: Mapping[str
         if name == "fitness":
             value = feedback.fitness
         elif key in ("params", "latency_ms"):
-            value = gate.get(key)
+            value = None if gate is None else getattr(gate, key)
         elif key.startswith("objective:"):
             idx = int(key.split(":", 1)[1])
             value = feedback.objectives[idx] if idx < len(feedback.objectives) else None

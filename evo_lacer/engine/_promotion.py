@@ -18,7 +18,6 @@ from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Evaluator
 from evo_lacer.evaluate._fidelity import n_promoted, promote_record
 from evo_lacer.execute import Executor
-from evo_lacer.tree import node_from_dict
 
 PROMOTE = "promote"
 
@@ -46,7 +45,7 @@ def promote(
     chosen = ranked[: n_promoted(len(ranked), keep, 1)]
     todo = [c for c in chosen if c.tree_hash not in done]
     next_id = max((c.id for c in history), default=-1) + 1
-    jobs = [(next_id + i, node_from_dict(dict(c.tree)), seed) for i, c in enumerate(todo)]
+    jobs = [(next_id + i, c.tree, seed) for i, c in enumerate(todo) if c.tree is not None]
     by_job = {job_id: c for (job_id, _, _), c in zip(jobs, todo, strict=True)}
     generation = max((c.generation for c in history), default=0) + 1
     for job_id, feedback in executor.submit_many(full, jobs, timeout_s):

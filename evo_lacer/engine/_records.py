@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.transform import GateResult
+from evo_lacer.tree import Node, node_from_dict, node_to_dict
 
 PROMPT_CATEGORIES: tuple[str, ...] = ("rely_on_llm", "reverse_exploration", "minimal_llm_diversity")
 """How the designer is asked to use the LLM (LLMasTool's prompt categories)."""
@@ -107,8 +110,8 @@ class Candidate:
 
     id: int
     generation: int
-    tree: Mapping[str, Any]
-    """The tree as JSON data (``node_to_dict``)."""
+    tree: Node | None
+    """The proposed tree (None: the designer produced none; ``node_to_dict`` JSON in the store)."""
     tree_hash: str
     feedback: Feedback
     parents: tuple[int, ...] = ()
@@ -120,7 +123,9 @@ class Candidate:
     designer: str = ""
     fell_back: bool = False
     plan: Mapping[str, Any] = field(default_factory=dict)
-    gate: Mapping[str, Any] = field(default_factory=dict)
+    gate: GateResult | None = None
+    """The gate's result (None: the candidate never reached the gate -- a cache answer has its
+    source's)."""
     evaluated: bool = False
     cached: bool = False
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -154,25 +159,38 @@ class Candidate:
             "transformation": self.transformation, "site": self.site, "site_class": self.site_class,
             "choice": _jsonable(self.choice), "prompt_category": self.prompt_category,
             "designer": self.designer, "fell_back": self.fell_back, "plan": dict(self.plan),
-            "tree": dict(self.tree), "tree_hash": self.tree_hash, "feedback": self.feedback.to_dict(),
-            "gate": dict(self.gate), "evaluated": self.evaluated, "cached": self.cached,
+            "tree": {} if self.tree is None else node_to_dict(self.tree), "tree_hash": self.tree_hash,
+            "feedback": self.feedback.to_dict(),
+            "gate": {} if self.gate is None else dataclasses.asdict(self.gate),
+            "evaluated": self.evaluated, "cached": self.cached,
             "timings": dict(self.timings), "extra": dict(self.extra),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
         return cls(
-            id=int(data["id"]), generation=int(data["generation"]), tree=dict(data["tree"]),
+            id=int(data["id"]), generation=int(data["generation"]),
+            tree=node_from_dict(data["tree"]) if data.get("tree") else None,
             tree_hash=str(data["tree_hash"]), feedback=Feedback.from_dict(data["feedback"]),
             parents=tuple(int(p) for p in data.get("parents", ())),
             transformation=str(data.get("transformation", "")), site=str(data.get("site", "")),
             site_class=str(data.get("site_class", "")), choice=dict(data.get("choice", {})),
             prompt_category=str(data.get("prompt_category", "")), designer=str(data.get("designer", "")),
             fell_back=bool(data.get("fell_back", False)), plan=dict(data.get("plan", {})),
-            gate=dict(data.get("gate", {})), evaluated=bool(data.get("evaluated", False)),
+            gate=gate_from_dict(data.get("gate")), evaluated=bool(data.get("evaluated", False)),
             cached=bool(data.get("cached", False)), timings=dict(data.get("timings", {})),
             extra=dict(data.get("extra", {})),
         )
+
+
+GATE_FIELDS = frozenset(f.name for f in dataclasses.fields(GateResult))
+
+
+def gate_from_dict(data: Any) -> GateResult | None:
+    """A stored gate result (``{}``: none); keys this version does not know are dropped."""
+    if not isinstance(data, Mapping) or not data:
+        return None
+    return GateResult(**{k: v for k, v in data.items() if k in GATE_FIELDS})
 
 
 def _jsonable(choice: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,6 @@ components (evaluator, catalog, spaces, LLM backend, run store) and calls `run_s
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,8 @@ from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Evaluator, Feedback
 from evo_lacer.llm import LLMBackend
-from evo_lacer.tree import Node, node_from_dict, to_json, tree_hash
+from evo_lacer.transform import GateResult
+from evo_lacer.tree import Node, to_json, tree_hash
 from evo_lacer.zoo import Catalog
 
 
@@ -67,11 +67,11 @@ def run_session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Ca
     gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=3 if timed else 0,
                 seed=cfg.seed)
 
-    def gate_fn(parent: Node | None, child: Node, intended: Any) -> dict[str, Any]:
+    def gate_fn(parent: Node | None, child: Node, intended: Any, child_hash: str) -> GateResult:
         threads = torch.get_num_threads()
         torch.set_num_threads(max(1, cfg.gate_threads))  # tiny dummy batches: threads only contend
         try:
-            return dataclasses.asdict(gate.check(parent, child, intended))
+            return gate.check(parent, child, intended, child_hash)
         finally:
             torch.set_num_threads(threads)
 
@@ -112,7 +112,7 @@ def run_session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Ca
     best = harness.best
     if full is not None:  # the full fidelity decides; cheap scores are on another scale
         best = promoted[0] if promoted and promoted[0].feedback.ok else None
-    best_tree = node_from_dict(dict(best.tree)) if best is not None else None
+    best_tree = best.tree if best is not None else None
     if best_tree is not None:
         store.write_artifact("best_tree.json", to_json(best_tree) + "\n")  # atomic
     accounting = session_accounting(history, harness, loop, strategy.accounting(), cfg)

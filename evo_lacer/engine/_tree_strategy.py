@@ -419,9 +419,9 @@ class TreeStrategy(Strategy):
         for c in cands:
             if c.tree_hash:
                 self.seen.add(c.tree_hash)
-            if not (c.evaluated and c.feedback.ok):
+            if not (c.evaluated and c.feedback.ok) or c.tree is None:
                 continue
-            tree = node_from_dict(dict(c.tree))
+            tree = c.tree
             if self.screen is not None and c.fitness is not None:
                 self.observed = [*self.observed, (tree_features(tree), float(c.fitness))][-OBSERVED_KEPT:]
             values = objective_values(self.objectives, c.feedback, c.gate)
@@ -439,9 +439,9 @@ class TreeStrategy(Strategy):
         if starting and not self.population and self.initial_proposed >= self.initial_total:
             # Every design of the start failed or was rejected: evolve from those trees anyway.
             self.population = [
-                Individual(node_from_dict(dict(c.tree)), c.id, c.tree_hash, c.feedback,
+                Individual(c.tree, c.id, c.tree_hash, c.feedback,
                            make_fitness((MISSING_OBJECTIVE,) * len(self.objectives)))
-                for c in cands if c.tree
+                for c in cands if c.tree is not None
             ]
         alive = {ind.candidate_id for ind in self.population}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}

@@ -21,7 +21,7 @@ from typing import Any
 from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Evaluator
 from evo_lacer.evaluate._inherit import INHERIT, WEIGHTS_DIR, WeightInheriting, WeightPlan, part_prefix
-from evo_lacer.tree import node_from_dict, tree_hash
+from evo_lacer.tree import tree_hash
 
 
 def _file_hash(records: Mapping[int, Candidate], cid: int) -> str | None:
@@ -30,7 +30,7 @@ def _file_hash(records: Mapping[int, Candidate], cid: int) -> str | None:
     if cand is None:
         return None
     source = records.get(int(cand.extra.get("cached_from", cid)), cand)
-    return tree_hash(node_from_dict(dict(source.tree))) if source.tree else None
+    return tree_hash(source.tree) if source.tree is not None else None
 
 
 def with_weights(evaluator: Evaluator, group: Sequence[Candidate], records: Mapping[int, Candidate],
@@ -49,7 +49,8 @@ def with_weights(evaluator: Evaluator, group: Sequence[Candidate], records: Mapp
     trees: dict[str, tuple[tuple[str, str], ...]] = {}
     notes: dict[int, dict[str, Any]] = {}
     for cand in asking:
-        h = tree_hash(node_from_dict(dict(cand.tree)))
+        assert cand.tree is not None  # asked for evaluation: it has a tree
+        h = tree_hash(cand.tree)
         parents = {part: _file_hash(records, int(pid)) for part, pid in dict(cand.extra[INHERIT]).items()}
         trees[h] = tuple((part_prefix(part), ph) for part, ph in sorted(parents.items()) if ph is not None)
         notes[cand.id] = {"weights": f"{WEIGHTS_DIR}/{h}.pt"}

@@ -97,17 +97,21 @@ class Gate:
         self.batch_size, self.latency_runs = batch_size, latency_runs
         self._batch = dummy_batch(observation_space, batch_size, seed)
 
-    def check(self, parent: Node | None, child: Node, intended: Intent | None = None) -> GateResult:
-        """Run every check on `child`; `parent=None` (a seed) skips the unchanged/intent checks."""
+    def check(self, parent: Node | None, child: Node, intended: Intent | None = None,
+              child_hash: str | None = None) -> GateResult:
+        """Run every check on `child`; `parent=None` (a seed) skips the unchanged/intent checks.
+        `child_hash`: the child's `tree_hash` under this gate's catalog when the caller has it (the
+        search's harness does), so it is not computed twice."""
         start = time.perf_counter()
-        result = self._cheap_checks(parent, child, intended)
+        result = self._cheap_checks(parent, child, intended, child_hash)
         result = replace(result, checks_ms=1e3 * (time.perf_counter() - start))
         if result.check is not None:
             return result
         assert result.child_hash is not None
         return replace(self._build_and_run(child, result.child_hash), checks_ms=result.checks_ms)
 
-    def _cheap_checks(self, parent: Node | None, child: Node, intended: Intent | None) -> GateResult:
+    def _cheap_checks(self, parent: Node | None, child: Node, intended: Intent | None,
+                      child_hash: str | None = None) -> GateResult:
         try:
             check_structure(child)
             for path, node in walk(child):
@@ -115,7 +119,7 @@ class Gate:
                     spec_of(node, self.catalog, path)
         except TreeError as exc:
             return GateResult(False, "structure", str(exc))
-        child_hash = tree_hash(child, self.catalog)
+        child_hash = child_hash or tree_hash(child, self.catalog)
         if parent is not None:
             if tree_hash(parent, self.catalog) == child_hash:
                 why = f"the child has the same canonical form (hash {child_hash}) as its parent"

@@ -26,7 +26,6 @@ from evo_lacer.engine._supernet import derived_config, representative
 from evo_lacer.errors import ConfigError
 from evo_lacer.flat import FlatSpace
 from evo_lacer.runs import RunStore
-from evo_lacer.tree import node_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -103,7 +102,8 @@ def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_w
     widths = {e: params[e][f]["options"][_argmax(extra["betas"][e][f])] for e, f in argmax.items()
               if f in params.get(e, {})}
     assert extra["widths"] == widths and widths  # the ring's argmax families have widths
-    tree = node_from_dict(dict(cand.tree))
+    tree = cand.tree
+    assert tree is not None
     assert space.validate(cand.choice) == dict(cand.choice)
     for b in tree.branches:  # each branch: its argmax family at the representative setting but its width
         e = str(b.name)

@@ -125,7 +125,7 @@ def test_server_timeout_falls_back(setup) -> None:
 
 def _batch() -> list[Candidate]:
     fb = Feedback(Status.OK, fitness=0.7, metrics={"reward": 2.0}, features={"ego/rank": 3.0})
-    return [Candidate(id=i, generation=1, tree={}, tree_hash=f"h{i}", feedback=fb,
+    return [Candidate(id=i, generation=1, tree=None, tree_hash=f"h{i}", feedback=fb,
                       transformation="swap_module", site="encoder/ego/0", choice={"module": "MLPBlock"},
                       extra={"parent_fitness": 0.5})
             for i in range(3)]

@@ -157,7 +157,8 @@ def test_reflection_keeps_only_valid_insights_and_counts_the_rest() -> None:
     from evo_lacer.evaluate import Feedback, Status
 
     fb = Feedback(Status.OK, fitness=0.5)
-    batch = [Candidate(id=0, generation=1, tree={}, tree_hash="h0", feedback=fb, transformation="swap_module",
+    batch = [Candidate(id=0, generation=1, tree=None, tree_hash="h0", feedback=fb,
+                       transformation="swap_module",
                        site="encoder/history/0", choice={"module": "GRUEncoder"})]
     designer = LLMDesigner(Reflector(), vocabulary={"gru", "history"})
     assert designer.reflect(batch) == ["a gru on history helped the most"]

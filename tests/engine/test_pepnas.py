@@ -232,7 +232,7 @@ def test_the_harness_maps_parents_to_the_files_of_the_candidates_evaluated(tmp_p
     from evo_lacer.engine._weights import with_weights
     from evo_lacer.evaluate import Feedback, Status
     from evo_lacer.evaluate._inherit import inheriting_copy
-    from evo_lacer.tree import branch, encoder, fusion, module, node_to_dict, tree_hash
+    from evo_lacer.tree import branch, encoder, fusion, module, tree_hash
 
     class Keeps(FunctionEvaluator):
         inheritance = None
@@ -245,7 +245,7 @@ def test_the_harness_maps_parents_to_the_files_of_the_candidates_evaluated(tmp_p
     ok = Feedback(Status.OK, fitness=1.0)
 
     def cand(cid: int, tree, **extra) -> Candidate:
-        return Candidate(id=cid, generation=0, tree=node_to_dict(tree), tree_hash="", feedback=ok,
+        return Candidate(id=cid, generation=0, tree=tree, tree_hash="", feedback=ok,
                          extra=extra)
 
     records = {0: cand(0, trees[0]), 1: cand(1, trees[2], cached_from=0)}  # 1 was answered by 0's result

@@ -198,7 +198,7 @@ def test_outcome_carries_the_probe_quality_gained_over_the_parent() -> None:
     def child(features: dict, parent_quality: float | None, status: Status = Status.OK) -> Candidate:
         fb = Feedback(status, fitness=1.0, features=features) if status is Status.OK else \
             Feedback.failure(status, "boom")
-        return Candidate(id=1, generation=1, tree={}, tree_hash="h", parents=(0,), feedback=fb,
+        return Candidate(id=1, generation=1, tree=None, tree_hash="h", parents=(0,), feedback=fb,
                          extra={"parent_fitness": 0.5, "parent_quality": parent_quality})
 
     probes = {"probe_r2/speed": 0.9, "probe_r2/headway": 0.5, "ego/effective_rank": 3.0}

@@ -17,6 +17,7 @@ from evo_lacer.engine._population import (
 )
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.transform import GateResult
 from evo_lacer.tree import branch, encoder, fusion, module
 
 
@@ -34,10 +35,11 @@ def test_fitness_classes_are_created_once_and_maximize() -> None:
 
 def test_objective_values() -> None:
     fb = Feedback(Status.OK, fitness=0.5, metrics={"acc": 0.9}, objectives=(3.0,))
-    gate = {"params": 1200, "latency_ms": 2.5}
+    gate = GateResult(True, params=1200, latency_ms=2.5)
     names = ("fitness", "-params", "-latency_ms", "acc", "-acc", "objective:0", "missing")
     assert objective_values(names[:6], fb, gate) == (0.5, -1200.0, -2.5, 0.9, -0.9, 3.0)
     assert objective_values(("fitness", "missing"), fb, gate)[1] == MISSING_OBJECTIVE
+    assert objective_values(("fitness", "-params"), fb, None)[1] == MISSING_OBJECTIVE  # never gated
 
 
 @pytest.mark.parametrize("bad", [(), ("-params",), ("fitness", "fitness"), ("fitness",) * 7])

@@ -8,14 +8,14 @@ from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.engine._records import Candidate
 from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.execute import make_executor
-from evo_lacer.tree import branch, encoder, fusion, module, node_to_dict
+from evo_lacer.tree import branch, encoder, fusion, module
 
 
 def _promoted(cid: int, cheap: float, full: float | None) -> Candidate:
     fb = Feedback.failure(Status.FAILED, "boom")
     if full is not None:
         fb = Feedback(Status.OK, fitness=full, metrics={"cheap_fitness": cheap}, fidelity="full")
-    return Candidate(id=cid, generation=1, tree={}, tree_hash=f"h{cid}", feedback=fb, parents=(cid - 100,),
+    return Candidate(id=cid, generation=1, tree=None, tree_hash=f"h{cid}", feedback=fb, parents=(cid - 100,),
                      transformation=PROMOTE, evaluated=True)
 
 
@@ -54,7 +54,7 @@ def test_summary_of_what_promote_recorded() -> None:
     for i, width in enumerate((8, 16, 32, 64)):
         tree = encoder([branch("x", module("LinearLayer", width=width))],
                        fusion("ConcatMLP", width=8, depth=1))
-        history.append(Candidate(id=i, generation=0, tree=node_to_dict(tree), tree_hash=f"w{width}",
+        history.append(Candidate(id=i, generation=0, tree=tree, tree_hash=f"w{width}",
                                  feedback=Feedback(Status.OK, fitness=float(width), fidelity="imitation"),
                                  evaluated=True))
     recorded: list[Candidate] = []

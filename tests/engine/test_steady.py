@@ -227,7 +227,7 @@ def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None
     assert lacer.propose(1, 0, 2) == []  # both initial configurations still evaluate
 
     def outcome(cid: int) -> Candidate:
-        return Candidate(id=cid, generation=0, tree={}, tree_hash=f"h{cid}", choice=first[cid].choice,
+        return Candidate(id=cid, generation=0, tree=None, tree_hash=f"h{cid}", choice=first[cid].choice,
                          feedback=Feedback(Status.OK, float(cid)), designer="initial", evaluated=True)
 
     lacer.observe([outcome(1)])

@@ -11,7 +11,7 @@ from evo_lacer.api import SearchResult, resume, search
 from evo_lacer.engine import STRATEGIES, STRATEGY_REGISTRY, SearchConfig
 from evo_lacer.errors import ConfigError, RunStoreError
 from evo_lacer.evaluate import Status
-from evo_lacer.tree import node_to_dict, tree_hash
+from evo_lacer.tree import tree_hash
 
 BUDGET = 8
 ON_A_FITNESS = tuple(s for s in STRATEGIES if not STRATEGY_REGISTRY[s].trains_supernet)
@@ -80,15 +80,16 @@ def test_gate_rejections_cost_no_evaluation(tmp_path) -> None:
     result = _run(tmp_path, "evolution", max_params=4000, budget=6)
     rejected = [c for c in result.history if c.status is Status.REJECTED]
     assert rejected and all(not c.evaluated for c in rejected)
-    assert any(c.gate.get("check") == "params" for c in rejected)
+    assert any(c.gate is not None and c.gate.check == "params" for c in rejected)
     assert sum(c.evaluated for c in result.history) == 6
-    assert all(c.gate["params"] <= 4000 for c in result.history if c.evaluated)
+    assert all(c.gate is not None and c.gate.params is not None and c.gate.params <= 4000
+               for c in result.history if c.evaluated)
 
 
 def test_multi_objective_selection(tmp_path) -> None:
     result = _run(tmp_path, "hybrid", fitness=rich_fitness, objectives=("fitness", "-params"))
     assert result.accounting["evaluations"] == BUDGET
-    assert all("params" in c.gate for c in result.history if c.evaluated)
+    assert all(c.gate is not None and c.gate.params is not None for c in result.history if c.evaluated)
 
 
 def test_llm_strategies_with_a_first_option_llm(tmp_path) -> None:
@@ -130,7 +131,7 @@ def test_bad_calls_say_how_to_fix(tmp_path) -> None:
 def test_seed_tree_and_resume_of_a_finished_run(tmp_path) -> None:
     first = _run(tmp_path, "evolution", budget=4)
     seeded = _run(tmp_path, "evolution", name="seeded", budget=4, seed_tree=first.best_tree)
-    assert seeded.history[0].tree == node_to_dict(first.best_tree)
+    assert seeded.history[0].tree == first.best_tree
     again = resume(first.run_dir)
     assert _essence(again) == _essence(first)
 
