@@ -25,7 +25,7 @@ The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
   same for every candidate, never used in training).
 - **Strategies** (one harness, same evaluator, budget and seeds; search seeds 0..seeds-1):
   random, evolution, tpe, hybrid, lacer, genius, llmastool, and LACER's nested feedback
-  ablation, each hiding one more thing from the LLM (``SearchConfig.llm_signals`` and
+  ablation, each hiding one more thing from the LLM (``SearchConfig.llm_channels`` and
   ``initial_evaluations``; selection always uses the fitness): ``lacer-nofeatures`` (no
   feature statistics), ``lacer-noreward`` (no features, no reward: neither the fitness nor the
   episodic reward is shown, and the history is listed most recent first instead of best

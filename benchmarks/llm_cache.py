@@ -63,7 +63,7 @@ def lacer_requests(space: Any, calls: int, seed: int) -> list[LLMRequest]:
         history.append((space.sample(rng), _feedback(rng, sources)))
         ranked = sorted(history, key=lambda h: -(h[1].fitness or 0.0))[:3] + history[-3:]
         prompt = config_prompt(task=TASK, space=space.describe(), history=ranked,
-                               signals=("reward", "metrics", "features"), this_round=[])
+                               channels=("reward", "metrics", "features"), this_round=[])
         out.append(LLMRequest(SYSTEM_CONFIG, prompt, space.json_schema(), seed=i, max_tokens=320,
                               timeout_s=600))
     return out

@@ -21,6 +21,7 @@ from typing import Any, cast
 import torch
 
 from evo_lacer.engine import Candidate, SearchConfig, run_session
+from evo_lacer.engine._config import renamed
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
 from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
@@ -182,6 +183,7 @@ def search(
     ``wrappers`` and its own ``expert``, ``dataset_steps`` and ``grad_steps`` from it.
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     """
+    options = renamed(options, "search()")
     known = {f.name for f in dataclasses.fields(SearchConfig)}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -257,7 +259,7 @@ def resume(
 
     store = RunStore.open(run_dir)
     with RunLock(store.path):
-        data = dict(store.config)
+        data = renamed(store.config, str(store.path / "run.json"))
         fields = {f.name for f in dataclasses.fields(SearchConfig)}
         try:
             cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})

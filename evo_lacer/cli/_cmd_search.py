@@ -38,6 +38,7 @@ def load_object(ref: str, what: str) -> Any:
 
 def register(subparsers: Any) -> None:
     from evo_lacer.engine import SearchConfig
+    from evo_lacer.engine._config import RENAMED_FIELDS
 
     p = subparsers.add_parser(
         "search", help="search for an encoder tree (RL env or a fitness function)",
@@ -72,7 +73,7 @@ def register(subparsers: Any) -> None:
                    help="write report.md and plots into the run folder at the end")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="show a progress bar with the best fitness so far")
-    add_dataclass_args(p, SearchConfig)
+    add_dataclass_args(p, SearchConfig, renamed=RENAMED_FIELDS)
     p.set_defaults(func=run)
 
 

@@ -14,6 +14,7 @@ import itertools
 import textwrap
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -45,8 +46,13 @@ def _base_type(tp: Any) -> Any:
     return tp
 
 
-def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
-    """Add one ``--option`` per field of dataclass `cls` (defaults are the dataclass's)."""
+def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = (),
+                       renamed: Mapping[str, str] | None = None) -> None:
+    """Add one ``--option`` per field of dataclass `cls` (defaults are the dataclass's); `renamed`
+    (old field name -> new) adds each old name's flag as an alias of the new one's."""
+    aliases: dict[str, list[str]] = {}
+    for old, new in (renamed or {}).items():
+        aliases.setdefault(new, []).append("--" + old.replace("_", "-"))
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
     for f in dataclasses.fields(cls):
@@ -54,20 +60,20 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
             continue
         tp = hints.get(f.name, str)
         base = _base_type(tp)
-        flag = "--" + f.name.replace("_", "-")
+        flags = ["--" + f.name.replace("_", "-"), *aliases.get(f.name, [])]
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = docs.get(f.name, "").replace("%", "%%")  # argparse formats help with %
         choices = None
         if typing.get_origin(tp) is typing.Literal:
             choices = list(typing.get_args(tp))
         if base is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
                                 default=default, help=help_text)
         elif base in (int, float, str):
-            parser.add_argument(flag, dest=f.name, type=base, default=default, choices=choices,
+            parser.add_argument(*flags, dest=f.name, type=base, default=default, choices=choices,
                                 help=f"{help_text} (default: {default})")
         elif typing.get_origin(base) in (tuple, list):
-            parser.add_argument(flag, dest=f.name, nargs="*", default=default, help=help_text)
+            parser.add_argument(*flags, dest=f.name, nargs="*", default=default, help=help_text)
 
 
 def dataclass_from_args(cls: type[T], ns: argparse.Namespace, **overrides: Any) -> T:

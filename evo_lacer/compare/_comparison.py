@@ -38,9 +38,9 @@ __all__ = ["RING_ID", "RING_TASK", "CompareConfig", "confirm_evaluator", "refere
            "task_evaluator"]
 
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "lacer-nofeatures": ("lacer", {"llm_signals": ("reward", "metrics")}),
-    "lacer-noreward": ("lacer", {"llm_signals": ("metrics",)}),
-    "lacer-noinit": ("lacer", {"llm_signals": ("metrics",), "initial_evaluations": 0}),
+    "lacer-nofeatures": ("lacer", {"llm_channels": ("reward", "metrics")}),
+    "lacer-noreward": ("lacer", {"llm_channels": ("metrics",)}),
+    "lacer-noinit": ("lacer", {"llm_channels": ("metrics",), "initial_evaluations": 0}),
 }
 """Ablation name -> (search strategy, SearchConfig options); nested: each drops one more thing."""
 

@@ -80,7 +80,7 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
         history_in_prompt=config.history_in_prompt, temperature=config.llm_temperature,
         timeout_s=config.llm_timeout_s, max_tokens=config.llm_max_tokens,
         reflection=config.reflection and spec.reflection, seed=config.seed, task=task,
-        signals=spec.channels_for(config.llm_signals), vocabulary=vocabulary,
+        channels=spec.channels_for(config.llm_channels), vocabulary=vocabulary,
     )
 
 
@@ -149,7 +149,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
     whole = None
     if spec.arms and isinstance(designer, LLMDesigner) and space is not None:
         whole = WholeDesigner(designer.client, space, seed=config.seed, task=parts.task,
-                              signals=spec.channels_for(config.llm_signals),
+                              channels=spec.channels_for(config.llm_channels),
                               history_shown=max(2, config.history_in_prompt))
     return TreeStrategy(
         name=config.strategy, planner=make_planner(config, list(transforms)), designer=designer,
@@ -174,4 +174,5 @@ def build_flat_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
                         n_startup_trials=config.n_startup_trials,
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
                         timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
-                        signals=spec.channels_for(config.llm_signals), await_initial=config.loop == "steady")
+                        channels=spec.channels_for(config.llm_channels),
+                        await_initial=config.loop == "steady")

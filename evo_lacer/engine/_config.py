@@ -4,6 +4,8 @@ are passed to `search()` separately."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -18,6 +20,23 @@ FLAT_STRATEGIES: tuple[str, ...] = tuple(n for n, s in STRATEGY_REGISTRY.items()
 """Strategies that pick whole configurations of the flat per-source space."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(n for n, s in STRATEGY_REGISTRY.items() if s.uses_llm)
 """Strategies that use an LLM (with ``llm="none"`` they design at random)."""
+RENAMED_FIELDS: dict[str, str] = {"llm_signals": "llm_channels"}
+"""Old `SearchConfig` field name -> its new name. The old one is still read -- a run.json written
+before the rename, a ``search()`` keyword, the command line's ``--llm-signals`` -- with a
+`DeprecationWarning`."""
+
+
+def renamed(settings: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`settings` with old field names (`RENAMED_FIELDS`) under their new ones; both at once is a
+    `ConfigError` naming `where`."""
+    out = dict(settings)
+    for old, new in RENAMED_FIELDS.items():
+        if old in out:
+            if new in out:
+                raise ConfigError(f"{where}: {old!r} is the old name of {new!r}; give only {new!r}")
+            warnings.warn(f"{where}: {old!r} is now called {new!r}", DeprecationWarning, stacklevel=3)
+            out[new] = out.pop(old)
+    return out
 
 
 @dataclass(frozen=True)
@@ -143,7 +162,7 @@ class SearchConfig:
     initial_evaluations: int = 2
     """lacer/genius: random configurations evaluated on a round of their own before the LLM's first
     design, so its first prompt holds feedback (LACER's initial evaluation; 0: the LLM starts blind)."""
-    llm_signals: tuple[str, ...] = ("reward", "metrics", "features")
+    llm_channels: tuple[str, ...] = ("reward", "metrics", "features")
     """Feedback the LLM's prompts show: reward (the fitness and episodic-reward metrics), metrics (the
     other task metrics), features (feature statistics). Selection always uses the fitness; genius
     shows only the reward whatever this says. LACER's ablations drop features, then reward."""
@@ -211,7 +230,7 @@ class SearchConfig:
                 or self.initial_evaluations < 0):
             raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
                               f"got {self.initial_evaluations!r}")
-        object.__setattr__(self, "llm_signals", _signals(self.llm_signals))
+        object.__setattr__(self, "llm_channels", _channels(self.llm_channels))
         object.__setattr__(self, "arms", _arms(self.arms))
         names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
         split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
@@ -282,18 +301,19 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["objectives"] = list(self.objectives)
-        out["llm_signals"] = list(self.llm_signals)
+        out["llm_channels"] = list(self.llm_channels)
         out["arms"] = list(self.arms)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchConfig:
+        data = renamed(data, "SearchConfig.from_dict")
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"unknown SearchConfig fields {unknown}; known: {sorted(names)}")
         kwargs = dict(data)
-        for name in ("objectives", "llm_signals", "arms"):
+        for name in ("objectives", "llm_channels", "arms"):
             if name in kwargs:
                 kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
@@ -327,11 +347,11 @@ def _names(value: object, field: str, known: tuple[str, ...], example: str) -> t
     return names
 
 
-def _signals(value: object) -> tuple[str, ...]:
-    """``llm_signals`` as a tuple of known signal names."""
-    from evo_lacer.evaluate._filter import SIGNALS
+def _channels(value: object) -> tuple[str, ...]:
+    """``llm_channels`` as a tuple of known signal names."""
+    from evo_lacer.evaluate._filter import CHANNELS
 
-    return _names(value, "llm_signals", SIGNALS, "--llm-signals metrics features")
+    return _names(value, "llm_channels", CHANNELS, "--llm-channels metrics features")
 
 
 def _arms(value: object) -> tuple[str, ...]:

@@ -9,7 +9,7 @@
 LACER's initial evaluation: before the LLM's first design, `initial_evaluations` random
 configurations (the random strategy's, candidate for candidate) are evaluated on their own round,
 so the first prompt already holds feedback (in the steady-state loop, no LLM design is proposed
-before every initial configuration was observed). `signals` names what the prompts show (the nested
+before every initial configuration was observed). `channels` names what the prompts show (the nested
 ablation hides features, then the reward -- fitness included --, then skips the initial round).
 
 The LLM's answer is held to the space's JSON schema (``space.json_schema()``) and validated by
@@ -33,7 +33,7 @@ from evo_lacer.engine._planner import rng_from_state, rng_state
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy, candidate_rng
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
-from evo_lacer.evaluate import SIGNALS, Feedback, check_signals
+from evo_lacer.evaluate import CHANNELS, Feedback, check_channels
 from evo_lacer.llm import LLMBackend
 from evo_lacer.tree import Node
 
@@ -57,14 +57,15 @@ class FlatStrategy(Strategy):
                  backend: LLMBackend | None = None, exchange_sink: ExchangeSink | None = None,
                  n_startup_trials: int = 10, history_shown: int = 6, temperature: float = 0.2,
                  timeout_s: float = 60.0, max_tokens: int = 320, initial_evaluations: int = 0,
-                 signals: Sequence[str] | None = None, await_initial: bool = False) -> None:
+                 channels: Sequence[str] | None = None, await_initial: bool = False) -> None:
         self.name = name
         self.await_initial = await_initial
         """Propose no LLM design before every initial configuration was observed (steady-state loop:
         observations come one at a time; the generational loop observes the initial round at once)."""
         self.initial_evaluations = initial_evaluations
-        default = ("reward",) if name == "genius" else SIGNALS
-        self.signals = check_signals(default if signals is None else signals, "FlatStrategy(signals=...)")
+        default = ("reward",) if name == "genius" else CHANNELS
+        self.channels = check_channels(default if channels is None else channels,
+                                       "FlatStrategy(channels=...)")
         self.initial_proposed = 0
         self.initial_observed = 0
         self.space = space
@@ -77,7 +78,7 @@ class FlatStrategy(Strategy):
         self.client = None if backend is None else LLMClient(
             backend, exchange_sink=exchange_sink, temperature=temperature, timeout_s=timeout_s)
         self.designer = None if self.client is None else WholeDesigner(
-            self.client, space, seed=seed, task=task, signals=self.signals, history_shown=history_shown,
+            self.client, space, seed=seed, task=task, channels=self.channels, history_shown=history_shown,
             max_tokens=max_tokens)
         self.history: list[tuple[dict[str, Any], Feedback]] = []
         self.flying_configs: dict[int, dict[str, Any]] = {}

@@ -35,7 +35,7 @@ from evo_lacer.engine._prompts import (
     reflection_prompt,
 )
 from evo_lacer.engine._records import Candidate
-from evo_lacer.evaluate import SIGNALS, check_signals
+from evo_lacer.evaluate import CHANNELS, check_channels
 from evo_lacer.llm import LLMBackend, choice_schema
 from evo_lacer.transform import Site, Slot
 from evo_lacer.tree import ParamValue, render
@@ -111,10 +111,10 @@ class LLMDesigner(Designer):
         self, backend: LLMBackend, *, exchange_sink: ExchangeSink | None = None, max_sites: int = 12,
         insight_memory: int = 8, history_in_prompt: int = 6, temperature: float = 0.2,
         timeout_s: float = 60.0, max_tokens: int = 96, reflection: bool = True,
-        max_unavailable: int = 3, seed: int = 0, task: str = "", signals: Sequence[str] = SIGNALS,
+        max_unavailable: int = 3, seed: int = 0, task: str = "", channels: Sequence[str] = CHANNELS,
         vocabulary: Collection[str] = (),
     ) -> None:
-        self.signals = check_signals(signals, "LLMDesigner(signals=...)")
+        self.channels = check_channels(channels, "LLMDesigner(channels=...)")
         self.client = LLMClient(backend, exchange_sink=exchange_sink, temperature=temperature,
                                 timeout_s=timeout_s, max_unavailable=max_unavailable)
         self.max_sites = max(1, max_sites)
@@ -149,7 +149,7 @@ class LLMDesigner(Designer):
                 task=context.task, tree_text=tree_text, parent_feedback=context.parent_feedback,
                 transformation=context.transformation.name,
                 description=context.transformation.description, category=context.plan.prompt_category,
-                history=history, insights=self.insights, question=question, signals=self.signals)
+                history=history, insights=self.insights, question=question, channels=self.channels)
             value, error = self.client.ask(purpose="design", system=SYSTEM_DESIGN, prompt=prompt,
                                      schema=choice_schema(fields), seed=context.seed * 16 + calls,
                                      max_tokens=self.max_tokens, candidate_id=context.candidate_id)
@@ -200,7 +200,7 @@ class LLMDesigner(Designer):
         if not self.reflection or not feedback_batch or self.insight_memory == 0:
             return []
         prompt = reflection_prompt(task=self.task, batch=feedback_batch, insights=self.insights,
-                                   signals=self.signals)
+                                   channels=self.channels)
         value, _ = self.client.ask(purpose="reflect", system=SYSTEM_REFLECT, prompt=prompt,
                              schema=REFLECTION_SCHEMA, seed=self.seed * 7919 + self.accounting.reflections,
                              max_tokens=160)

@@ -42,7 +42,7 @@ class StrategySpec:
     uses_llm: bool
     """Asks an LLM (with ``llm="none"`` it designs at random)."""
     channels: tuple[str, ...] | None = None
-    """Feedback channels its LLM prompts show; None: `SearchConfig.llm_signals`."""
+    """Feedback channels its LLM prompts show; None: `SearchConfig.llm_channels`."""
     planner: Callable[[SearchConfig, tuple[str, ...]], Planner] = random_planner
     """Tree strategies: builds the planner from the config and the transformation names."""
     arms: bool = False
@@ -57,9 +57,9 @@ class StrategySpec:
     (the RL evaluator), so it refuses a fitness function; its budget is N candidates' worth, of which
     only the final evaluations are candidates."""
 
-    def channels_for(self, llm_signals: tuple[str, ...]) -> tuple[str, ...]:
-        """The channels shown, given `SearchConfig.llm_signals`."""
-        return llm_signals if self.channels is None else self.channels
+    def channels_for(self, llm_channels: tuple[str, ...]) -> tuple[str, ...]:
+        """The channels shown, given `SearchConfig.llm_channels`."""
+        return llm_channels if self.channels is None else self.channels
 
 
 STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (

@@ -45,12 +45,12 @@ class WholeDesigner:
     """Asks `client` for whole configurations of `space` (see module docstring)."""
 
     def __init__(self, client: LLMClient, space: FlatSpaceLike, *, seed: int, task: str,
-                 signals: Sequence[str], history_shown: int = 6, max_tokens: int = 320) -> None:
+                 channels: Sequence[str], history_shown: int = 6, max_tokens: int = 320) -> None:
         self.client = client
         self.space = space
         self.seed = seed
         self.task = task
-        self.signals = tuple(signals)
+        self.channels = tuple(channels)
         self.history_shown = history_shown
         self.max_tokens = max_tokens
         self.decisions = 0
@@ -63,7 +63,7 @@ class WholeDesigner:
         """(configuration, fell back, extra) for candidate `cid`."""
         rng = candidate_rng(self.seed, cid)
         baseline = self.space.sample(copy.deepcopy(rng))
-        ranked = "reward" in self.signals  # without the reward, a best-first order would leak it
+        ranked = "reward" in self.channels  # without the reward, a best-first order would leak it
         shown: list[tuple[Mapping[str, Any], Feedback]] = []
         if ranked:
             best = sorted((h for h in history if h[1].ok), key=lambda h: -(h[1].fitness or 0.0))
@@ -72,7 +72,7 @@ class WholeDesigner:
         room = self.history_shown - len(shown)
         shown += recent[max(0, len(recent) - room):] if room > 0 else []
         prompt = config_prompt(task=self.task, space=self.space.describe(), history=shown,
-                               signals=self.signals, this_round=list(this_round), ranked=ranked)
+                               channels=self.channels, this_round=list(this_round), ranked=ranked)
         value, error = self.client.ask(purpose="propose", system=SYSTEM_CONFIG, prompt=prompt,
                                        schema=self.space.json_schema(), seed=candidate_seed(self.seed, cid),
                                        max_tokens=self.max_tokens, candidate_id=cid)

@@ -12,13 +12,14 @@ from evo_lacer.evaluate._features import (
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._fidelity import promote_record
-from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
+from evo_lacer.evaluate._filter import CHANNELS, SIGNALS, check_channels, check_signals, filter_feedback
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 from evo_lacer.evaluate._rl import RLEvaluator, ppo_defaults
 
 __all__ = [
+    "CHANNELS",
     "SIGNALS",
     "CloneHook",
     "CloneRun",
@@ -33,6 +34,7 @@ __all__ = [
     "RLEvaluator",
     "Status",
     "auto_expert",
+    "check_channels",
     "check_signals",
     "dead_units",
     "effective_rank",

@@ -56,7 +56,7 @@ from evo_lacer.evaluate._envtools import (
 from evo_lacer.evaluate._experts import KNOWN_EXPERTS, Expert, auto_expert
 from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
-from evo_lacer.evaluate._filter import SIGNALS, check_signals, filter_feedback
+from evo_lacer.evaluate._filter import CHANNELS, check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import (
     WeightPlan,
     carry_weights,
@@ -132,7 +132,7 @@ class ImitationEvaluator:
         data_seed: int = 12_345,
         eval_seed: int = 1_000_000,
         feature_samples: int = 1024,
-        feedback: Iterable[str] = SIGNALS,
+        feedback: Iterable[str] = CHANNELS,
         fidelity: str | None = None,
         max_seconds: float | None = None,
         task: str = "",
@@ -164,7 +164,7 @@ class ImitationEvaluator:
         self.data_seed = data_seed
         self.eval_seed = eval_seed
         self.feature_samples = feature_samples
-        self.feedback = check_signals(feedback, "ImitationEvaluator(feedback=...)")
+        self.feedback = check_channels(feedback, "ImitationEvaluator(feedback=...)")
         self.fidelity = fidelity or ("probe" if expert is None else "imitation")
         self.max_seconds = max_seconds
         self.task = task

@@ -40,7 +40,7 @@ from evo_lacer.evaluate._envtools import (
     warm_up,
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
-from evo_lacer.evaluate._filter import check_signals, filter_feedback
+from evo_lacer.evaluate._filter import check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import (
     WeightPlan,
     carry_weights,
@@ -162,7 +162,7 @@ class RLEvaluator:
         self.wrappers = tuple(str(w) for w in wrappers)
         self.eval_max_steps = eval_max_steps
         self.fidelity = fidelity
-        self.feedback = check_signals(feedback, "RLEvaluator(feedback=...)")
+        self.feedback = check_channels(feedback, "RLEvaluator(feedback=...)")
         self.kinds = dict(kinds) if kinds else None
         self.eval_seed = eval_seed
         self.feature_samples = feature_samples

@@ -42,7 +42,7 @@ def test_ablations_are_nested() -> None:
     given = [search_options(name) for name in ("lacer", "lacer-nofeatures", "lacer-noreward", "lacer-noinit")]
     assert {base for base, _ in given} == {"lacer"}
     configs = [SearchConfig(strategy="lacer", **options) for _, options in given]
-    signals = [set(c.llm_signals) for c in configs]
+    signals = [set(c.llm_channels) for c in configs]
     inits = [c.initial_evaluations for c in configs]
     assert signals[0] > signals[1] > signals[2] == signals[3] and signals[2] == {"metrics"}
     assert inits[0] == inits[1] == inits[2] > 0 == inits[3]

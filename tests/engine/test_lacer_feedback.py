@@ -1,4 +1,4 @@
-"""LACER's knobs: the initial evaluation and the feedback signals its prompts show (the nested
+"""LACER's knobs: the initial evaluation and the feedback channels its prompts show (the nested
 ablation), with a recording LLM stand-in so every prompt can be read."""
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def test_initial_designs_are_the_random_strategys(tmp_path) -> None:
     (("metrics",), ["task metrics: params=", "(the most recent)"], ["fitness", "feature statistics",
                                                                    "best first"]),
 ])
-def test_prompts_show_only_the_chosen_signals(tmp_path, signals, shown, hidden) -> None:
+def test_prompts_show_only_the_chosen_channels(tmp_path, signals, shown, hidden) -> None:
     backend = SeededBackend()
-    _lacer(tmp_path, backend, llm_signals=signals, initial_evaluations=2, budget=4)
+    _lacer(tmp_path, backend, llm_channels=signals, initial_evaluations=2, budget=4)
     prompt = backend.requests[-1].prompt
     history = prompt[prompt.index("Evaluated designs"):]
     for text in shown:
@@ -73,7 +73,7 @@ def test_genius_sees_the_fitness_only(tmp_path) -> None:
 def test_hybrid_prompts_follow_the_signals_too(tmp_path) -> None:
     backend = SeededBackend()
     search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=4, batch_size=2,
-           population_size=4, llm=backend, run_dir=tmp_path / "run", llm_signals=("metrics",),
+           population_size=4, llm=backend, run_dir=tmp_path / "run", llm_channels=("metrics",),
            initial_designs=1, llm_initial_designs=0, arms=("edit:llm",))
     later = [r.prompt for r in backend.requests if "Parent feedback" in r.prompt][-1]
     parent = later.split("Parent feedback: ", 1)[1].split("\n")[0]
@@ -94,19 +94,36 @@ def test_the_initial_round_count_survives_a_restart() -> None:
 
 
 def test_bad_knobs_are_named() -> None:
-    with pytest.raises(ConfigError, match=r"llm_signals: unknown name\(s\) \['rewards'\]"):
-        SearchConfig(llm_signals=("rewards",))
+    with pytest.raises(ConfigError, match=r"llm_channels: unknown name\(s\) \['rewards'\]"):
+        SearchConfig(llm_channels=("rewards",))
     with pytest.raises(ConfigError, match="initial_evaluations must be an integer >= 0, got -1"):
         SearchConfig(initial_evaluations=-1)
-    assert SearchConfig(llm_signals="metrics, features").llm_signals == ("metrics", "features")  # type: ignore[arg-type]
-    config = SearchConfig(llm_signals=("metrics",), initial_evaluations=0)
+    assert SearchConfig(llm_channels="metrics, features").llm_channels == ("metrics", "features")  # type: ignore[arg-type]
+    config = SearchConfig(llm_channels=("metrics",), initial_evaluations=0)
     assert SearchConfig.from_dict(config.to_dict()) == config
 
 
 def test_cli_takes_the_knobs() -> None:
-    args = build_parser().parse_args(["search", "--env", "CartPole-v1", "--llm-signals", "metrics",
+    args = build_parser().parse_args(["search", "--env", "CartPole-v1", "--llm-channels", "metrics",
                                       "features", "--initial-evaluations", "0"])
-    assert args.llm_signals == ["metrics", "features"] and args.initial_evaluations == 0
+    assert args.llm_channels == ["metrics", "features"] and args.initial_evaluations == 0
+
+
+def test_the_old_name_llm_signals_is_still_read_with_a_warning(tmp_path) -> None:
+    """Feedback channels were called signals: a run.json, a search() keyword or a command line
+    written before the rename keeps working (a DeprecationWarning says the new name)."""
+    stored = SearchConfig().to_dict()
+    del stored["llm_channels"]
+    stored["llm_signals"] = ["metrics"]  # a run.json from before the rename
+    with pytest.warns(DeprecationWarning, match="'llm_signals' is now called 'llm_channels'"):
+        assert SearchConfig.from_dict(stored).llm_channels == ("metrics",)
+    with pytest.raises(ConfigError, match="give only 'llm_channels'"):
+        SearchConfig.from_dict({"llm_signals": ["metrics"], "llm_channels": ["reward"]})
+    args = build_parser().parse_args(["search", "--env", "CartPole-v1", "--llm-signals", "metrics"])
+    assert args.llm_channels == ["metrics"]
+    with pytest.warns(DeprecationWarning):
+        result = _lacer(tmp_path, SeededBackend(), llm_signals=("metrics",), initial_evaluations=1, budget=2)
+    assert result.config.llm_channels == ("metrics",)
 
 
 def test_a_repeated_llm_design_moves_to_an_unseen_neighbour(tmp_path) -> None:

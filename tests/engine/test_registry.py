@@ -52,7 +52,7 @@ def test_config_reads_its_strategy_from_the_registry(name: str) -> None:
     assert cfg.spec is spec and cfg.tree_based is spec.tree_based and cfg.uses_llm is spec.uses_llm
     assert cfg.screen_count == (8 if name == "hybrid" else 1)
     assert SearchConfig(strategy=name, screen_variants=3).screen_count == 3  # type: ignore[arg-type]
-    shown = spec.channels_for(cfg.llm_signals)
+    shown = spec.channels_for(cfg.llm_channels)
     assert shown == (("reward",) if name == "genius" else ("reward", "metrics", "features"))
     planner = make_planner(cfg, ["swap_module"])
     kind = {"hybrid": OptunaPlanner, "llmastool": ThompsonPlanner}.get(name, RandomPlanner)
