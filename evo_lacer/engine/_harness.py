@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from evo_lacer.engine._records import PENDING_ERROR, Candidate, Stage
+from evo_lacer.engine._records import Candidate, Stage
 from evo_lacer.engine._weights import with_weights
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, Status
@@ -159,8 +159,8 @@ class Harness:
     # --- one generation ------------------------------------------------------------------
     def prepare(self, proposals: Sequence[Proposal], generation: int,
                 flying: Mapping[str, int] | None = None) -> list[Candidate]:
-        """Ids, gate and cache for a generation's proposals; those still to evaluate carry a
-        placeholder feedback (`PENDING_ERROR`) and ``evaluated=True``. `flying`: hash -> id of
+        """Ids, gate and cache for a generation's proposals; those still to evaluate carry a pending
+        feedback (`Feedback.pending`, stage `Stage.PENDING`) and ``evaluated=True``. `flying`: hash -> id of
         candidates being evaluated now; a proposal of the same tree waits for that result (a
         duplicate, like one within the batch)."""
         out: list[Candidate] = []
@@ -189,7 +189,7 @@ class Harness:
                 continue
             if h in batch:
                 out.append(replace(base, cached=True, extra={**base.extra, "cached_from": batch[h]},
-                                   feedback=Feedback.failure(Status.FAILED, PENDING_ERROR)))
+                                   feedback=Feedback.pending()))
                 continue
             start = time.perf_counter()
             gate = GateResult(True, child_hash=h)
@@ -206,7 +206,7 @@ class Harness:
                 continue
             batch[h] = cid
             out.append(replace(base, gate=gate, timings=timings, evaluated=True,
-                               feedback=Feedback.failure(Status.FAILED, PENDING_ERROR)))
+                               feedback=Feedback.pending()))
         return out
 
     def run(self, prepared: Sequence[Candidate], generation: int) -> list[Candidate]:

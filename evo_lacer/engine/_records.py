@@ -16,8 +16,9 @@ from evo_lacer.tree import Node, node_from_dict, node_to_dict
 PROMPT_CATEGORIES: tuple[str, ...] = ("rely_on_llm", "reverse_exploration", "minimal_llm_diversity")
 """How the designer is asked to use the LLM (LLMasTool's prompt categories)."""
 
-PENDING_ERROR = "pending evaluation"
-"""The error text of a candidate's placeholder feedback while its evaluation is under way."""
+LEGACY_PENDING_ERROR = "pending evaluation"
+"""How a pending candidate was stored before `Status.PENDING` (a FAILED feedback with this error),
+still read as pending from an older run's ``state/pending.json``."""
 
 
 class Stage(StrEnum):
@@ -140,7 +141,7 @@ class Candidate:
     def stage(self) -> Stage:
         """Pending, evaluated, cached, rejected, failed or timed out (from the record's fields)."""
         fb = self.feedback
-        if fb.status is Status.FAILED and fb.error == PENDING_ERROR:
+        if fb.status is Status.PENDING:
             return Stage.PENDING
         if fb.status is Status.REJECTED:
             return Stage.REJECTED
@@ -171,7 +172,7 @@ class Candidate:
         return cls(
             id=int(data["id"]), generation=int(data["generation"]),
             tree=node_from_dict(data["tree"]) if data.get("tree") else None,
-            tree_hash=str(data["tree_hash"]), feedback=Feedback.from_dict(data["feedback"]),
+            tree_hash=str(data["tree_hash"]), feedback=_feedback(data["feedback"]),
             parents=tuple(int(p) for p in data.get("parents", ())),
             transformation=str(data.get("transformation", "")), site=str(data.get("site", "")),
             site_class=str(data.get("site_class", "")), choice=dict(data.get("choice", {})),
@@ -181,6 +182,13 @@ class Candidate:
             cached=bool(data.get("cached", False)), timings=dict(data.get("timings", {})),
             extra=dict(data.get("extra", {})),
         )
+
+
+def _feedback(data: Mapping[str, Any]) -> Feedback:
+    feedback = Feedback.from_dict(data)
+    if feedback.status is Status.FAILED and feedback.error == LEGACY_PENDING_ERROR:
+        return Feedback.pending()
+    return feedback
 
 
 GATE_FIELDS = frozenset(f.name for f in dataclasses.fields(GateResult))

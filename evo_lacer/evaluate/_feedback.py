@@ -18,6 +18,7 @@ class Status(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     REJECTED = "rejected"  # stopped by the gate before it cost an evaluation
+    PENDING = "pending"  # sent for evaluation, no result yet (a search's in-flight candidate)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Feedback:
     @classmethod
     def failure(cls, status: Status, error: str, cost: Cost | None = None) -> Feedback:
         return cls(status=status, error=error, cost=cost or Cost())
+
+    @classmethod
+    def pending(cls) -> Feedback:
+        """The feedback of a candidate whose evaluation is under way (not a result)."""
+        return cls(status=Status.PENDING)
 
     def with_cost(self, cost: Cost) -> Feedback:
         return replace(self, cost=cost)

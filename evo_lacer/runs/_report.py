@@ -21,7 +21,8 @@ from evo_lacer.tree import node_from_dict, render
 
 REPORT = "report.md"
 PLOT = "best_so_far.png"
-STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s is not Status.PENDING)
+"""The statuses a recorded evaluation can have (a pending candidate is never recorded)."""
 
 
 @dataclass

@@ -8,7 +8,7 @@ from search_helpers import param_fitness, small_space
 
 from evo_lacer.api import search
 from evo_lacer.engine import Candidate, Stage
-from evo_lacer.engine._records import PENDING_ERROR
+from evo_lacer.engine._records import LEGACY_PENDING_ERROR
 from evo_lacer.evaluate import Feedback, Status
 
 
@@ -17,8 +17,9 @@ def _cand(feedback: Feedback, **kw: object) -> Candidate:
 
 
 def test_each_record_has_exactly_one_stage() -> None:
-    assert _cand(Feedback.failure(Status.FAILED, PENDING_ERROR), evaluated=True).stage is Stage.PENDING
-    assert _cand(Feedback.failure(Status.FAILED, PENDING_ERROR), cached=True).stage is Stage.PENDING
+    assert _cand(Feedback.pending(), evaluated=True).stage is Stage.PENDING
+    assert _cand(Feedback.pending(), cached=True).stage is Stage.PENDING
+    assert _cand(Feedback.failure(Status.FAILED, "pending"), evaluated=True).stage is Stage.FAILED
     assert _cand(Feedback(Status.OK, fitness=1.0), evaluated=True).stage is Stage.EVALUATED
     assert _cand(Feedback(Status.OK, fitness=1.0), cached=True).stage is Stage.CACHED
     assert _cand(Feedback.failure(Status.REJECTED, "too big")).stage is Stage.REJECTED
@@ -68,3 +69,13 @@ def test_the_gate_gets_the_hash_the_harness_computed(tmp_path, monkeypatch) -> N
     assert given and None not in given and len(given) == len(gated)
     assert {c.gate.child_hash for c in gated if c.gate is not None} <= set(given)
     assert {c.tree_hash for c in gated} == set(given)
+
+
+def test_a_pending_candidate_is_no_failure_and_an_older_pending_state_still_reads_as_pending() -> None:
+    pending = _cand(Feedback.pending(), evaluated=True)
+    assert pending.status is Status.PENDING and pending.fitness is None and not pending.feedback.ok
+    assert Candidate.from_dict(pending.to_dict()) == pending
+    older = pending.to_dict()  # how state/pending.json held it before Status.PENDING
+    older["feedback"] = Feedback.failure(Status.FAILED, LEGACY_PENDING_ERROR).to_dict()
+    assert Candidate.from_dict(older).stage is Stage.PENDING
+
