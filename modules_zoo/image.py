@@ -33,9 +33,19 @@ class ConvStack(nn.Module):
             layers += [conv, make_activation(activation)]
             dim = channels
         self.net = nn.Sequential(*layers)
+        self.depth = depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def exits(self, x: torch.Tensor, depth: int | None = None) -> list[torch.Tensor]:
+        """The output as if the stack stopped after layer 1, 2, ..., `depth` (all by default): each
+        layer's activation output (the last exit is `forward`'s)."""
+        out: list[torch.Tensor] = []
+        for i in range(self.depth if depth is None else depth):
+            x = self.net[2 * i + 1](self.net[2 * i](x))
+            out.append(x)
+        return out
 
 
 

@@ -60,9 +60,20 @@ class Conv1dStack(nn.Module):
             layers += [nn.Conv1d(dim, channels, kernel, padding="same"), make_activation(activation)]
             dim = channels
         self.net = nn.Sequential(*layers)
+        self.depth = depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.transpose(1, 2)).transpose(1, 2)
+
+    def exits(self, x: torch.Tensor, depth: int | None = None) -> list[torch.Tensor]:
+        """The output `(B, T, channels)` as if the stack stopped after layer 1, 2, ..., `depth` (all by
+        default): each layer's activation output (the last exit is `forward`'s)."""
+        out: list[torch.Tensor] = []
+        h = x.transpose(1, 2)
+        for i in range(self.depth if depth is None else depth):
+            h = self.net[2 * i + 1](self.net[2 * i](h))
+            out.append(h.transpose(1, 2))
+        return out
 
 
 
@@ -99,6 +110,16 @@ class AttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.layers(self.proj(x)))
+
+    def exits(self, x: torch.Tensor, depth: int | None = None) -> list[torch.Tensor]:
+        """The output as if the block stopped after layer 1, 2, ..., `depth` (all by default): the
+        final norm of each layer's output (the last exit is `forward`'s)."""
+        out: list[torch.Tensor] = []
+        x = self.proj(x)
+        for layer in list(self.layers)[:depth]:
+            x = layer(x)
+            out.append(self.norm(x))
+        return out
 
 
 class SequenceMLP(nn.Module):

@@ -33,9 +33,19 @@ class MLPBlock(nn.Module):
         if hidden != width:
             layers.append(nn.Linear(hidden, width))
         self.net = nn.Sequential(*layers)
+        self.depth, self.projected = depth, hidden != width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+    def exits(self, x: torch.Tensor, depth: int | None = None) -> list[torch.Tensor]:
+        """The output as if the block stopped after layer 1, 2, ..., `depth` (all by default): each
+        hidden state through the final projection when there is one (the last exit is `forward`'s)."""
+        out: list[torch.Tensor] = []
+        for i in range(self.depth if depth is None else depth):
+            x = self.net[2 * i + 1](self.net[2 * i](x))
+            out.append(self.net[-1](x) if self.projected else x)
+        return out
 
 
 
