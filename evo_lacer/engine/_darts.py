@@ -11,7 +11,9 @@ A source family with a width parameter (`_supernet.width_params`) has its own ar
 beta over its width options, a second level below alpha: the family's candidate is masked by
 ``sum_i softmax(beta)_i mask_i`` (FBNetV2), beta sits in alpha's optimizer with alpha's
 initialization, and the derived architecture takes, for each entry's argmax family, its argmax
-width option.
+width option. A source family with a depth parameter (`_supernet.depth_params`) likewise has
+weights gamma over its depth options (the mix of its weighted exits, ``softmax(gamma)``), in the
+same optimizer, and the derived architecture takes the argmax depth of each entry's argmax family.
 
 At the cheap fidelity the supernet is the features extractor of the cloned policy instead (the
 imitation evaluator's `CloneTrainer` hook) and alpha takes one step per cloning gradient step, on
@@ -35,7 +37,11 @@ from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
     build_supernet,
+    depth_key,
+    depth_settings,
+    depths_json,
     derived_config,
+    merged,
     supernet_policy_kwargs,
     width_key,
     width_settings,
@@ -98,14 +104,17 @@ class DartsStrategy(OneShotStrategy):
     """RL-DARTS over the flat per-source space (module docstring)."""
 
     def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
-        net, families, widths = build_supernet(self.space, self.trainer.observation_space, self.catalog,
-                                               self.seed)
+        net, families, widths, depths = build_supernet(self.space, self.trainer.observation_space,
+                                                       self.catalog, self.seed)
         generator = torch.Generator().manual_seed(self.seed)
         alphas = {e: nn.Parameter(ALPHA_INIT * torch.randn(len(f), generator=generator))
                   for e, f in families.items()}
         betas = {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(w.options), generator=generator))
                      for f, w in fams.items()} for e, fams in widths.items()}
-        arch = {**alphas, **{width_key(e, f): b for e, fams in betas.items() for f, b in fams.items()}}
+        gammas = {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(d.options), generator=generator))
+                      for f, d in fams.items()} for e, fams in depths.items()}
+        arch = {**alphas, **{width_key(e, f): b for e, fams in betas.items() for f, b in fams.items()},
+                **{depth_key(e, f): g for e, fams in gammas.items() for f, g in fams.items()}}
         net.mixing = lambda key: torch.softmax(arch[key], 0)
         optimizer = torch.optim.Adam(list(arch.values()), lr=ALPHA_LR, betas=ALPHA_BETAS,
                                      weight_decay=ALPHA_DECAY)
@@ -125,18 +134,26 @@ class DartsStrategy(OneShotStrategy):
             choice = {e: families[e][int(torch.argmax(a))] for e, a in alphas.items()}
             chosen = {e: widths[e][f].options[int(torch.argmax(betas[e][f]))] for e, f in choice.items()
                       if f in betas.get(e, {})}
-        config = derived_config(self.space, choice, width_settings(widths, choice, chosen))
+            depth_weights = {e: {f: dict(zip(map(str, depths[e][f].options), _rounded(torch.softmax(g, 0))))
+                                 for f, g in fams.items()} for e, fams in gammas.items()}
+            deep = {e: depths[e][f].options[int(torch.argmax(gammas[e][f]))] for e, f in choice.items()
+                    if f in gammas.get(e, {})}
+        config = derived_config(self.space, choice, merged(width_settings(widths, choice, chosen),
+                                                           depth_settings(depths, choice, deep)))
         raw = {e: [float(v) for v in a.detach()] for e, a in alphas.items()}
         raw_betas = {e: {f: [float(v) for v in b.detach()] for f, b in fams.items()}
                      for e, fams in betas.items()}
+        raw_gammas = {e: {f: [float(v) for v in g.detach()] for f, g in fams.items()}
+                      for e, fams in gammas.items()}
         result = {"families": families, "alphas": raw, "weights": weights, "choice": choice,
                   "width_params": widths_json(widths), "betas": raw_betas, "width_weights": width_weights,
-                  "widths": chosen, "config": config,
+                  "widths": chosen, "depth_params": depths_json(depths), "gammas": raw_gammas,
+                  "depth_weights": depth_weights, "depths": deep, "config": config,
                   "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
                   "alpha_updates": step.updates,
                   "candidate_equivalents": self.equivalents}
-        kept = ("alphas", "weights", "choice", "betas", "width_weights", "widths", "supernet_steps",
-                "supernet_unit", "candidate_equivalents")
+        kept = ("alphas", "weights", "choice", "betas", "width_weights", "widths", "gammas", "depth_weights",
+                "depths", "supernet_steps", "supernet_unit", "candidate_equivalents")
         extra = {k: result[k] for k in kept}
         return result, [(config, extra)]
 

@@ -1,10 +1,11 @@
 """enas: LACER's ENAS baseline in the RL setting: a controller samples one architecture (a family per
-entry of the flat space, and the width of that family where it has a width parameter) for every PPO
-update of the weight-sharing supernet (`_supernet`: only the sampled family of each entry runs,
-masked to the sampled width). The shared weights are trained by PPO on the sampled
-child's rollout; the controller by REINFORCE on that child's return under the shared weights -- the
-mean per-step reward of the rollout it collected (training seeds; the held-out episodes stay the
-harness's) -- with a moving-average baseline and an entropy bonus.
+entry of the flat space, and the width and the depth of that family where it has a width or a depth
+parameter) for every PPO update of the weight-sharing supernet (`_supernet`: only the sampled family
+of each entry runs, up to the sampled depth's exit, masked to the sampled width). The shared
+weights are trained by PPO on the sampled child's rollout; the controller by REINFORCE on that
+child's return under the shared weights -- the mean per-step reward of the rollout it collected
+(training seeds; the held-out episodes stay the harness's) -- with a moving-average baseline and an
+entropy bonus.
 
 At the cheap fidelity the supernet is the features extractor of the cloned policy instead (the
 imitation evaluator's `CloneTrainer` hook): a child is sampled for every cloning gradient step,
@@ -32,10 +33,15 @@ from torch import nn
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
+    Depths,
     SuperNet,
     Widths,
     build_supernet,
+    depth_key,
+    depth_settings,
+    depths_json,
     derived_config,
+    merged,
     supernet_policy_kwargs,
     width_key,
     width_settings,
@@ -63,23 +69,27 @@ FINALS = 2
 
 Sample = tuple[dict[str, int], torch.Tensor, torch.Tensor]
 """A sampled child: mixing key -> index (`Controller.sample`), its log-probability, its entropy."""
-Named = tuple[dict[str, str], dict[str, int]]
-"""A child by name: entry -> family, entry -> width (the entries whose family has a width)."""
+Named = tuple[dict[str, str], dict[str, int], dict[str, int]]
+"""A child by name: entry -> family, entry -> width (the entries whose family has a width), entry ->
+depth (the entries whose family has a depth)."""
 
 
 class Controller:
-    """Independent per-decision logits: one categorical over the families of each entry, and one over
-    the width options of each source family that has a width parameter (`_supernet.width_params`)."""
+    """Independent per-decision logits: one categorical over the families of each entry, one over the
+    width options of each source family that has a width parameter (`_supernet.width_params`), and one
+    over the depth options of each that has a depth parameter (`_supernet.depth_params`)."""
 
-    def __init__(self, families: dict[str, list[str]], widths: Widths) -> None:
-        self.families, self.widths = families, widths
+    def __init__(self, families: dict[str, list[str]], widths: Widths, depths: Depths | None = None) -> None:
+        self.families, self.widths, self.depths = families, widths, depths or {}
         self.logits = {e: nn.Parameter(torch.zeros(len(f))) for e, f in families.items()}
         self.logits.update({width_key(e, f): nn.Parameter(torch.zeros(len(w.options)))
                             for e, fams in widths.items() for f, w in fams.items()})
+        self.logits.update({depth_key(e, f): nn.Parameter(torch.zeros(len(d.options)))
+                            for e, fams in self.depths.items() for f, d in fams.items()})
 
     def sample(self, generator: torch.Generator) -> Sample:
-        """(mixing key -> index: each entry's family, then that family's width where it has one;
-        the log-probability of the decisions drawn; their entropy)."""
+        """(mixing key -> index: each entry's family, then that family's width and depth where it has
+        them; the log-probability of the decisions drawn; their entropy)."""
         choice: dict[str, int] = {}
         log_p, entropy = torch.zeros(()), torch.zeros(())
         for e, fams in self.families.items():
@@ -87,6 +97,9 @@ class Controller:
             keys = [e]
             if family in self.widths.get(e, {}):  # then the width of the family drawn
                 keys.append(width_key(e, family))
+                self._draw(keys[-1], choice, generator)
+            if family in self.depths.get(e, {}):  # and its depth
+                keys.append(depth_key(e, family))
                 self._draw(keys[-1], choice, generator)
             for key in keys:
                 log_probs = torch.log_softmax(self.logits[key], 0)
@@ -101,11 +114,13 @@ class Controller:
         return choice[key]
 
     def named(self, choice: dict[str, int]) -> Named:
-        """A sampled choice by name: (entry -> family, entry -> width value)."""
+        """A sampled choice by name: (entry -> family, entry -> width value, entry -> depth value)."""
         families = {e: self.families[e][choice[e]] for e in self.families}
         widths = {e: self.widths[e][f].options[choice[width_key(e, f)]] for e, f in families.items()
                   if width_key(e, f) in choice}
-        return families, widths
+        depths = {e: self.depths[e][f].options[choice[depth_key(e, f)]] for e, f in families.items()
+                  if depth_key(e, f) in choice}
+        return families, widths, depths
 
     def probabilities(self) -> dict[str, dict[str, float]]:
         """Entry -> family -> probability."""
@@ -117,6 +132,12 @@ class Controller:
         with torch.no_grad():
             return {e: {f: dict(zip(map(str, w.options), self._probabilities(width_key(e, f))))
                         for f, w in fams.items()} for e, fams in self.widths.items()}
+
+    def depth_probabilities(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Entry -> family -> depth option -> probability (the families with a depth parameter)."""
+        with torch.no_grad():
+            return {e: {f: dict(zip(map(str, d.options), self._probabilities(depth_key(e, f))))
+                        for f, d in fams.items()} for e, fams in self.depths.items()}
 
     def _probabilities(self, key: str) -> list[float]:
         return [round(float(p), 6) for p in torch.softmax(self.logits[key], 0)]
@@ -173,9 +194,9 @@ class EnasStrategy(OneShotStrategy):
     """ENAS over the flat per-source space with a per-decision controller (module docstring)."""
 
     def search_phase(self) -> tuple[dict[str, Any], list[Finalist]]:
-        net, families, widths = build_supernet(self.space, self.trainer.observation_space, self.catalog,
-                                               self.seed)
-        controller = Controller(families, widths)
+        net, families, widths, depths = build_supernet(self.space, self.trainer.observation_space,
+                                                       self.catalog, self.seed)
+        controller = Controller(families, widths, depths)
         generator = torch.Generator().manual_seed(self.seed)
         step = ControllerStep(controller, net, generator)
         steps = self.equivalents * self.unit_steps
@@ -188,24 +209,29 @@ class EnasStrategy(OneShotStrategy):
             trained, score_steps = run.steps, 0
             scored, _ = self._score(lambda: (run.score(), 0), net, controller, generator)
         probabilities, width_probabilities = controller.probabilities(), controller.width_probabilities()
-        sampled: list[dict[str, Any]] = [{"choice": choice, "widths": chosen, "shared_score": score}
-                                         for (choice, chosen), score in scored]
+        depth_probabilities = controller.depth_probabilities()
+        sampled: list[dict[str, Any]] = [{"choice": choice, "widths": chosen, "depths": deep,
+                                          "shared_score": score} for (choice, chosen, deep), score in scored]
         finalists = sampled[:self.finals]
-        result = {"families": families, "width_params": widths_json(widths), "probabilities": probabilities,
-                  "width_probabilities": width_probabilities, "sampled": sampled,
+        result = {"families": families, "width_params": widths_json(widths),
+                  "depth_params": depths_json(depths), "probabilities": probabilities,
+                  "width_probabilities": width_probabilities, "depth_probabilities": depth_probabilities,
+                  "sampled": sampled,
                   "finalists": finalists, "rewards": step.rewards, "baseline": step.baseline,
                   "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
                   "score_steps": score_steps, "candidate_equivalents": self.equivalents}
         out: list[Finalist] = []
         for rank, item in enumerate(finalists):
             extra = {"probabilities": probabilities, "width_probabilities": width_probabilities,
-                     "choice": item["choice"], "widths": item["widths"], "rank": rank,
+                     "depth_probabilities": depth_probabilities, "choice": item["choice"],
+                     "widths": item["widths"], "depths": item["depths"], "rank": rank,
                      "shared_score": item["shared_score"], "finalists": finalists,
                      "supernet_steps": trained, "supernet_unit": result["supernet_unit"],
                      "score_steps": score_steps,
                      "candidate_equivalents": self.equivalents}
-            config = derived_config(self.space, item["choice"], width_settings(widths, item["choice"],
-                                                                                 item["widths"]))
+            settings = merged(width_settings(widths, item["choice"], item["widths"]),
+                              depth_settings(depths, item["choice"], item["depths"]))
+            config = derived_config(self.space, item["choice"], settings)
             out.append((config, extra))
         return result, out
 

@@ -15,6 +15,13 @@ candidate is built at the widest option and its output units are masked before t
 (FBNetV2's channel masking, `WidthMasked`), so the width is a second mixed choice, asked of
 `mixing` under the key ``"<entry>/<family>"`` (`width_key`): weights over the width options (the
 mask ``sum_i w_i mask_i``, where mask i keeps the first ``options[i]`` units) or the index of one.
+
+A source family with a *depth parameter* (`depth_params`: the parameter named ``depth`` whose
+compiled branch starts with a module that has an ``exits`` method, each layer's output) is built at
+its deepest option and its depth is mixed by weighted exits (`DepthMixed`): the rest of the branch
+(e.g. a pooling) is applied to the exit of each depth option, and those outputs are summed with the
+weights `mixing` gives under the key ``"<entry>/<family>/depth"`` (`depth_key`), or the exit of the
+index it gives runs alone. Where a family has both, the width mask applies to the depth mix.
 """
 
 from __future__ import annotations
@@ -63,6 +70,49 @@ class Width:
 
 Widths = dict[str, dict[str, Width]]
 """Source entry -> family -> its width parameter (only the families that have one)."""
+
+
+@dataclass(frozen=True)
+class Depth:
+    """The depth parameter of a source family: its name and options (layer counts, the space's order)."""
+
+    param: str
+    options: tuple[int, ...]
+
+    @property
+    def deepest(self) -> int:
+        return max(self.options)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "options": list(self.options)}
+
+
+Depths = dict[str, dict[str, Depth]]
+"""Source entry -> family -> its depth parameter (only the families that have one)."""
+
+
+def depth_key(entry: str, family: str) -> str:
+    """The `mixing` key of the depth choice of `family` at `entry`."""
+    return f"{entry}/{family}/depth"
+
+
+def depth_settings(depths: Depths, choice: Mapping[str, str], chosen: Mapping[str, int]) -> dict[str, Any]:
+    """`derived_config`'s depths from entry -> the depth chosen for its chosen family."""
+    return {e: {depths[e][choice[e]].param: v} for e, v in chosen.items()}
+
+
+def merged(*settings: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-entry parameter overrides (`width_settings`, `depth_settings`) merged into one mapping."""
+    out: dict[str, dict[str, Any]] = {}
+    for one in settings:
+        for e, values in one.items():
+            out.setdefault(e, {}).update(values)
+    return out
+
+
+def depths_json(depths: Depths) -> dict[str, dict[str, dict[str, Any]]]:
+    """`depths` as JSON (entry -> family -> its parameter and options), for the strategies' results."""
+    return {e: {f: d.to_dict() for f, d in fams.items()} for e, fams in depths.items()}
 
 
 def width_key(entry: str, family: str) -> str:
@@ -158,6 +208,45 @@ def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Wi
     return out
 
 
+DEPTH_PARAM = "depth"
+"""The name of a depth parameter (`depth_params`)."""
+
+
+def depth_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Depths:
+    """Each source family's depth parameter, if any: its parameter named ``depth`` (`DEPTH_PARAM`)
+    with integer options of at least 1 (at least two), where the branch compiled at the deepest option
+    (the other parameters at the representative setting) starts with a module that has an ``exits``
+    method (`DepthMixed`). A setting that does not compile has no depth."""
+    families = entry_families(space)
+    first = {e: fams[0] for e, fams in families.items()}
+    out: Depths = {}
+    with torch.random.fork_rng(devices=[]):  # compiling initializes modules: leave the caller's RNG
+        for entry, fams in families.items():
+            for family in fams if entry != FUSION else ():
+                trial = _Pick(entry, family)
+                space.suggest_entry(entry, trial)
+                options = trial.domains.get(DEPTH_PARAM)
+                if options is None or len(set(options)) < 2 or not all(
+                        isinstance(o, int) and not isinstance(o, bool) and o >= 1 for o in options):
+                    continue
+                depth = Depth(DEPTH_PARAM, tuple(int(o) for o in options))
+                try:
+                    tree = space.to_tree(derived_config(space, {**first, entry: family},
+                                                        {entry: {DEPTH_PARAM: depth.deepest}}))
+                    alone = compile_tree(encoder([tree.branch(entry)], tree.fusion), sources, catalog,
+                                         check=False)
+                except EvoLacerError:
+                    continue
+                if callable(getattr(_first_module(alone.branches[entry]), "exits", None)):
+                    out.setdefault(entry, {})[family] = depth
+    return out
+
+
+def _first_module(branch_module: nn.Module) -> nn.Module:
+    """The first module of a compiled branch (the branch itself when it is a single module)."""
+    return branch_module[0] if isinstance(branch_module, nn.Sequential) else branch_module
+
+
 def _branch_width(space: EntrySpace, pick: Mapping[str, str], entry: str, values: Mapping[str, Any],
                   sources: Any, catalog: Catalog | None) -> int | None:
     """The output dimension of `entry`'s branch of `derived_config(space, pick, {entry: values})`,
@@ -177,6 +266,27 @@ def first_candidate(entry: str) -> torch.Tensor | int:
     return 0
 
 
+class DepthMixed(nn.Module):
+    """A source candidate built at its deepest depth option: the rest of the branch (`rest`, e.g. a
+    pooling) is applied to the exit of each depth option (`first.exits`), and those outputs are
+    mixed (weighted exits; the last exit is the deepest `first`'s output)."""
+
+    def __init__(self, first: nn.Module, rest: nn.Module, options: Sequence[int]) -> None:
+        super().__init__()
+        self.first, self.rest = first, rest
+        self.options = [int(o) for o in options]
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | int) -> torch.Tensor:
+        """`weights` over the depth options (``sum_i w_i rest(exit_i)``) or the index of one (only
+        the layers up to that exit run)."""
+        exits = cast(Callable[..., list[torch.Tensor]], self.first.exits)
+        if isinstance(weights, int):
+            return cast(torch.Tensor, self.rest(exits(x, self.options[weights])[-1]))
+        outs = exits(x, max(self.options))
+        mixed = [w * self.rest(outs[d - 1]) for w, d in zip(weights, self.options, strict=True)]
+        return torch.stack(mixed).sum(0)
+
+
 class WidthMasked(nn.Module):
     """A source candidate built at its widest width option: its output units are masked to a mix
     of the options (FBNetV2's channel masking; mask i keeps the first ``options[i]`` units), then
@@ -192,10 +302,13 @@ class WidthMasked(nn.Module):
                              persistent=False)
         """Row i: 1 for the first ``options[i]`` units, 0 for the others."""
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor | int) -> torch.Tensor:
-        """`weights` over the options (the weighted sum of their masks) or the index of one."""
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | int,
+                depth: torch.Tensor | int | None = None) -> torch.Tensor:
+        """`weights` over the options (the weighted sum of their masks) or the index of one; `depth`:
+        the depth mixing where the body is a `DepthMixed` (then the mask applies to its mix)."""
         mask = self.masks[weights] if isinstance(weights, int) else weights @ self.masks
-        return cast(torch.Tensor, self.projection(self.body(x) * mask))
+        body = self.body(x) if depth is None else self.body(x, depth)
+        return cast(torch.Tensor, self.projection(body * mask))
 
 
 class SuperNet(nn.Module):
@@ -209,7 +322,8 @@ class SuperNet(nn.Module):
         """Converts observations into each source's input (the first candidate network)."""
         self.names = list(reader.branches)
         self.options = nn.ModuleDict({name: nn.ModuleList(options[name]) for name in self.names})
-        """Source -> its candidates, one per family (a `WidthMasked` where the family has a width)."""
+        """Source -> its candidates, one per family (a `WidthMasked` where the family has a width,
+        around a `DepthMixed` where it has a depth too; a `DepthMixed` where it has only a depth)."""
         self.fusions = nn.ModuleList(fusions)
         self.projections = nn.ModuleList(projections)
         self.features_dim = features_dim
@@ -224,7 +338,10 @@ class SuperNet(nn.Module):
 
     def _source(self, name: str, family: str, op: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if isinstance(op, WidthMasked):
-            return op(x, self.mixing(width_key(name, family)))
+            depth = self.mixing(depth_key(name, family)) if isinstance(op.body, DepthMixed) else None
+            return op(x, self.mixing(width_key(name, family)), depth)
+        if isinstance(op, DepthMixed):
+            return op(x, self.mixing(depth_key(name, family)))
         return cast(torch.Tensor, op(x))
 
     def forward(self, obs: Any) -> torch.Tensor:
@@ -259,13 +376,15 @@ def _projected(tree: Node) -> Node:
 
 
 def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: Catalog | None,
-                   seed: int) -> tuple[SuperNet, dict[str, list[str]], Widths]:
+                   seed: int) -> tuple[SuperNet, dict[str, list[str]], Widths, Depths]:
     """The supernet of `space` for SB3's view of `observation_space` (images channels-first, as the
-    policy receives them), initialized from `seed`; entry -> family names (candidate order); and the
-    source families' width parameters (`width_params`; their candidates are `WidthMasked`)."""
+    policy receives them), initialized from `seed`; entry -> family names (candidate order); the
+    source families' width parameters (`width_params`; their candidates are `WidthMasked`) and depth
+    parameters (`depth_params`; their candidates are built deepest and mix their exits, `DepthMixed`)."""
     families = entry_families(space)
     sources = sb3_sources(sb3_view(observation_space))
     widths = width_params(space, sources, catalog)
+    depths = depth_params(space, sources, catalog)
     count = max(len(f) for f in families.values())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -274,9 +393,12 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
             pick = {e: fams[min(j, len(fams) - 1)] for e, fams in families.items()}
             widest = {e: {w.param: w.widest} for e, f in pick.items()
                       if (w := widths.get(e, {}).get(f)) is not None}
-            tree = _projected(space.to_tree(derived_config(space, pick, widest)))
+            deepest = {e: {d.param: d.deepest} for e, f in pick.items()
+                       if (d := depths.get(e, {}).get(f)) is not None}
+            tree = _projected(space.to_tree(derived_config(space, pick, merged(widest, deepest))))
             nets.append(compile_tree(tree, sources, catalog))
-    options = {e: [_candidate(nets[j].branches[e], widths.get(e, {}).get(family))
+    options = {e: [_candidate(nets[j].branches[e], widths.get(e, {}).get(family),
+                              depths.get(e, {}).get(family))
                    for j, family in enumerate(f)] for e, f in families.items() if e != FUSION}
     fusions = [nets[j].fusion for j in range(len(families[FUSION]))]
     dims = [nets[j].features_dim for j in range(len(fusions))]
@@ -284,16 +406,22 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)
         projections = [nn.Identity() if w == width else nn.Linear(w, width) for w in dims]
-    return SuperNet(nets[0], options, fusions, projections, width, families), families, widths
+    return SuperNet(nets[0], options, fusions, projections, width, families), families, widths, depths
 
 
-def _candidate(projected: nn.Module, width: Width | None) -> nn.Module:
+def _candidate(projected: nn.Module, width: Width | None, depth: Depth | None) -> nn.Module:
     """A source candidate from its compiled projected branch (an `nn.Sequential` ending in the
-    projection): the branch itself, or a `WidthMasked` around it where the family has a width."""
-    if width is None:
+    projection): the branch itself; a `WidthMasked` around it where the family has a width (its body
+    a `DepthMixed` where the family has a depth too); a `DepthMixed` where it has only a depth."""
+    if width is None and depth is None:
         return projected
     assert isinstance(projected, nn.Sequential)
-    return WidthMasked(projected[:-1], projected[-1], width.options)
+    if depth is None:
+        assert width is not None
+        return WidthMasked(projected[:-1], projected[-1], width.options)
+    if width is None:
+        return DepthMixed(projected[0], projected[1:], depth.options)
+    return WidthMasked(DepthMixed(projected[0], projected[1:-1], depth.options), projected[-1], width.options)
 
 
 def supernet_policy_kwargs(net: SuperNet) -> dict[str, Any]:

@@ -14,9 +14,12 @@ from evo_lacer.api import SearchResult, search
 from evo_lacer.compile import sb3_sources
 from evo_lacer.engine._darts import ALPHA_INIT, ALPHA_LR
 from evo_lacer.engine._supernet import (
+    Depth,
+    DepthMixed,
     Width,
     WidthMasked,
     build_supernet,
+    depth_params,
     derived_config,
     entry_families,
     supernet_policy_kwargs,
@@ -28,6 +31,9 @@ from evo_lacer.evaluate._clone_hook import validation_split
 from evo_lacer.evaluate._envtools import sb3_view
 from evo_lacer.flat import FlatSpace
 from evo_lacer.runs import RunStore
+from modules_zoo.image import ConvStack
+from modules_zoo.sequence import AttentionBlock, Conv1dStack
+from modules_zoo.vector import MLPBlock
 
 RING = "evo_lacer/RingTraffic-v0"
 GRAD_STEPS = 6
@@ -60,9 +66,61 @@ def _phase(result: SearchResult) -> dict[str, Any]:
 
 
 def _with_widths(space: FlatSpace, choice: dict[str, str], widths: dict[str, int],
-                 params: dict[str, Any]) -> dict[str, Any]:
-    """The configuration of `choice` at the representative setting except the recorded widths."""
-    return derived_config(space, choice, {e: {params[e][choice[e]]["param"]: v} for e, v in widths.items()})
+                 params: dict[str, Any], depths: dict[str, int] | None = None,
+                 depth_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The configuration of `choice` at the representative setting except the recorded widths and
+    depths."""
+    settings: dict[str, dict[str, Any]] = {e: {params[e][choice[e]]["param"]: v} for e, v in widths.items()}
+    for e, v in (depths or {}).items():
+        settings.setdefault(e, {})[(depth_params or {})[e][choice[e]]["param"]] = v
+    return derived_config(space, choice, settings)
+
+
+@pytest.mark.parametrize("block, x", [
+    (MLPBlock(5, width=8, ratio=2, depth=3), torch.randn(4, 5)),
+    (MLPBlock(5, width=8, ratio=1, depth=2), torch.randn(4, 5)),
+    (ConvStack(3, channels=6, stride=2, depth=3), torch.rand(4, 3, 9, 9)),
+    (Conv1dStack(3, channels=6, depth=3), torch.randn(4, 7, 3)),
+    (AttentionBlock(3, heads=2, dim=4, depth=3), torch.randn(4, 7, 3)),
+], ids=["mlp-projected", "mlp", "conv", "conv1d", "attention"])
+def test_each_exit_is_the_block_stopped_after_that_layer_and_the_last_is_forward(block, x) -> None:
+    torch.manual_seed(0)
+    with torch.no_grad():
+        exits, out = block.exits(x), block(x)
+        assert len(exits) == block.depth if isinstance(block, MLPBlock | ConvStack | Conv1dStack) \
+            else len(exits) == len(block.layers)
+        assert torch.allclose(exits[-1], out, atol=1e-6)
+        assert [len(block.exits(x, d)) for d in (1, 2)] == [1, 2]
+        assert torch.allclose(block.exits(x, 2)[-1], exits[1], atol=1e-6)
+    if isinstance(block, ConvStack):  # each stride-2 layer halves the image (rounded up)
+        assert [tuple(e.shape[1:]) for e in exits] == [(6, 5, 5), (6, 3, 3), (6, 2, 2)]
+    elif isinstance(block, MLPBlock | Conv1dStack | AttentionBlock):
+        assert all(e.shape == out.shape for e in exits)
+
+
+def test_a_depth_parameter_is_found_where_the_branch_starts_with_a_block_with_exits(evaluator, space) -> None:
+    depths = depth_params(space, sb3_sources(sb3_view(evaluator.observation_space)), None)
+    deep = Depth("depth", (1, 2, 3))
+    assert depths["ego"] == {"mlp": deep} and depths["bev"] == {"conv": deep}
+    assert depths["history"] == {"attention": deep, "conv1d": deep}  # not gru: nn.GRU's layers
+    assert "instruction" not in depths and "fusion" not in depths  # TinyTransformer has no exits
+
+
+def test_depth_mixing_weighs_the_rest_of_the_branch_at_each_exit() -> None:
+    torch.manual_seed(0)
+    block = MLPBlock(5, width=4, depth=3)
+    rest = nn.Linear(4, 2)
+    mixed = DepthMixed(block, rest, (1, 2, 3))
+    x = torch.randn(6, 5)
+    with torch.no_grad():
+        outs = [rest(e) for e in block.exits(x)]
+        for i in range(3):
+            assert torch.allclose(mixed(x, i), outs[i])
+    gamma = torch.zeros(3, requires_grad=True)
+    out = mixed(x, torch.softmax(gamma, 0))
+    assert torch.allclose(out, sum(outs) / 3, atol=1e-6)
+    out.square().sum().backward()
+    assert gamma.grad is not None and bool(gamma.grad.abs().gt(0).any())
 
 
 def test_a_width_parameter_is_found_by_compiling_each_family_at_its_extreme_options(evaluator, space) -> None:
@@ -94,13 +152,16 @@ def test_the_width_mask_i_keeps_exactly_the_first_w_i_units_and_mixes_them_diffe
 
 
 def test_the_supernet_builds_a_width_family_at_its_widest_option(evaluator, space) -> None:
-    net, families, widths = build_supernet(space, evaluator.observation_space, None, seed=0)
+    net, families, widths, depths = build_supernet(space, evaluator.observation_space, None, seed=0)
     for e, fams in widths.items():
         for f, width in fams.items():
             candidate = net.options[e][families[e].index(f)]
             assert isinstance(candidate, WidthMasked) and candidate.masks.shape == (len(width.options),
                                                                                    width.widest)
-    assert not isinstance(net.options["history"][families["history"].index("attention")], WidthMasked)
+            assert isinstance(candidate.body, DepthMixed) == (f in depths.get(e, {}))
+    attention = net.options["history"][families["history"].index("attention")]
+    assert isinstance(attention, DepthMixed) and len(attention.first.layers) == 3  # deepest, no width
+    assert net.options["ego"][0].body.first.depth == 3
 
 
 def test_the_imitation_evaluator_is_a_clone_trainer_not_a_ppo_trainer(evaluator) -> None:
@@ -116,7 +177,7 @@ def test_the_validation_rows_are_whole_training_episodes_never_held_out_ones(eva
 
 
 def test_cloning_the_supernet_calls_the_hook_around_every_step_and_changes_its_weights(evaluator) -> None:
-    net, _, _ = build_supernet(FlatSpace.load().for_sources(evaluator.observation_space),
+    net, _, _, _ = build_supernet(FlatSpace.load().for_sources(evaluator.observation_space),
                             evaluator.observation_space, None, seed=0)
     before = [p.detach().clone() for p in net.parameters()]
     calls: list[str] = []
@@ -164,7 +225,18 @@ def test_darts_clones_its_supernet_for_the_budget_then_evaluates_the_argmax(eval
     widths = {e: max(extra["width_weights"][e][f], key=extra["width_weights"][e][f].get)
               for e, f in extra["choice"].items() if f in params.get(e, {})}
     assert {e: str(v) for e, v in extra["widths"].items()} == widths  # the argmax width option
-    assert dict(cand.choice) == _with_widths(space, extra["choice"], extra["widths"], params)
+    # gamma: drawn after beta, a step per cloning step too; the argmax depth is derived
+    deep = _phase(result)["depth_params"]
+    for e, fams in entry_families(space).items():
+        for f in (f for f in fams if f in deep.get(e, {})):
+            start = ALPHA_INIT * torch.randn(len(deep[e][f]["options"]), generator=generator)
+            assert float((torch.tensor(extra["gammas"][e][f]) - start).abs().max()) > ALPHA_LR / 3, (e, f)
+    depths = {e: max(extra["depth_weights"][e][f], key=extra["depth_weights"][e][f].get)
+              for e, f in extra["choice"].items() if f in deep.get(e, {})}
+    assert depths and {e: str(v) for e, v in extra["depths"].items()} == depths
+    assert all(cand.choice[e]["depth"] == v for e, v in extra["depths"].items())  # the argmax depth
+    assert dict(cand.choice) == _with_widths(space, extra["choice"], extra["widths"], params, extra["depths"],
+                                             deep)
 
 
 def test_enas_rewards_its_controller_per_cloning_step_and_ranks_samples(evaluator, space, tmp_path) -> None:
@@ -179,11 +251,17 @@ def test_enas_rewards_its_controller_per_cloning_step_and_ranks_samples(evaluato
     assert (first["choice"], first["widths"]) != (second["choice"], second["widths"])
     probs = first["probabilities"]
     assert any(abs(p - 1 / len(ps)) > 1e-4 for ps in probs.values() for p in ps.values())  # REINFORCE
-    params = _phase(result)["width_params"]
-    for cand in result.history:  # the sampled width of each family drawn that has one, in its configuration
+    params, deep = _phase(result)["width_params"], _phase(result)["depth_params"]
+    for cand in result.history:  # the sampled width and depth of each family drawn that has them
         extra = cand.extra["enas"]
         assert set(extra["widths"]) == {e for e, f in extra["choice"].items() if f in params.get(e, {})}
-        assert dict(cand.choice) == _with_widths(space, extra["choice"], extra["widths"], params)
+        assert set(extra["depths"]) == {e for e, f in extra["choice"].items() if f in deep.get(e, {})}
+        assert extra["depths"] and all(v in (1, 2, 3) for v in extra["depths"].values())
+        assert dict(cand.choice) == _with_widths(space, extra["choice"], extra["widths"], params,
+                                                 extra["depths"], deep)
+    for e, fams in first["depth_probabilities"].items():
+        for f, ps in fams.items():
+            assert list(ps) == [str(o) for o in deep[e][f]["options"]] and abs(sum(ps.values()) - 1) < 1e-4
     for e, fams in first["width_probabilities"].items():
         for f, ps in fams.items():
             assert list(ps) == [str(o) for o in params[e][f]["options"]] and abs(sum(ps.values()) - 1) < 1e-4
