@@ -82,6 +82,13 @@ def test_darts_trains_the_supernet_for_the_budget_then_evaluates_one_derived_arc
              for e, a in extra["alphas"].items()}
     for e, a in extra["alphas"].items():  # each Adam step moves an alpha by about ALPHA_LR
         assert len(a) == 1 or max(abs(x - y) for x, y in zip(a, start[e], strict=True)) > ALPHA_LR / 3, e
+    for fams in extra["betas"].values():  # beta's start (drawn after alpha's), then gamma's
+        for b in fams.values():
+            torch.randn(len(b), generator=generator)
+    for e, fams in extra["gammas"].items():  # gamma moves too (PPO's loss reaches it through the exits)
+        for f, g in fams.items():
+            gamma0 = (ALPHA_INIT * torch.randn(len(g), generator=generator)).tolist()
+            assert max(abs(x - y) for x, y in zip(g, gamma0, strict=True)) > ALPHA_LR / 3, (e, f)
 
 
 def _argmax(values: list[float]) -> int:
@@ -102,13 +109,20 @@ def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_w
     widths = {e: params[e][f]["options"][_argmax(extra["betas"][e][f])] for e, f in argmax.items()
               if f in params.get(e, {})}
     assert extra["widths"] == widths and widths  # the ring's argmax families have widths
+    deep = result["depth_params"]
+    depths = {e: deep[e][f]["options"][_argmax(extra["gammas"][e][f])] for e, f in argmax.items()
+              if f in deep.get(e, {})}
+    assert extra["depths"] == depths and depths  # and depths (ego's mlp at least)
+    assert all(abs(sum(w.values()) - 1) < 1e-4 for fams in extra["depth_weights"].values()
+               for w in fams.values())
     tree = cand.tree
     assert tree is not None
     assert space.validate(cand.choice) == dict(cand.choice)
     for b in tree.branches:  # each branch: its argmax family at the representative setting but its width
-        e = str(b.name)
+        e = str(b.name)       # and its depth
         width = {params[e][argmax[e]]["param"]: widths[e]} if e in widths else {}
-        assert b == space.entry_tree(e, representative(space, e, argmax[e], width))
+        depth = {deep[e][argmax[e]]["param"]: depths[e]} if e in depths else {}
+        assert b == space.entry_tree(e, representative(space, e, argmax[e], {**width, **depth}))
     assert tree.fusion == space.entry_tree("fusion", representative(space, "fusion", argmax["fusion"]))
     compile_tree(tree, SlowRingEvaluator().observation_space)  # valid: it compiles
 
@@ -125,13 +139,18 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     assert first["shared_score"] >= second["shared_score"]
     assert (first["choice"], first["widths"]) != (second["choice"], second["widths"])
     params = _state(enas.run_dir)["result"]["width_params"]
+    deep = _state(enas.run_dir)["result"]["depth_params"]
     space = FlatSpace.load().for_sources(SlowRingEvaluator().observation_space)
     for cand, extra in zip(enas.history, (first, second), strict=True):
         assert {e: v["family"] for e, v in cand.choice.items()} == extra["choice"]
-        # the sampled width of every family drawn that has one, in the derived configuration
+        # the sampled width and depth of every family drawn that has them, in the derived configuration
         assert set(extra["widths"]) == {e for e, f in extra["choice"].items() if f in params.get(e, {})}
-        widths = {e: {params[e][extra["choice"][e]]["param"]: v} for e, v in extra["widths"].items()}
-        assert dict(cand.choice) == derived_config(space, extra["choice"], widths)
+        assert set(extra["depths"]) == {e for e, f in extra["choice"].items() if f in deep.get(e, {})}
+        settings = {e: {params[e][extra["choice"][e]]["param"]: v} for e, v in extra["widths"].items()}
+        for e, v in extra["depths"].items():
+            settings.setdefault(e, {})[deep[e][extra["choice"][e]]["param"]] = v
+        assert dict(cand.choice) == derived_config(space, extra["choice"], settings)
+        assert all(cand.choice[e]["depth"] == v for e, v in extra["depths"].items())
     probs = first["probabilities"]
     assert all(abs(sum(p.values()) - 1) < 1e-4 for p in probs.values())
     state = _state(enas.run_dir)["result"]
@@ -144,6 +163,9 @@ def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
         (extra["choice"], extra["widths"]) for extra in (first, second)]
     assert all(abs(sum(ps.values()) - 1) < 1e-4 for fams in first["width_probabilities"].values()
                for ps in fams.values())
+    assert all(abs(sum(ps.values()) - 1) < 1e-4 for fams in first["depth_probabilities"].values()
+               for ps in fams.values()) and first["depth_probabilities"]["ego"]["mlp"]
+    assert all("depths" in s for s in state["sampled"])
     assert enas.accounting["env_steps"] == 2 * STEPS + acc["score_steps"] + sum(
         c.feedback.cost.env_steps for c in enas.history)
 
