@@ -7,9 +7,9 @@ order: no unrolled second-order term, no separate validation split -- RL-DARTS u
 loss for both). Then the argmax family of every entry, at its representative setting, is the
 derived architecture, trained from scratch by the harness like any candidate.
 
-A source family with a width parameter (`_supernet.width_params`) has its own architecture weights
-beta over its width options, a second level below alpha: the family's candidate is masked by
-``sum_i softmax(beta)_i mask_i`` (FBNetV2), beta sits in alpha's optimizer with alpha's
+A family with a width parameter (`_supernet.width_params`: sources and the fusion) has its own
+architecture weights beta over its width options, a second level below alpha: the family's
+candidate is masked by ``sum_i softmax(beta)_i mask_i`` (FBNetV2), beta sits in alpha's optimizer with alpha's
 initialization, and the derived architecture takes, for each entry's argmax family, its argmax
 width option. A source family with a depth parameter (`_supernet.depth_params`) likewise has
 weights gamma over its depth options (the mix of its weighted exits, ``softmax(gamma)``), in the

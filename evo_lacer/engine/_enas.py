@@ -76,8 +76,9 @@ depth (the entries whose family has a depth)."""
 
 class Controller:
     """Independent per-decision logits: one categorical over the families of each entry, one over the
-    width options of each source family that has a width parameter (`_supernet.width_params`), and one
-    over the depth options of each that has a depth parameter (`_supernet.depth_params`)."""
+    width options of each family that has a width parameter (`_supernet.width_params`: sources and
+    the fusion), and one over the depth options of each source family that has a depth parameter
+    (`_supernet.depth_params`)."""
 
     def __init__(self, families: dict[str, list[str]], widths: Widths, depths: Depths | None = None) -> None:
         self.families, self.widths, self.depths = families, widths, depths or {}

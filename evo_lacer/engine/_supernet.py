@@ -15,6 +15,8 @@ candidate is built at the widest option and its output units are masked before t
 (FBNetV2's channel masking, `WidthMasked`), so the width is a second mixed choice, asked of
 `mixing` under the key ``"<entry>/<family>"`` (`width_key`): weights over the width options (the
 mask ``sum_i w_i mask_i``, where mask i keeps the first ``options[i]`` units) or the index of one.
+A fusion family with a width parameter (its value the encoder's features dimension) is masked the
+same way, before its projection to the widest fusion output (keys ``"fusion/<family>"``).
 
 A source family with a *depth parameter* (`depth_params`: the parameter named ``depth`` whose
 compiled branch starts with a module that has an ``exits`` method, each layer's output) is built at
@@ -55,7 +57,7 @@ index of the one to run."""
 
 @dataclass(frozen=True)
 class Width:
-    """The width parameter of a source family: its name and options (the space's order)."""
+    """The width parameter of a family: its name and options (the space's order)."""
 
     param: str
     options: tuple[int, ...]
@@ -69,7 +71,7 @@ class Width:
 
 
 Widths = dict[str, dict[str, Width]]
-"""Source entry -> family -> its width parameter (only the families that have one)."""
+"""Entry (a source, or the fusion) -> family -> its width parameter (only the families that have one)."""
 
 
 @dataclass(frozen=True)
@@ -186,16 +188,17 @@ def derived_config(space: EntrySpace, choice: Mapping[str, str],
 
 
 def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Widths:
-    """Each source family's width parameter, if any: the first integer parameter (in the family's
-    order, at least two options) whose smallest and largest options, the other parameters at the
+    """Each family's width parameter, if any: the first integer parameter (in the family's order, at
+    least two options) whose smallest and largest options, the other parameters at the
     representative setting, each compile to a branch with exactly that many outputs (`sources`: the
-    observation as `compile_tree` takes it). A setting that does not compile is not a width."""
+    observation as `compile_tree` takes it) -- for a fusion family, to an encoder with that many
+    features. A setting that does not compile is not a width."""
     families = entry_families(space)
     first = {e: fams[0] for e, fams in families.items()}
     out: Widths = {}
     with torch.random.fork_rng(devices=[]):  # compiling initializes modules: leave the caller's RNG
         for entry, fams in families.items():
-            for family in fams if entry != FUSION else ():
+            for family in fams:
                 trial = _Pick(entry, family)
                 space.suggest_entry(entry, trial)
                 for param, options in trial.domains.items():
@@ -250,9 +253,12 @@ def _first_module(branch_module: nn.Module) -> nn.Module:
 def _branch_width(space: EntrySpace, pick: Mapping[str, str], entry: str, values: Mapping[str, Any],
                   sources: Any, catalog: Catalog | None) -> int | None:
     """The output dimension of `entry`'s branch of `derived_config(space, pick, {entry: values})`,
-    compiled alone with that configuration's fusion; None where it does not compile."""
+    compiled alone with that configuration's fusion (the fusion: the whole encoder's features
+    dimension); None where it does not compile."""
     try:
         tree = space.to_tree(derived_config(space, pick, {entry: values}))
+        if entry == FUSION:
+            return compile_tree(tree, sources, catalog, check=False).features_dim
         alone = encoder([tree.branch(entry)], tree.fusion)
         out = compile_tree(alone, sources, catalog, check=False).signals[(entry,)][1]  # shapes only
     except EvoLacerError:
@@ -302,10 +308,11 @@ class WidthMasked(nn.Module):
                              persistent=False)
         """Row i: 1 for the first ``options[i]`` units, 0 for the others."""
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor | int,
+    def forward(self, x: Any, weights: torch.Tensor | int,
                 depth: torch.Tensor | int | None = None) -> torch.Tensor:
         """`weights` over the options (the weighted sum of their masks) or the index of one; `depth`:
-        the depth mixing where the body is a `DepthMixed` (then the mask applies to its mix)."""
+        the depth mixing where the body is a `DepthMixed` (then the mask applies to its mix). `x`: a
+        fusion's list of source vectors where the body is a fusion."""
         mask = self.masks[weights] if isinstance(weights, int) else weights @ self.masks
         body = self.body(x) if depth is None else self.body(x, depth)
         return cast(torch.Tensor, self.projection(body * mask))
@@ -325,6 +332,8 @@ class SuperNet(nn.Module):
         """Source -> its candidates, one per family (a `WidthMasked` where the family has a width,
         around a `DepthMixed` where it has a depth too; a `DepthMixed` where it has only a depth)."""
         self.fusions = nn.ModuleList(fusions)
+        """The fusion candidates, one per family (a `WidthMasked` around the fusion and its projection
+        where the family has a width; then its entry of `projections` is an identity)."""
         self.projections = nn.ModuleList(projections)
         self.features_dim = features_dim
         self.families = {e: list(f) for e, f in families.items()}
@@ -350,12 +359,14 @@ class SuperNet(nn.Module):
                                   in zip(self.families[name], cast(nn.ModuleList, self.options[name]),
                                          strict=True)])
                  for name in self.names]
-        pairs = zip(self.fusions, self.projections, strict=True)
-        return self._mix(FUSION, [partial(_fused, f, p, feats) for f, p in pairs])
+        triples = zip(self.families[FUSION], self.fusions, self.projections, strict=True)
+        return self._mix(FUSION, [partial(self._fused, family, f, p, feats) for family, f, p in triples])
 
-
-def _fused(fusion: nn.Module, projection: nn.Module, feats: list[torch.Tensor]) -> torch.Tensor:
-    return cast(torch.Tensor, projection(fusion(feats)))
+    def _fused(self, family: str, fusion: nn.Module, projection: nn.Module,
+               feats: list[torch.Tensor]) -> torch.Tensor:
+        if isinstance(fusion, WidthMasked):
+            return cast(torch.Tensor, projection(fusion(feats, self.mixing(width_key(FUSION, family)))))
+        return cast(torch.Tensor, projection(fusion(feats)))
 
 
 class SupernetExtractor(BaseFeaturesExtractor):
@@ -379,8 +390,9 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
                    seed: int) -> tuple[SuperNet, dict[str, list[str]], Widths, Depths]:
     """The supernet of `space` for SB3's view of `observation_space` (images channels-first, as the
     policy receives them), initialized from `seed`; entry -> family names (candidate order); the
-    source families' width parameters (`width_params`; their candidates are `WidthMasked`) and depth
-    parameters (`depth_params`; their candidates are built deepest and mix their exits, `DepthMixed`)."""
+    families' width parameters (`width_params`; their candidates are `WidthMasked`) and the source
+    families' depth parameters (`depth_params`; their candidates are built deepest and mix their
+    exits, `DepthMixed`)."""
     families = entry_families(space)
     sources = sb3_sources(sb3_view(observation_space))
     widths = width_params(space, sources, catalog)
@@ -406,6 +418,9 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed + 1)
         projections = [nn.Identity() if w == width else nn.Linear(w, width) for w in dims]
+    for j, family in enumerate(families[FUSION]):  # a fusion width: masked before its projection
+        if (w := widths.get(FUSION, {}).get(family)) is not None:
+            fusions[j], projections[j] = WidthMasked(fusions[j], projections[j], w.options), nn.Identity()
     return SuperNet(nets[0], options, fusions, projections, width, families), families, widths, depths
 
 

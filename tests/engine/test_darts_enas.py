@@ -123,7 +123,10 @@ def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_w
         width = {params[e][argmax[e]]["param"]: widths[e]} if e in widths else {}
         depth = {deep[e][argmax[e]]["param"]: depths[e]} if e in depths else {}
         assert b == space.entry_tree(e, representative(space, e, argmax[e], {**width, **depth}))
-    assert tree.fusion == space.entry_tree("fusion", representative(space, "fusion", argmax["fusion"]))
+    assert "fusion" in widths  # the fusion's argmax width too
+    fusion_width = {params["fusion"][argmax["fusion"]]["param"]: widths["fusion"]}
+    assert tree.fusion == space.entry_tree("fusion", representative(space, "fusion", argmax["fusion"],
+                                                                    fusion_width))
     compile_tree(tree, SlowRingEvaluator().observation_space)  # valid: it compiles
 
 

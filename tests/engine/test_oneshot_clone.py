@@ -133,7 +133,10 @@ def test_a_width_parameter_is_found_by_compiling_each_family_at_its_extreme_opti
     families = entry_families(space)
     assert "attention" in families["history"] and "attention" not in widths["history"]  # heads x dim
     assert "onehot" in families["instruction"] and "onehot" not in widths["instruction"]  # no parameter
-    assert "fusion" not in widths  # sources only
+    # the fusion's: its features dimension
+    assert widths["fusion"]["concat"] == Width("width", (32, 64, 128, 256))
+    assert widths["fusion"]["cross_attention"] == Width("width", (32, 64, 128))
+    assert widths["fusion"]["film"].param == "width"  # not condition_source (a source name)
 
 
 def test_the_width_mask_i_keeps_exactly_the_first_w_i_units_and_mixes_them_differentiably() -> None:
@@ -154,11 +157,15 @@ def test_the_width_mask_i_keeps_exactly_the_first_w_i_units_and_mixes_them_diffe
 def test_the_supernet_builds_a_width_family_at_its_widest_option(evaluator, space) -> None:
     net, families, widths, depths = build_supernet(space, evaluator.observation_space, None, seed=0)
     for e, fams in widths.items():
-        for f, width in fams.items():
+        for f, width in fams.items() if e != "fusion" else ():
             candidate = net.options[e][families[e].index(f)]
             assert isinstance(candidate, WidthMasked) and candidate.masks.shape == (len(width.options),
                                                                                    width.widest)
             assert isinstance(candidate.body, DepthMixed) == (f in depths.get(e, {}))
+    for j, family in enumerate(families["fusion"]):  # fusions: widest, masked, then projected to 256
+        fusion = net.fusions[j]
+        assert isinstance(fusion, WidthMasked) and fusion.masks.shape[1] == widths["fusion"][family].widest
+    assert net.features_dim == 256
     attention = net.options["history"][families["history"].index("attention")]
     assert isinstance(attention, DepthMixed) and len(attention.first.layers) == 3  # deepest, no width
     assert net.options["ego"][0].body.first.depth == 3
