@@ -57,17 +57,24 @@ index of the one to run."""
 
 @dataclass(frozen=True)
 class Width:
-    """The width parameter of a family: its name and options (the space's order)."""
+    """The width parameter of a family: its name, options (the space's order) and the output units
+    per unit of the parameter (1 for a width; ``dim`` for attention heads of ``dim`` units each)."""
 
     param: str
     options: tuple[int, ...]
+    units: int = 1
 
     @property
     def widest(self) -> int:
         return max(self.options)
 
+    @property
+    def unit_counts(self) -> tuple[int, ...]:
+        """Output units kept by each option (what `WidthMasked` masks to)."""
+        return tuple(o * self.units for o in self.options)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "options": list(self.options)}
+        return {"param": self.param, "options": list(self.options), "units": self.units}
 
 
 Widths = dict[str, dict[str, Width]]
@@ -190,9 +197,11 @@ def derived_config(space: EntrySpace, choice: Mapping[str, str],
 def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Widths:
     """Each family's width parameter, if any: the first integer parameter (in the family's order, at
     least two options) whose smallest and largest options, the other parameters at the
-    representative setting, each compile to a branch with exactly that many outputs (`sources`: the
-    observation as `compile_tree` takes it) -- for a fusion family, to an encoder with that many
-    features. A setting that does not compile is not a width."""
+    representative setting, each compile to a branch with that many outputs times the same whole
+    number of units (`sources`: the observation as `compile_tree` takes it) -- for a fusion family,
+    to an encoder with that many features. One unit per option is a width (MLP width, conv
+    channels, GRU hidden); several are heads (attention: ``heads`` x ``dim`` outputs, so masking
+    the last heads' units is heads by masking). A setting that does not compile is not a width."""
     families = entry_families(space)
     first = {e: fams[0] for e, fams in families.items()}
     out: Widths = {}
@@ -203,10 +212,12 @@ def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Wi
                 space.suggest_entry(entry, trial)
                 for param, options in trial.domains.items():
                     ints = all(isinstance(o, int) and not isinstance(o, bool) for o in options)
-                    if ints and len(set(options)) > 1 and all(
-                            _branch_width(space, {**first, entry: family}, entry, {param: v}, sources,
-                                          catalog) == v for v in (min(options), max(options))):
-                        out.setdefault(entry, {})[family] = Width(param, tuple(int(o) for o in options))
+                    if not ints or len(set(options)) < 2 or min(options) < 1:
+                        continue
+                    units = _units(space, {**first, entry: family}, entry, param, options, sources, catalog)
+                    if units is not None:
+                        width = Width(param, tuple(int(o) for o in options), units)
+                        out.setdefault(entry, {})[family] = width
                         break
     return out
 
@@ -248,6 +259,17 @@ def depth_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> De
 def _first_module(branch_module: nn.Module) -> nn.Module:
     """The first module of a compiled branch (the branch itself when it is a single module)."""
     return branch_module[0] if isinstance(branch_module, nn.Sequential) else branch_module
+
+
+def _units(space: EntrySpace, pick: Mapping[str, str], entry: str, param: str, options: Sequence[int],
+           sources: Any, catalog: Catalog | None) -> int | None:
+    """Output units per unit of `param` when the branch's output is that whole multiple of the
+    parameter at its smallest and largest options; None otherwise."""
+    low, high = min(options), max(options)
+    dims = [_branch_width(space, pick, entry, {param: v}, sources, catalog) for v in (low, high)]
+    if dims[0] is None or dims[1] is None or dims[0] % low or dims[0] // low != dims[1] / high:
+        return None
+    return dims[0] // low
 
 
 def _branch_width(space: EntrySpace, pick: Mapping[str, str], entry: str, values: Mapping[str, Any],
@@ -420,7 +442,7 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
         projections = [nn.Identity() if w == width else nn.Linear(w, width) for w in dims]
     for j, family in enumerate(families[FUSION]):  # a fusion width: masked before its projection
         if (w := widths.get(FUSION, {}).get(family)) is not None:
-            fusions[j], projections[j] = WidthMasked(fusions[j], projections[j], w.options), nn.Identity()
+            fusions[j], projections[j] = WidthMasked(fusions[j], projections[j], w.unit_counts), nn.Identity()
     return SuperNet(nets[0], options, fusions, projections, width, families), families, widths, depths
 
 
@@ -433,10 +455,11 @@ def _candidate(projected: nn.Module, width: Width | None, depth: Depth | None) -
     assert isinstance(projected, nn.Sequential)
     if depth is None:
         assert width is not None
-        return WidthMasked(projected[:-1], projected[-1], width.options)
+        return WidthMasked(projected[:-1], projected[-1], width.unit_counts)
     if width is None:
         return DepthMixed(projected[0], projected[1:], depth.options)
-    return WidthMasked(DepthMixed(projected[0], projected[1:-1], depth.options), projected[-1], width.options)
+    return WidthMasked(DepthMixed(projected[0], projected[1:-1], depth.options), projected[-1],
+                       width.unit_counts)
 
 
 def supernet_policy_kwargs(net: SuperNet) -> dict[str, Any]:

@@ -131,7 +131,9 @@ def test_a_width_parameter_is_found_by_compiling_each_family_at_its_extreme_opti
     assert widths["instruction"]["embed_gru"].param == "hidden"  # not dim: the GRU state is the output
     assert widths["bev"]["nature_cnn"].param == "width" and widths["bev"]["conv"].param == "channels"
     families = entry_families(space)
-    assert "attention" in families["history"] and "attention" not in widths["history"]  # heads x dim
+    # attention's output is heads x dim (8 at the representative setting): heads, 8 units each
+    assert widths["history"]["attention"] == Width("heads", (2, 4, 8), units=8)
+    assert widths["history"]["attention"].unit_counts == (16, 32, 64)
     assert "onehot" in families["instruction"] and "onehot" not in widths["instruction"]  # no parameter
     # the fusion's: its features dimension
     assert widths["fusion"]["concat"] == Width("width", (32, 64, 128, 256))
@@ -160,14 +162,16 @@ def test_the_supernet_builds_a_width_family_at_its_widest_option(evaluator, spac
         for f, width in fams.items() if e != "fusion" else ():
             candidate = net.options[e][families[e].index(f)]
             assert isinstance(candidate, WidthMasked) and candidate.masks.shape == (len(width.options),
-                                                                                   width.widest)
+                                                                                   width.widest * width.units)
             assert isinstance(candidate.body, DepthMixed) == (f in depths.get(e, {}))
     for j, family in enumerate(families["fusion"]):  # fusions: widest, masked, then projected to 256
         fusion = net.fusions[j]
         assert isinstance(fusion, WidthMasked) and fusion.masks.shape[1] == widths["fusion"][family].widest
     assert net.features_dim == 256
     attention = net.options["history"][families["history"].index("attention")]
-    assert isinstance(attention, DepthMixed) and len(attention.first.layers) == 3  # deepest, no width
+    assert isinstance(attention, WidthMasked) and isinstance(attention.body, DepthMixed)
+    assert len(attention.body.first.layers) == 3  # deepest
+    assert attention.body.first.layers[0].attn.num_heads == 8  # most heads, masked to 2, 4 or 8
     assert net.options["ego"][0].body.first.depth == 3
 
 
