@@ -63,6 +63,7 @@ def test_cli_options_come_from_the_config() -> None:
     assert args.fidelity == "cheap" and args.backend == "numpy"
 
 
+@pytest.mark.slow  # PPO through the full supernet and the expert and SB3 reference rows: ~30 s
 def test_a_supernet_strategy_counts_its_supernet_as_candidates_and_its_env_steps(tmp_path) -> None:
     from evo_lacer.compare import run_comparison
 

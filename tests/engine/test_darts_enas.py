@@ -216,6 +216,7 @@ def _kill_after_supernet(proc: Any, run_dir: Path, lines: int, limit_s: float = 
     return complete_lines(run_dir / "candidates.jsonl")
 
 
+@pytest.mark.slow  # a subprocess search per strategy, killed and resumed: 10-20 s each
 @pytest.mark.parametrize("name", ["darts", "enas"])
 def test_resume_after_kill_9_loses_and_repeats_nothing(name: str, tmp_path, monkeypatch, request) -> None:
     reference: SearchResult = request.getfixturevalue(name)

@@ -94,7 +94,7 @@ def test_describe_names_sources_and_reward(ring_eval: RLEvaluator) -> None:
         assert word in text
 
 
-def test_feedback_signals_and_filter(ring_eval: RLEvaluator) -> None:
+def test_feedback_channels_and_filter(ring_eval: RLEvaluator) -> None:
     no_features = RLEvaluator(RING, steps=64, eval_episodes=1, env_kwargs=RING_KWARGS,
                               feedback=("reward", "metrics"))
     fb = no_features.evaluate(ring_tree(), seed=0)
@@ -102,7 +102,7 @@ def test_feedback_signals_and_filter(ring_eval: RLEvaluator) -> None:
     blind = filter_feedback(fb, ("metrics",))
     assert blind.ok and blind.fitness == fb.fitness  # selection keeps the fitness
     assert "reward" not in blind.metrics and "mean_speed" in blind.metrics
-    with pytest.raises(EvaluationError, match="unknown feedback signal"):
+    with pytest.raises(EvaluationError, match="unknown feedback channel"):
         RLEvaluator(RING, steps=64, env_kwargs=RING_KWARGS, feedback=("rewards",))
 
 
