@@ -26,7 +26,7 @@ cloning gradient steps), and the derived architecture is the one evaluation (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -36,16 +36,14 @@ from torch import nn
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
+    Params,
     build_supernet,
     depth_key,
-    depth_settings,
-    depths_json,
     derived_config,
-    merged,
+    overrides,
+    params_json,
     supernet_policy_kwargs,
     width_key,
-    width_settings,
-    widths_json,
 )
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
@@ -109,10 +107,7 @@ class DartsStrategy(OneShotStrategy):
         generator = torch.Generator().manual_seed(self.seed)
         alphas = {e: nn.Parameter(ALPHA_INIT * torch.randn(len(f), generator=generator))
                   for e, f in families.items()}
-        betas = {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(w.options), generator=generator))
-                     for f, w in fams.items()} for e, fams in widths.items()}
-        gammas = {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(d.options), generator=generator))
-                      for f, d in fams.items()} for e, fams in depths.items()}
+        betas, gammas = _initial(widths, generator), _initial(depths, generator)
         arch = {**alphas, **{width_key(e, f): b for e, fams in betas.items() for f, b in fams.items()},
                 **{depth_key(e, f): g for e, fams in gammas.items() for f, g in fams.items()}}
         net.mixing = lambda key: torch.softmax(arch[key], 0)
@@ -129,27 +124,16 @@ class DartsStrategy(OneShotStrategy):
             trained = self.trainer.train_clone(supernet_policy_kwargs(net), self.seed, steps, hook).steps
         with torch.no_grad():
             weights = {e: dict(zip(families[e], _rounded(torch.softmax(a, 0)))) for e, a in alphas.items()}
-            width_weights = {e: {f: dict(zip(map(str, widths[e][f].options), _rounded(torch.softmax(b, 0))))
-                                 for f, b in fams.items()} for e, fams in betas.items()}
             choice = {e: families[e][int(torch.argmax(a))] for e, a in alphas.items()}
-            chosen = {e: widths[e][f].options[int(torch.argmax(betas[e][f]))] for e, f in choice.items()
-                      if f in betas.get(e, {})}
-            depth_weights = {e: {f: dict(zip(map(str, depths[e][f].options), _rounded(torch.softmax(g, 0))))
-                                 for f, g in fams.items()} for e, fams in gammas.items()}
-            deep = {e: depths[e][f].options[int(torch.argmax(gammas[e][f]))] for e, f in choice.items()
-                    if f in gammas.get(e, {})}
-        config = derived_config(self.space, choice, merged(width_settings(widths, choice, chosen),
-                                                           depth_settings(depths, choice, deep)))
+            chosen, deep = _argmax(betas, widths, choice), _argmax(gammas, depths, choice)
+        config = derived_config(self.space, choice, overrides(choice, (widths, chosen), (depths, deep)))
         raw = {e: [float(v) for v in a.detach()] for e, a in alphas.items()}
-        raw_betas = {e: {f: [float(v) for v in b.detach()] for f, b in fams.items()}
-                     for e, fams in betas.items()}
-        raw_gammas = {e: {f: [float(v) for v in g.detach()] for f, g in fams.items()}
-                      for e, fams in gammas.items()}
         result = {"families": families, "alphas": raw, "weights": weights, "choice": choice,
-                  "width_params": widths_json(widths), "betas": raw_betas, "width_weights": width_weights,
-                  "widths": chosen, "depth_params": depths_json(depths), "gammas": raw_gammas,
-                  "depth_weights": depth_weights, "depths": deep, "config": config,
-                  "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
+                  "width_params": params_json(widths), "betas": _raw(betas),
+                  "width_weights": _option_weights(betas, widths), "widths": chosen,
+                  "depth_params": params_json(depths), "gammas": _raw(gammas),
+                  "depth_weights": _option_weights(gammas, depths), "depths": deep, "config": config,
+                  "supernet_steps": trained, "supernet_unit": self.supernet_unit,
                   "alpha_updates": step.updates,
                   "candidate_equivalents": self.equivalents}
         kept = ("alphas", "weights", "choice", "betas", "width_weights", "widths", "gammas", "depth_weights",
@@ -160,6 +144,32 @@ class DartsStrategy(OneShotStrategy):
 
 def _rounded(weights: torch.Tensor) -> list[float]:
     return [round(float(w), 6) for w in weights]
+
+
+Logits = dict[str, dict[str, nn.Parameter]]
+"""Entry -> family -> architecture weights over its width (beta) or depth (gamma) options."""
+
+
+def _initial(params: Params, generator: torch.Generator) -> Logits:
+    """Architecture weights over each family's options, drawn as alpha's are."""
+    return {e: {f: nn.Parameter(ALPHA_INIT * torch.randn(len(p.options), generator=generator))
+                for f, p in fams.items()} for e, fams in params.items()}
+
+
+def _argmax(logits: Logits, params: Params, choice: Mapping[str, str]) -> dict[str, int]:
+    """Entry -> the argmax option of its chosen family (the entries whose family has the parameter)."""
+    return {e: params[e][f].options[int(torch.argmax(logits[e][f]))] for e, f in choice.items()
+            if f in logits.get(e, {})}
+
+
+def _option_weights(logits: Logits, params: Params) -> dict[str, dict[str, dict[str, float]]]:
+    """Entry -> family -> option -> softmax weight."""
+    return {e: {f: dict(zip(map(str, params[e][f].options), _rounded(torch.softmax(w, 0))))
+                for f, w in fams.items()} for e, fams in logits.items()}
+
+
+def _raw(logits: Logits) -> dict[str, dict[str, list[float]]]:
+    return {e: {f: [float(v) for v in w.detach()] for f, w in fams.items()} for e, fams in logits.items()}
 
 
 def build_darts(spec: StrategySpec, config: SearchConfig, parts: StrategyParts) -> Strategy:

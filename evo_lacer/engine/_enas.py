@@ -34,18 +34,16 @@ from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
     Depths,
+    Params,
     SuperNet,
     Widths,
     build_supernet,
     depth_key,
-    depth_settings,
-    depths_json,
     derived_config,
-    merged,
+    overrides,
+    params_json,
     supernet_policy_kwargs,
     width_key,
-    width_settings,
-    widths_json,
 )
 from evo_lacer.evaluate._envtools import rollout, torch_threads
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
@@ -83,10 +81,9 @@ class Controller:
     def __init__(self, families: dict[str, list[str]], widths: Widths, depths: Depths | None = None) -> None:
         self.families, self.widths, self.depths = families, widths, depths or {}
         self.logits = {e: nn.Parameter(torch.zeros(len(f))) for e, f in families.items()}
-        self.logits.update({width_key(e, f): nn.Parameter(torch.zeros(len(w.options)))
-                            for e, fams in widths.items() for f, w in fams.items()})
-        self.logits.update({depth_key(e, f): nn.Parameter(torch.zeros(len(d.options)))
-                            for e, fams in self.depths.items() for f, d in fams.items()})
+        for params, key in ((widths, width_key), (self.depths, depth_key)):
+            self.logits.update({key(e, f): nn.Parameter(torch.zeros(len(p.options)))
+                                for e, fams in params.items() for f, p in fams.items()})
 
     def sample(self, generator: torch.Generator) -> Sample:
         """(mixing key -> index: each entry's family, then that family's width and depth where it has
@@ -117,11 +114,12 @@ class Controller:
     def named(self, choice: dict[str, int]) -> Named:
         """A sampled choice by name: (entry -> family, entry -> width value, entry -> depth value)."""
         families = {e: self.families[e][choice[e]] for e in self.families}
-        widths = {e: self.widths[e][f].options[choice[width_key(e, f)]] for e, f in families.items()
-                  if width_key(e, f) in choice}
-        depths = {e: self.depths[e][f].options[choice[depth_key(e, f)]] for e, f in families.items()
-                  if depth_key(e, f) in choice}
-        return families, widths, depths
+
+        def values(params: Params, key: Callable[[str, str], str]) -> dict[str, int]:
+            return {e: params[e][f].options[choice[key(e, f)]] for e, f in families.items()
+                    if key(e, f) in choice}
+
+        return families, values(self.widths, width_key), values(self.depths, depth_key)
 
     def probabilities(self) -> dict[str, dict[str, float]]:
         """Entry -> family -> probability."""
@@ -130,15 +128,17 @@ class Controller:
 
     def width_probabilities(self) -> dict[str, dict[str, dict[str, float]]]:
         """Entry -> family -> width option -> probability (the families with a width parameter)."""
-        with torch.no_grad():
-            return {e: {f: dict(zip(map(str, w.options), self._probabilities(width_key(e, f))))
-                        for f, w in fams.items()} for e, fams in self.widths.items()}
+        return self._option_probabilities(self.widths, width_key)
 
     def depth_probabilities(self) -> dict[str, dict[str, dict[str, float]]]:
         """Entry -> family -> depth option -> probability (the families with a depth parameter)."""
+        return self._option_probabilities(self.depths, depth_key)
+
+    def _option_probabilities(self, params: Params, key: Callable[[str, str], str]
+                              ) -> dict[str, dict[str, dict[str, float]]]:
         with torch.no_grad():
-            return {e: {f: dict(zip(map(str, d.options), self._probabilities(depth_key(e, f))))
-                        for f, d in fams.items()} for e, fams in self.depths.items()}
+            return {e: {f: dict(zip(map(str, p.options), self._probabilities(key(e, f))))
+                        for f, p in fams.items()} for e, fams in params.items()}
 
     def _probabilities(self, key: str) -> list[float]:
         return [round(float(p), 6) for p in torch.softmax(self.logits[key], 0)]
@@ -214,12 +214,12 @@ class EnasStrategy(OneShotStrategy):
         sampled: list[dict[str, Any]] = [{"choice": choice, "widths": chosen, "depths": deep,
                                           "shared_score": score} for (choice, chosen, deep), score in scored]
         finalists = sampled[:self.finals]
-        result = {"families": families, "width_params": widths_json(widths),
-                  "depth_params": depths_json(depths), "probabilities": probabilities,
+        result = {"families": families, "width_params": params_json(widths),
+                  "depth_params": params_json(depths), "probabilities": probabilities,
                   "width_probabilities": width_probabilities, "depth_probabilities": depth_probabilities,
                   "sampled": sampled,
                   "finalists": finalists, "rewards": step.rewards, "baseline": step.baseline,
-                  "supernet_steps": trained, "supernet_unit": "grad_steps" if self.clones else "env_steps",
+                  "supernet_steps": trained, "supernet_unit": self.supernet_unit,
                   "score_steps": score_steps, "candidate_equivalents": self.equivalents}
         out: list[Finalist] = []
         for rank, item in enumerate(finalists):
@@ -227,12 +227,11 @@ class EnasStrategy(OneShotStrategy):
                      "depth_probabilities": depth_probabilities, "choice": item["choice"],
                      "widths": item["widths"], "depths": item["depths"], "rank": rank,
                      "shared_score": item["shared_score"], "finalists": finalists,
-                     "supernet_steps": trained, "supernet_unit": result["supernet_unit"],
+                     "supernet_steps": trained, "supernet_unit": self.supernet_unit,
                      "score_steps": score_steps,
                      "candidate_equivalents": self.equivalents}
-            settings = merged(width_settings(widths, item["choice"], item["widths"]),
-                              depth_settings(depths, item["choice"], item["depths"]))
-            config = derived_config(self.space, item["choice"], settings)
+            values = overrides(item["choice"], (widths, item["widths"]), (depths, item["depths"]))
+            config = derived_config(self.space, item["choice"], values)
             out.append((config, extra))
         return result, out
 

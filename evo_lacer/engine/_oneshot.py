@@ -65,6 +65,11 @@ class OneShotStrategy(Strategy):
         return not isinstance(self.trainer, PPOTrainer)
 
     @property
+    def supernet_unit(self) -> str:
+        """What the supernet's steps count (its result's ``supernet_unit``)."""
+        return "grad_steps" if self.clones else "env_steps"
+
+    @property
     def unit_steps(self) -> int:
         """One candidate's training steps: PPO env steps, or cloning gradient steps."""
         trainer = self.trainer

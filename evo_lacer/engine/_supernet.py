@@ -105,23 +105,8 @@ def depth_key(entry: str, family: str) -> str:
     return f"{entry}/{family}/depth"
 
 
-def depth_settings(depths: Depths, choice: Mapping[str, str], chosen: Mapping[str, int]) -> dict[str, Any]:
-    """`derived_config`'s depths from entry -> the depth chosen for its chosen family."""
-    return {e: {depths[e][choice[e]].param: v} for e, v in chosen.items()}
-
-
-def merged(*settings: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per-entry parameter overrides (`width_settings`, `depth_settings`) merged into one mapping."""
-    out: dict[str, dict[str, Any]] = {}
-    for one in settings:
-        for e, values in one.items():
-            out.setdefault(e, {}).update(values)
-    return out
-
-
-def depths_json(depths: Depths) -> dict[str, dict[str, dict[str, Any]]]:
-    """`depths` as JSON (entry -> family -> its parameter and options), for the strategies' results."""
-    return {e: {f: d.to_dict() for f, d in fams.items()} for e, fams in depths.items()}
+Params = Mapping[str, Mapping[str, Width | Depth]]
+"""`Widths` or `Depths`: entry -> family -> its width or depth parameter."""
 
 
 def width_key(entry: str, family: str) -> str:
@@ -129,14 +114,20 @@ def width_key(entry: str, family: str) -> str:
     return f"{entry}/{family}"
 
 
-def width_settings(widths: Widths, choice: Mapping[str, str], chosen: Mapping[str, int]) -> dict[str, Any]:
-    """`derived_config`'s widths from entry -> the width value chosen for its chosen family."""
-    return {e: {widths[e][choice[e]].param: v} for e, v in chosen.items()}
+def overrides(choice: Mapping[str, str],
+              *chosen: tuple[Params, Mapping[str, int]]) -> dict[str, dict[str, Any]]:
+    """`derived_config`'s per-entry parameter values: for each (`Widths` or `Depths`, entry -> the
+    value chosen for the family `choice` gives it) pair, entry -> {that family's parameter: value}."""
+    out: dict[str, dict[str, Any]] = {}
+    for params, values in chosen:
+        for e, v in values.items():
+            out.setdefault(e, {})[params[e][choice[e]].param] = v
+    return out
 
 
-def widths_json(widths: Widths) -> dict[str, dict[str, dict[str, Any]]]:
-    """`widths` as JSON (entry -> family -> its parameter and options), for the strategies' results."""
-    return {e: {f: w.to_dict() for f, w in fams.items()} for e, fams in widths.items()}
+def params_json(params: Params) -> dict[str, dict[str, dict[str, Any]]]:
+    """`Widths` / `Depths` as JSON (entry -> family -> its parameter and options), for the results."""
+    return {e: {f: p.to_dict() for f, p in fams.items()} for e, fams in params.items()}
 
 
 class _Families:
@@ -187,11 +178,11 @@ def representative(space: EntrySpace, entry: str, family: str,
 
 
 def derived_config(space: EntrySpace, choice: Mapping[str, str],
-                   widths: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                   values: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The configuration with each entry's chosen family at its representative setting, except the
-    chosen widths: `widths` maps an entry to {its width parameter: value} (`width_settings`)."""
-    widths = widths or {}
-    return space.validate({e: representative(space, e, choice[e], widths.get(e)) for e in space.entries()})
+    parameter `values` gives it (entry -> {parameter: value}, e.g. its chosen width: `overrides`)."""
+    values = values or {}
+    return space.validate({e: representative(space, e, choice[e], values.get(e)) for e in space.entries()})
 
 
 def width_params(space: EntrySpace, sources: Any, catalog: Catalog | None) -> Widths:
@@ -425,11 +416,10 @@ def build_supernet(space: EntrySpace, observation_space: spaces.Space, catalog: 
         nets = []
         for j in range(count):  # network j: every entry's j-th family (its last when it has fewer)
             pick = {e: fams[min(j, len(fams) - 1)] for e, fams in families.items()}
-            widest = {e: {w.param: w.widest} for e, f in pick.items()
-                      if (w := widths.get(e, {}).get(f)) is not None}
-            deepest = {e: {d.param: d.deepest} for e, f in pick.items()
-                       if (d := depths.get(e, {}).get(f)) is not None}
-            tree = _projected(space.to_tree(derived_config(space, pick, merged(widest, deepest))))
+            widest = {e: w.widest for e, f in pick.items() if (w := widths.get(e, {}).get(f)) is not None}
+            deepest = {e: d.deepest for e, f in pick.items() if (d := depths.get(e, {}).get(f)) is not None}
+            extremes = overrides(pick, (widths, widest), (depths, deepest))
+            tree = _projected(space.to_tree(derived_config(space, pick, extremes)))
             nets.append(compile_tree(tree, sources, catalog))
     options = {e: [_candidate(nets[j].branches[e], widths.get(e, {}).get(family),
                               depths.get(e, {}).get(family))

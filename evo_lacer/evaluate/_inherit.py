@@ -30,7 +30,7 @@ import contextlib
 import copy
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast, runtime_checkable
@@ -41,6 +41,7 @@ from torch import nn
 from evo_lacer.evaluate._base import Evaluator
 from evo_lacer.evaluate._feedback import Feedback
 from evo_lacer.tree import Node, tree_hash
+from evo_lacer.zoo import Catalog
 
 INHERIT = "inherit"
 """Key of a proposal's / candidate's ``extra``: encoder part -> parent candidate id (see above)."""
@@ -205,3 +206,27 @@ def record_weights(feedback: Feedback, weights: TreeWeights | None) -> Feedback:
 def tree_weights(plan: WeightPlan | None, tree: Node) -> TreeWeights | None:
     """The weights of one evaluation of `tree` under `plan` (None: no plan, or the tree is not in it)."""
     return None if plan is None else plan.for_tree(tree)
+
+
+class TreeTraining(Protocol):
+    """What `evaluate_tree` needs of an evaluator that trains a compiled tree (`RLEvaluator`,
+    `ImitationEvaluator`)."""
+
+    inheritance: WeightPlan | None
+    catalog: Catalog | None
+
+    def evaluate_policy(self, policy_kwargs: Callable[[], dict[str, Any]], seed: int) -> Feedback: ...
+
+
+def evaluate_tree(evaluator: TreeTraining, tree: Node, seed: int) -> Feedback:
+    """The evaluator's measurement of `tree` compiled as the policy's features extractor, starting
+    from and saving weights as its ``inheritance`` says (the evaluators' ``evaluate``)."""
+    weights = tree_weights(evaluator.inheritance, tree)
+
+    def kwargs() -> dict[str, Any]:
+        from evo_lacer.compile import policy_kwargs_for
+
+        return carry_weights(dict(policy_kwargs_for(tree, evaluator.catalog)), weights)
+
+    return record_weights(evaluator.evaluate_policy(kwargs, seed), weights)
+

@@ -41,14 +41,7 @@ from evo_lacer.evaluate._envtools import (
 )
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import check_channels, filter_feedback
-from evo_lacer.evaluate._inherit import (
-    WeightPlan,
-    carry_weights,
-    inherit_weights,
-    inheriting_copy,
-    record_weights,
-    tree_weights,
-)
+from evo_lacer.evaluate._inherit import WeightPlan, evaluate_tree, inherit_weights, inheriting_copy
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
 
@@ -205,14 +198,7 @@ class RLEvaluator:
     # --- the role --------------------------------------------------------------------------
     def evaluate(self, tree: Node, seed: int) -> Feedback:
         """Train PPO with ``tree`` as features extractor for ``steps`` env steps, then score it."""
-        weights = tree_weights(self.inheritance, tree)
-
-        def kwargs() -> dict[str, Any]:
-            from evo_lacer.compile import policy_kwargs_for
-
-            return carry_weights(dict(policy_kwargs_for(tree, self.catalog)), weights)
-
-        return record_weights(self.evaluate_policy(kwargs, seed), weights)
+        return evaluate_tree(self, tree, seed)
 
     def baseline(self, seed: int) -> Feedback:
         """The same training and scoring with SB3's default extractor (``CombinedExtractor``
