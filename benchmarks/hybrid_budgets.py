@@ -105,13 +105,13 @@ def expand(rows: list[dict[str, Any]], budgets: list[int]) -> list[dict[str, Any
     """Rows per (task, label, budget, seed). A smaller budget without a run of its own is read off
     the prefix of the largest run (marked ``derived``): exactly that budget's run for random, the
     best after that many evaluations of a run planned for the larger budget for the others."""
-    out = {(r["task"], r["label"], r["budget"], r["seed"]): r for r in rows}
+    out = {(r["task"], r["label"], r["budget"], r["seed"]): {**r, "run_budget": r["budget"]} for r in rows}
     for r in rows:
         for b in budgets:
             if b < r["budget"] and len(r["curve"]) >= b:
                 key = (r["task"], r["label"], b, r["seed"])
                 prefix = {"budget": b, "curve": r["curve"][:b], "best": r["curve"][b - 1],
-                          "derived": r["strategy"] != "random"}
+                          "derived": r["strategy"] != "random", "run_budget": r["budget"]}
                 out.setdefault(key, {**r, **prefix})
     return list(out.values())
 
@@ -140,6 +140,7 @@ def ranks(table: dict[str, dict[int, float]]) -> dict[str, float]:
 
 def report(out: Path, budgets: list[int]) -> str:
     rows = expand(load(out / "results.jsonl"), budgets)
+    held_out = load_reeval(out)
     rng = np.random.default_rng(0)
     lines = ["# Hybrid vs its baselines", "",
              "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
@@ -157,35 +158,26 @@ def report(out: Path, budgets: list[int]) -> str:
         rows = [r for r in rows if r["task"] != task or r["seed"] in common]
         task_budgets = sorted({r["budget"] for r in rows if r["task"] == task})
         labels = sorted({r["label"] for r in rows if r["task"] == task})
-        lines.append("| row | " + " | ".join(f"budget {b}" for b in task_budgets) + " |")
-        lines.append("|---|" + "---|" * len(task_budgets))
-        rank_by_budget = {}
-        for b in task_budgets:
-            table = {lb: {r["seed"]: r["best"] for r in rows if r["task"] == task and r["budget"] == b
-                          and r["label"] == lb and r["best"] is not None} for lb in labels}
-            most = max((len(v) for v in table.values()), default=0)  # rows with fewer seeds get no rank
-            rank_by_budget[b] = ranks({lb: v for lb, v in table.items() if v and len(v) == most})
-        for lb in labels:
-            cells = []
-            for b in task_budgets:
-                vals = np.array([r["best"] for r in rows if r["task"] == task and r["budget"] == b
-                                 and r["label"] == lb and r["best"] is not None], dtype=float)
-                if len(vals) == 0:
-                    cells.append("-")
-                    continue
-                lo, hi = bootstrap_median(vals, rng)
-                rank = rank_by_budget[b].get(lb)
-                rank_text = f", rank {rank:.1f}" if rank is not None else ", no rank (fewer seeds)"
-                derived = any(r.get("derived") for r in rows if r["task"] == task and r["budget"] == b
-                              and r["label"] == lb)
-                mark = " (prefix)" if derived else ""
-                cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}{mark}")
-            lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+        lines += ["The search's own best (the maximum of its measurements):", ""]
+        lines += table(rows, task, task_budgets, labels, "best", rng)
+        held = [{**r, "best": held_out.get((r["task"], r["label"], r["budget"], r["seed"]))}
+                for r in rows if r["task"] == task]
+        if any(r["best"] is not None for r in held):
+            lines += ["", "Held-out re-evaluation of the encoder each search returns (the mean over "
+                      f"{reeval_k(out)} fresh seeds of the best of its first `b` evaluations; see "
+                      "benchmarks/reeval.py): the figure that ranks strategies where a tree's score "
+                      "moves from seed to seed.", ""]
+            lines += table(held, task, task_budgets, labels, "best", rng)
+            noise = within_tree_sd(out, task)
+            if noise is not None:
+                lines += ["", f"Seed-to-seed noise of one tree's score (median SD of those re-evaluations): "
+                          f"{noise[0]:.3f}; spread between the trees searches returned (SD): {noise[1]:.3f}."]
         lines.append("")
         arms = [r for r in rows if r["task"] == task and r.get("arms") and len(r["arms"]) > 1
                 and not r.get("derived")]
         if arms:
-            lines += ["Arms of the LLM rows (summed over runs): chosen / improved / proposal seconds", ""]
+            lines += ["Arms of the rows with several arms (summed over runs): chosen / improved / "
+                      "proposal seconds", ""]
             for lb in sorted({r["label"] for r in arms}):
                 for b in sorted({r["budget"] for r in arms if r["label"] == lb}):
                     summed: dict[str, list[float]] = {}
@@ -205,6 +197,89 @@ def report(out: Path, budgets: list[int]) -> str:
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     return text
+
+
+def table(rows: list[dict[str, Any]], task: str, budgets: list[int], labels: list[str], key: str,
+          rng: np.random.Generator) -> list[str]:
+    """Markdown rows: per label and budget the median of `key` over seeds [bootstrap 90%], mean rank, n."""
+    lines = ["| row | " + " | ".join(f"budget {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    rank_by_budget = {}
+    for b in budgets:
+        tab = {lb: {r["seed"]: r[key] for r in rows if r["task"] == task and r["budget"] == b
+                    and r["label"] == lb and r[key] is not None} for lb in labels}
+        most = max((len(v) for v in tab.values()), default=0)  # rows with fewer seeds get no rank
+        rank_by_budget[b] = ranks({lb: v for lb, v in tab.items() if v and len(v) == most})
+    for lb in labels:
+        cells = []
+        for b in budgets:
+            vals = np.array([r[key] for r in rows if r["task"] == task and r["budget"] == b
+                             and r["label"] == lb and r[key] is not None], dtype=float)
+            if len(vals) == 0:
+                cells.append("-")
+                continue
+            lo, hi = bootstrap_median(vals, rng)
+            rank = rank_by_budget[b].get(lb)
+            rank_text = f", rank {rank:.1f}" if rank is not None else ", no rank (fewer seeds)"
+            derived = any(r.get("derived") for r in rows if r["task"] == task and r["budget"] == b
+                          and r["label"] == lb)
+            mark = " (prefix)" if derived else ""
+            cells.append(f"{np.median(vals):.3f} [{lo:.3f}, {hi:.3f}]{rank_text}, n={len(vals)}{mark}")
+        lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def load_reeval(out: Path) -> dict[tuple[str, str, int, int], float | None]:
+    """(task, label, budget, seed) -> the mean of its held-out re-evaluations (None: all failed)."""
+    found = {}
+    for r in load(out / "reeval.jsonl"):
+        vals = [v for v in r["values"] if v is not None]
+        found[(r["task"], r["label"], r["budget"], r["seed"])] = float(np.mean(vals)) if vals else None
+    return found
+
+
+def reeval_k(out: Path) -> int:
+    return max((len(r["values"]) for r in load(out / "reeval.jsonl")), default=0)
+
+
+def within_tree_sd(out: Path, task: str) -> tuple[float, float] | None:
+    """(median SD of one tree's re-evaluations, SD of their means) over the task's re-evaluated trees."""
+    rows = [r for r in load(out / "reeval.jsonl") if r["task"] == task
+            and len([v for v in r["values"] if v is not None]) >= 2]
+    if len(rows) < 2:
+        return None
+    sds = [float(np.std([v for v in r["values"] if v is not None], ddof=1)) for r in rows]
+    means = [float(np.mean([v for v in r["values"] if v is not None])) for r in rows]
+    return float(np.median(sds)), float(np.std(means, ddof=1))
+
+
+def reeval_pass(out: Path, budgets: list[int], k: int, jobs: int, tasks: list[str] | None = None) -> int:
+    """Re-evaluate every stored (task, label, budget, seed) that has no re-evaluation yet; returns
+    the number that failed."""
+    from reeval import reevaluate, run_dir
+
+    done = set(load_reeval(out))
+    todo = []
+    for r in expand(load(out / "results.jsonl"), budgets):
+        key = (r["task"], r["label"], r["budget"], r["seed"])
+        folder = run_dir(out, r)
+        if key in done or (tasks and r["task"] not in tasks) or not (folder / "candidates.jsonl").is_file():
+            continue
+        todo.append({"task": r["task"], "label": r["label"], "budget": r["budget"], "seed": r["seed"],
+                     "run_dir": str(folder), "k": k})
+    print(f"{len(todo)} returned encoders to re-evaluate on {k} held-out seeds", flush=True)
+    failed = 0
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool, (out / "reeval.jsonl").open("a") as sink:
+        futures = {pool.submit(reevaluate, job): job for job in todo}
+        for future in as_completed(futures):
+            try:
+                row = future.result()
+            except Exception as exc:
+                failed += 1
+                print(f"FAILED re-evaluation {futures[future]}: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+    return failed
 
 
 def plot(out: Path, task: str, rows: list[dict[str, Any]]) -> None:
@@ -246,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="run every strategy at the largest budget only; smaller budgets are its prefixes")
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--reeval", type=int, default=3, metavar="K",
+                   help="re-evaluate each returned encoder on K held-out seeds (0: no)")
+    p.add_argument("--reeval-only", action="store_true", help="run no search; re-evaluate what is stored")
     args = p.parse_args(argv)
     if args.smoke:
         args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 1
@@ -253,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     failed = 0
-    if not args.report_only:
+    if not args.report_only and not args.reeval_only:
         done = {(r["task"], r["label"], r["budget"], r["seed"]) for r in load(out / "results.jsonl")}
         jobs = []
         cells = [(seed, task, budget, strategy) for seed in range(args.seed0, args.seed0 + args.seeds)
@@ -289,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"best {row['best']} ({row['wall_s']:.0f} s)", flush=True)
         if failed:
             print(f"{failed} searches failed", file=sys.stderr)
+    if args.reeval > 0 and not args.report_only:
+        failed += reeval_pass(out, args.budgets, args.reeval, args.jobs, args.tasks)
     print(report(out, args.budgets))
     return 1 if not args.report_only and failed else 0
 

@@ -1,13 +1,16 @@
 """Who makes the next child: a cost-aware Thompson sampler over the hybrid's arms.
 
 Arms: ``edit:random`` (a planned edit filled at random), ``edit:llm`` (the same, filled by the
-LLM) and ``design:llm`` (the LLM proposes a whole design from the history, LACER's move). An
+LLM), ``design:llm`` (the LLM proposes a whole design from the history, LACER's move) and
+``design:tpe`` (Optuna's TPE proposes a whole design of the flat space from every flat design
+evaluated so far -- the tpe baseline as one arm, so the hybrid can lean on it where edits do not pay). An
 arm *succeeds* when its child is evaluated and beats the median fitness of the population it
 was made from, one yardstick for every arm. Each arm has a Beta(1 + successes, 1 + failures)
 posterior; the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal
-seconds / the mean evaluation seconds), so an LLM that is slow next to the evaluations must
-succeed more often to be called, a model at chance ends up rarely called, and one that helps
-is called more. With one arm (no LLM) nothing is drawn.
+seconds / the mean evaluation seconds) for the LLM arms (the others' proposals take milliseconds,
+and leaving their clock out keeps ``llm="none"`` deterministic), so an LLM that is slow next to the
+evaluations must succeed more often to be called, a model at chance ends up rarely called, and one
+that helps is called more. With one arm nothing is drawn.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ import numpy as np
 
 from evo_lacer.errors import ConfigError
 
-EDIT_RANDOM, EDIT_LLM, DESIGN_LLM = "edit:random", "edit:llm", "design:llm"
-ARMS: tuple[str, ...] = (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)
+EDIT_RANDOM, EDIT_LLM, DESIGN_LLM, DESIGN_TPE = "edit:random", "edit:llm", "design:llm", "design:tpe"
+ARMS: tuple[str, ...] = (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM, DESIGN_TPE)
+LLM_ARMS: tuple[str, ...] = (EDIT_LLM, DESIGN_LLM)
+DESIGN_ARMS: tuple[str, ...] = (DESIGN_LLM, DESIGN_TPE)
+"""Arms that make a whole design of the flat space (they need one)."""
 
 
 @dataclass
@@ -70,7 +76,7 @@ class ArmBandit:
             st = self.stats[arm]
             draw = float(self.rng.beta(1 + st.improved, 1 + st.scored - st.improved))
             cost = 0.0
-            if st.chosen and mean_eval > 0:
+            if arm in LLM_ARMS and st.chosen and mean_eval > 0:  # the others take milliseconds
                 cost = self.cost_weight * (st.seconds / st.chosen) / mean_eval
             score = draw / (1.0 + cost)
             if score > best_score:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evo_lacer.engine._arms import ARMS, DESIGN_LLM, EDIT_LLM, EDIT_RANDOM, ArmBandit
+from evo_lacer.engine._arms import ARMS, DESIGN_ARMS, DESIGN_TPE, EDIT_LLM, EDIT_RANDOM, LLM_ARMS, ArmBandit
 from evo_lacer.engine._designer import Designer, RandomDesigner
 from evo_lacer.engine._flat_strategy import FlatStrategy, first_config
 from evo_lacer.engine._llm_client import ExchangeSink
@@ -17,6 +17,7 @@ from evo_lacer.engine._planner import Planner, RandomPlanner
 from evo_lacer.engine._screen import Screen
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
+from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._tree_strategy import TreeStrategy
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.llm import LLMBackend
@@ -85,15 +86,15 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
 
 
 def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True) -> ArmBandit:
-    """A strategy with arms (hybrid) and an LLM: `config.arms` or all of random-filled edits,
-    LLM-filled edits and whole LLM designs; without an LLM: random-filled edits. Other strategies:
-    LLM-filled edits with an LLM (llmastool, its paper's method), else random-filled edits.
-    `designs`: whether whole designs can be made (a flat space exists)."""
+    """A strategy with arms (hybrid): `config.arms` or every arm it can use -- random-filled edits,
+    TPE designs when a flat space exists, and with an LLM also LLM-filled edits and whole LLM designs.
+    Other strategies: LLM-filled edits with an LLM (llmastool, its paper's method), else random-filled
+    edits. `designs`: whether whole designs can be made (a flat space exists)."""
     llm = isinstance(designer, LLMDesigner)
-    if config.spec.arms and llm:
-        arms: tuple[str, ...] = tuple(a for a in config.arms or ARMS if designs or a != DESIGN_LLM)
-    elif config.spec.arms:
-        arms = tuple(a for a in config.arms if a == EDIT_RANDOM) or (EDIT_RANDOM,)
+    if config.spec.arms:
+        usable = [a for a in config.arms or ARMS if (designs or a not in DESIGN_ARMS)
+                  and (llm or a not in LLM_ARMS)]
+        arms: tuple[str, ...] = tuple(usable) or (EDIT_RANDOM,)
     elif llm:
         arms = (EDIT_LLM,)
     else:
@@ -151,6 +152,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         whole = WholeDesigner(designer.client, space, seed=config.seed, task=parts.task,
                               channels=spec.channels_for(config.llm_channels),
                               history_shown=max(2, config.history_in_prompt))
+    arms = make_arms(config, designer, designs=space is not None)
     return TreeStrategy(
         name=config.strategy, planner=make_planner(config, list(transforms)), designer=designer,
         transformations=transforms, catalog=parts.catalog, inputs=parts.inputs, seeds=seeds, task=parts.task,
@@ -158,7 +160,8 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         population_size=config.population, elitism=config.elitism,
         tournament_size=config.tournament_size, objectives=config.objectives,
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
-        arms=make_arms(config, designer, designs=whole is not None), whole=whole,
+        arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
+        if space is not None and DESIGN_TPE in arms.arms else None,
         llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
         screen_pool=config.screen_pool,
         reflect_every=config.generation_size if config.loop == "steady" else 0,

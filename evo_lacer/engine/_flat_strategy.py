@@ -24,14 +24,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import optuna
 
 from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._llm_client import ExchangeSink, LLMClient
-from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
 from evo_lacer.engine._planner import rng_from_state, rng_state
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy, candidate_rng
+from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import CHANNELS, Feedback, check_channels
 from evo_lacer.llm import LLMBackend
@@ -83,18 +82,11 @@ class FlatStrategy(Strategy):
         self.history: list[tuple[dict[str, Any], Feedback]] = []
         self.flying_configs: dict[int, dict[str, Any]] = {}
         """Configurations proposed and not yet observed (the steady loop's "this round")."""
-        self.study: optuna.Study | None = None
-        self.pending_trials: list[int] = []
-        if name == "tpe":
-            self.study = self._new_study()
+        self.tpe = TPEDesigner(space, n_startup_trials=n_startup_trials) if name == "tpe" else None
 
     @property
     def llm_based(self) -> bool:
         return self.name in ("lacer", "genius")
-
-    def _new_study(self) -> optuna.Study:
-        with quiet_optuna():
-            return optuna.create_study(direction="maximize")
 
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
@@ -114,9 +106,9 @@ class FlatStrategy(Strategy):
             designer, fell_back = "random", False
             extra: dict[str, Any] = {}
             try:
-                if self.name == "tpe":
-                    config, plan = self._tpe_config()
-                    designer = "tpe"
+                if self.tpe is not None:
+                    config, trial = self.tpe.ask(self.rng)
+                    plan, designer = {"trial": trial}, "tpe"
                 elif self.llm_based and self.designer is not None and not initial:
                     config, fell_back, extra = self.designer.propose(cid, self.history, round_configs)
                     designer = "llm"
@@ -135,36 +127,12 @@ class FlatStrategy(Strategy):
                                 propose_s=time.perf_counter() - start, extra=extra))
         return out
 
-    def _tpe_config(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        assert self.study is not None
-        with quiet_optuna():
-            self.study.sampler = optuna.samplers.TPESampler(
-                seed=int(self.rng.integers(0, 2**31 - 1)), n_startup_trials=self.n_startup_trials,
-                multivariate=True, constant_liar=True)
-            trial = self.study.ask()
-            self.pending_trials.append(trial.number)
-            config = self.space.suggest(trial)
-        return dict(config), {"trial": trial.number}
-
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
         cands = sorted(candidates, key=lambda c: c.id)
-        if self.name == "tpe" and self.study is not None:
-            values = [t.value for t in self.study.get_trials(deepcopy=False) if t.value is not None]
-            lo, hi = (min(values), max(values)) if values else (None, None)
-            with quiet_optuna():
-                for c in cands:
-                    trial = c.plan.get("trial")
-                    if trial is None:
-                        continue
-                    if c.fitness is not None:
-                        self.study.tell(int(trial), float(c.fitness))
-                    elif lo is not None and hi is not None:
-                        self.study.tell(int(trial), lo - max(hi - lo, 1e-6))
-                    else:
-                        self.study.tell(int(trial), state=optuna.trial.TrialState.FAIL)
-            told = {int(c.plan["trial"]) for c in cands if c.plan.get("trial") is not None}
-            self.pending_trials = [t for t in self.pending_trials if t not in told]
+        if self.tpe is not None:
+            self.tpe.tell([(int(c.plan["trial"]), None if c.fitness is None else float(c.fitness))
+                           for c in cands if c.plan.get("trial") is not None])
         for c in cands:
             self.flying_configs.pop(c.id, None)
             self.initial_observed += c.designer == "initial"
@@ -176,8 +144,7 @@ class FlatStrategy(Strategy):
         return {
             "strategy": self.name, "rng": rng_state(self.rng),
             "history": [[cfg, fb.to_dict()] for cfg, fb in self.history],
-            "study": None if self.study is None else study_to_state(self.study),
-            "pending_trials": list(self.pending_trials),
+            **({"study": None, "pending_trials": []} if self.tpe is None else self.tpe.state_dict()),
             "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "counters": {**(self.designer.counters() if self.designer is not None else {}),
                          "initial_proposed": self.initial_proposed,
@@ -190,10 +157,8 @@ class FlatStrategy(Strategy):
 
         self.rng = rng_from_state(state["rng"])
         self.history = [(dict(cfg), Feedback.from_dict(fb)) for cfg, fb in state["history"]]
-        if state.get("study") is not None:
-            self.study = self._new_study()
-            add_trials(self.study, state["study"])
-        self.pending_trials = [int(t) for t in state.get("pending_trials", [])]
+        if self.tpe is not None:
+            self.tpe.load_state_dict(state)
         self.flying_configs = {int(k): dict(v) for k, v in state.get("flying_configs", [])}
         counters = state.get("counters", {})
         if self.designer is not None:

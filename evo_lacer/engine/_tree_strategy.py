@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from evo_lacer.engine._arms import DESIGN_LLM, EDIT_LLM, ArmBandit
+from evo_lacer.engine._arms import DESIGN_LLM, DESIGN_TPE, EDIT_LLM, ArmBandit
 from evo_lacer.engine._designer import DesignContext, Designer, RandomDesigner
 from evo_lacer.engine._edits import (
     Edit,
@@ -54,6 +54,7 @@ from evo_lacer.engine._population import (
 from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._screen import Screen, tree_features
 from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback, probe_quality
 from evo_lacer.signals import Signal
@@ -69,6 +70,8 @@ INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 CONFIGS_KEPT = 64
 """Whole designs (flat configurations with their feedback) kept for the LLM's design prompts."""
+FLAT_DESIGNS = ("initial", "llm_design", "tpe_design")
+"""Transformations whose child is a whole configuration of the flat space (`Proposal.choice`)."""
 OBSERVED_KEPT = 300
 """Evaluated trees (features and fitness) the screen's model trains on (the most recent kept)."""
 
@@ -83,7 +86,7 @@ class TreeStrategy(Strategy):
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
-        reflect_every: int = 0, screen_pool: str = "plan",
+        reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -103,6 +106,8 @@ class TreeStrategy(Strategy):
         self.space = space
         self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
         self.whole = whole
+        self.tpe = tpe
+        """The ``design:tpe`` arm's study: told every flat design's outcome (start, LLM and TPE designs)."""
         self.screen = screen if screen is not None and screen.variants > 1 else None
         self.screen_pool = screen_pool
         """plan: the screened children share the parent and plan; parents: each its own parent."""
@@ -177,7 +182,7 @@ class TreeStrategy(Strategy):
         arms = [self.arms.choose() for _ in range(n)]
         picks: list[tuple[str, Individual | None, TransformContext | None, dict[str, list[Site]] | None]] = []
         for arm in arms:
-            if arm == DESIGN_LLM:
+            if arm in (DESIGN_LLM, DESIGN_TPE):
                 picks.append((arm, None, None, None))
                 continue
             chosen = select_parent(self.population, tournament_size=self.tournament_size,
@@ -200,7 +205,9 @@ class TreeStrategy(Strategy):
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
             t0 = time.perf_counter()
-            if parent is None or ctx is None or moves is None:
+            if arm == DESIGN_TPE:
+                prop = self._design_tpe()
+            elif parent is None or ctx is None or moves is None:
                 prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
             elif arm == EDIT_LLM or self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
@@ -250,7 +257,7 @@ class TreeStrategy(Strategy):
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:
         for i, prop in enumerate(out):
-            if prop.choice and prop.transformation in ("initial", "llm_design"):
+            if prop.choice and prop.transformation in FLAT_DESIGNS:
                 self.flying_configs[first_id + i] = dict(prop.choice)
 
     def _screen(self, out: list[Proposal], screened: list[tuple[int, list[Proposal], float]]) -> None:
@@ -308,6 +315,19 @@ class TreeStrategy(Strategy):
         return Proposal(tree=tree, transformation="llm_design", designer="llm", choice=config,
                         fell_back=fell_back, error=error, propose_s=time.perf_counter() - start,
                         extra={**extra, "origin": origin})
+
+    def _design_tpe(self) -> Proposal:
+        """A whole design from TPE over the flat space (the ``design:tpe`` arm)."""
+        assert self.tpe is not None and self.space is not None
+        start = time.perf_counter()
+        config, trial = self.tpe.ask(self.rng)
+        try:
+            tree: Node | None = self.space.to_tree(config)
+            error = ""
+        except Exception as exc:  # a space bug must not stop the search
+            tree, error = None, f"TPE design could not be built: {type(exc).__name__}: {exc}"
+        return Proposal(tree=tree, transformation="tpe_design", designer="tpe", choice=config, error=error,
+                        propose_s=time.perf_counter() - start, extra={"tpe_trial": trial})
 
     def _design(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]], plan: Plan,
                 cid: int, index: int, plan_s: float, designer: Designer, variant: int = 0) -> Proposal:
@@ -416,6 +436,7 @@ class TreeStrategy(Strategy):
                 self.arms.scored(arm, beats(c, median),
                                  c.feedback.cost.seconds if c.evaluated else None)
         new = []
+        self._tell_tpe(cands)
         for c in cands:
             if c.tree_hash:
                 self.seen.add(c.tree_hash)
@@ -430,7 +451,7 @@ class TreeStrategy(Strategy):
             done = [edit_from_dict(e) for e in c.extra.get("edits", [c.extra["edit"]] if "edit" in c.extra
                                                            else [])]
             self.lineage[c.id] = (parent_edits + done)[-LINEAGE_KEPT:]
-            if c.choice and c.transformation in ("initial", "llm_design"):
+            if c.choice and c.transformation in FLAT_DESIGNS:
                 self.configs = [*self.configs, (dict(c.choice), c.feedback)][-CONFIGS_KEPT:]
         self.population = survive(self.population + new, self.population_size, elitism=self.elitism,
                                   tournament_size=self.tournament_size,
@@ -448,6 +469,17 @@ class TreeStrategy(Strategy):
         self._reflect(cands)
         self.started = self.initial_proposed >= self.initial_total
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
+
+    def _tell_tpe(self, cands: list[Candidate]) -> None:
+        """The TPE arm learns every flat design's outcome: its own by trial, the others' as added trials."""
+        if self.tpe is None:
+            return
+        own = [(int(c.extra["tpe_trial"]), c.fitness) for c in cands if "tpe_trial" in c.extra]
+        if own:
+            self.tpe.tell(own)
+        for c in cands:
+            if c.choice and c.transformation in ("initial", "llm_design"):
+                self.tpe.add(c.choice, c.fitness)
 
     def _reflect(self, cands: list[Candidate]) -> None:
         """Let the designer reflect on a generation (or, steady, on the last `reflect_every`
@@ -480,6 +512,7 @@ class TreeStrategy(Strategy):
             "insights": self.insights, "arms": self.arms.state_dict(),
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
             "whole": None if self.whole is None else self.whole.counters(),
+            "tpe": None if self.tpe is None else self.tpe.state_dict(),
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
 
@@ -502,6 +535,8 @@ class TreeStrategy(Strategy):
         self.seen = set(state.get("seen", []))
         if "arms" in state:
             self.arms.load_state_dict(state["arms"])
+        if self.tpe is not None and state.get("tpe"):
+            self.tpe.load_state_dict(state["tpe"])
         if self.whole is not None and state.get("whole"):
             self.whole.load_counters(state["whole"])
         self.planner.load_state_dict(state["planner"])

@@ -12,7 +12,7 @@ from search_helpers import FirstOptionBackend, param_fitness, rich_fitness, smal
 
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
-from evo_lacer.engine._arms import ARMS, DESIGN_LLM, EDIT_LLM, EDIT_RANDOM, ArmBandit
+from evo_lacer.engine._arms import ARMS, DESIGN_LLM, DESIGN_TPE, EDIT_LLM, EDIT_RANDOM, ArmBandit
 from evo_lacer.engine._config import scaled_sizes
 from evo_lacer.engine._llm_designer import LLMDesigner, insight_problem
 from evo_lacer.errors import ConfigError
@@ -59,10 +59,32 @@ def test_the_first_generation_is_the_diverse_start_then_edits(tmp_path) -> None:
     origins = [c.extra.get("origin") for c in result.history]
     start = 1 + SearchConfig(budget=12).initial_count
     assert origins[:start] == ["seed"] + ["initial"] * (start - 1)
-    assert set(origins[start:]) == {EDIT_RANDOM}
+    assert set(origins[start:]) <= {EDIT_RANDOM, DESIGN_TPE}
     assert result.accounting["evaluations"] == 12
     arms = result.accounting["arms"]
-    assert set(arms) == {EDIT_RANDOM} and arms[EDIT_RANDOM]["chosen"] == len(result.history) - start
+    assert set(arms) == {EDIT_RANDOM, DESIGN_TPE}  # without an LLM: edits and TPE designs
+    assert sum(a["chosen"] for a in arms.values()) == len(result.history) - start
+    for arm in arms:
+        assert arms[arm]["chosen"] == origins[start:].count(arm)
+
+
+def test_the_tpe_arm_learns_from_every_flat_design(tmp_path) -> None:
+    """design:tpe's children are whole flat designs from a study told the diverse start and its own
+    outcomes; ``--arms edit:random`` is the hybrid without it."""
+    result = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=16,
+                    llm="none", seed=3, run_dir=tmp_path / "run", arms=(DESIGN_TPE,))
+    tpe = [c for c in result.history if c.extra.get("origin") == DESIGN_TPE]
+    start = [c for c in result.history if c.extra.get("origin") == "initial"]
+    assert len(tpe) == 16 - len(start) and start
+    space = FlatSpace.load().for_sources(small_space())
+    for c in tpe:
+        assert c.transformation == "tpe_design" and space.validate(c.choice) == c.choice
+    state = json.loads((tmp_path / "run" / "state" / "checkpoint.json").read_text())["strategy"]["tpe"]
+    told = [t for t in state["study"]["trials"] if t["state"] == "COMPLETE"]
+    assert len(told) == 16  # the start's designs were added, the arm's own were told
+    only_edits = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=8,
+                        llm="none", seed=3, run_dir=tmp_path / "edits", arms=(EDIT_RANDOM,))
+    assert set(only_edits.accounting["arms"]) == {EDIT_RANDOM}
 
 
 def test_compound_moves_record_every_edit(tmp_path) -> None:

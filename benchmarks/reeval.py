@@ -1,0 +1,60 @@
+"""Held-out re-evaluation of the encoder each search returns, for benchmarks/hybrid_budgets.py.
+
+A search's own "best fitness" is the maximum of noisy measurements: where one tree's score moves
+from seed to seed about as much as scores differ between trees (the ring's cheap fidelity at the
+benchmark's size), that maximum mostly rewards luck -- the winner's curse -- and says little about
+the encoder the user gets. So the tree a search would return after `b` evaluations (the best of
+its first `b` evaluated candidates) is evaluated again on `k` fresh seeds that no search uses
+(`HELD_OUT_SEED` + 0..k-1), and its mean is the figure that ranks strategies. Run folders are read
+back as data (``candidates.jsonl``), never executed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HELD_OUT_SEED = 1_000_003
+"""First seed of the re-evaluations (search seeds are small integers; candidate seeds derive from them)."""
+
+
+def run_dir(out: Path, row: dict[str, Any]) -> Path:
+    """The run folder of a results.jsonl row at its own (largest) budget."""
+    label = str(row["label"]).replace(":", "_").replace("/", "_")
+    return out / "runs" / row["task"] / label / f"b{row['run_budget']}-s{row['seed']}"
+
+
+def best_within(candidates: list[dict[str, Any]], budget: int) -> dict[str, Any] | None:
+    """The best OK candidate among the first `budget` evaluated ones (in id order; the same count as
+    the best-so-far curve), or None."""
+    evaluated = [c for c in sorted(candidates, key=lambda c: int(c["id"])) if c.get("evaluated")][:budget]
+    ok = [c for c in evaluated if (c.get("feedback") or {}).get("fitness") is not None and c.get("tree")]
+    return max(ok, key=lambda c: float(c["feedback"]["fitness"])) if ok else None
+
+
+def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
+    """Re-evaluate one (task, label, seed, budget)'s returned tree on `k` held-out seeds."""
+    import sys
+
+    import torch
+
+    from evo_lacer.evaluate import FunctionEvaluator
+    from evo_lacer.tree import node_from_dict
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from hybrid_budgets import make_task
+
+    torch.set_num_threads(1)
+    lines = (Path(job["run_dir"]) / "candidates.jsonl").read_text().splitlines()
+    cands = [json.loads(x) for x in lines if x.strip()]
+    best = best_within(cands, int(job["budget"]))
+    key = {k: job[k] for k in ("task", "label", "budget", "seed")}
+    if best is None:
+        return {**key, "candidate": None, "values": []}
+    task = make_task(job["task"])
+    evaluator = task.get("evaluator") or FunctionEvaluator(task["fitness"], task["observation_space"])
+    tree = node_from_dict(best["tree"])
+    values = [evaluator.evaluate(tree, HELD_OUT_SEED + j).fitness for j in range(int(job["k"]))]
+    return {**key, "candidate": int(best["id"]), "search_fitness": float(best["feedback"]["fitness"]),
+            "values": [None if v is None else float(v) for v in values]}
