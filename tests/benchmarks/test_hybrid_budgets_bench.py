@@ -25,9 +25,33 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     report = (tmp_path / "report.md").read_text()
     assert "| hybrid | " in report and "| random | " in report and "budget 6" in report
     assert (tmp_path / "best_so_far_multisource.png").stat().st_size > 1000
+    # each returned encoder was re-evaluated on 3 held-out seeds: the best of the run, again
+    held = [json.loads(x) for x in (tmp_path / "reeval.jsonl").read_text().splitlines()]
+    assert sorted(r["label"] for r in held) == ["hybrid", "random"]
+    for r in held:
+        run = next(x for x in rows if x["label"] == r["label"])
+        assert r["search_fitness"] == run["best"] and len(r["values"]) == 3
+        assert all(v is not None and -1.0 <= v <= 1.0 for v in r["values"])
+    assert "Held-out re-evaluation" in report and "Seed-to-seed noise" in report
     again = _run(["--smoke", "--jobs", "1", "--out", str(tmp_path)])  # nothing left to run
     assert again.returncode == 0 and "0 searches to run" in again.stdout
+    assert "0 returned encoders to re-evaluate" in again.stdout
     assert (tmp_path / "results.jsonl").read_text().count("\n") == 2
+    assert (tmp_path / "reeval.jsonl").read_text().count("\n") == 2
+
+
+def test_the_returned_encoder_is_the_best_of_the_first_b_evaluations() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from reeval import best_within
+
+    def cand(i: int, fitness: float | None, evaluated: bool = True) -> dict:
+        return {"id": i, "evaluated": evaluated, "tree": {"kind": "x"},
+                "feedback": {"status": "ok" if fitness is not None else "failed", "fitness": fitness}}
+
+    cands = [cand(3, 0.9), cand(0, 0.2), cand(1, None), cand(2, 0.5, evaluated=False), cand(4, 0.4)]
+    assert best_within(cands, 2)["id"] == 0  # ids 0 and 1 (1 failed); 2 was not evaluated (cached)
+    assert best_within(cands, 3)["id"] == 3
+    assert best_within([cand(0, None)], 1) is None
 
 
 def test_the_development_task_scores_architectures_apart() -> None:
