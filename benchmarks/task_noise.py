@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from reeval import HELD_OUT_SEED
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="ring", choices=["ring", "multisource", "devtask"])
+    p.add_argument("--task", default="ring", choices=["ring", "ring-large", "multisource", "devtask"])
     p.add_argument("--n", type=int, default=8, help="encoders")
     p.add_argument("--seeds", type=int, default=3, help="evaluation seeds per encoder")
     p.add_argument("--sample-seed", type=int, default=0)

@@ -25,6 +25,9 @@ from evo_lacer.errors import ConfigError
 
 EDIT_RANDOM, EDIT_LLM, DESIGN_LLM, DESIGN_TPE = "edit:random", "edit:llm", "design:llm", "design:tpe"
 ARMS: tuple[str, ...] = (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM, DESIGN_TPE)
+DEFAULT_ARMS: tuple[str, ...] = (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)
+"""The hybrid's arms unless `SearchConfig.arms` names others (``design:tpe`` is opt-in: on the
+development seeds it did not help; see the README)."""
 LLM_ARMS: tuple[str, ...] = (EDIT_LLM, DESIGN_LLM)
 DESIGN_ARMS: tuple[str, ...] = (DESIGN_LLM, DESIGN_TPE)
 """Arms that make a whole design of the flat space (they need one)."""

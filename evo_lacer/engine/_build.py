@@ -7,7 +7,15 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evo_lacer.engine._arms import ARMS, DESIGN_ARMS, DESIGN_TPE, EDIT_LLM, EDIT_RANDOM, LLM_ARMS, ArmBandit
+from evo_lacer.engine._arms import (
+    DEFAULT_ARMS,
+    DESIGN_ARMS,
+    DESIGN_TPE,
+    EDIT_LLM,
+    EDIT_RANDOM,
+    LLM_ARMS,
+    ArmBandit,
+)
 from evo_lacer.engine._designer import Designer, RandomDesigner
 from evo_lacer.engine._flat_strategy import FlatStrategy, first_config
 from evo_lacer.engine._llm_client import ExchangeSink
@@ -86,13 +94,14 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
 
 
 def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True) -> ArmBandit:
-    """A strategy with arms (hybrid): `config.arms` or every arm it can use -- random-filled edits,
-    TPE designs when a flat space exists, and with an LLM also LLM-filled edits and whole LLM designs.
+    """A strategy with arms (hybrid): those of `config.arms` (or `DEFAULT_ARMS`) it can use --
+    random-filled edits; with an LLM, LLM-filled edits and, with a flat space, whole LLM designs;
+    ``design:tpe`` (opt-in) with a flat space.
     Other strategies: LLM-filled edits with an LLM (llmastool, its paper's method), else random-filled
     edits. `designs`: whether whole designs can be made (a flat space exists)."""
     llm = isinstance(designer, LLMDesigner)
     if config.spec.arms:
-        usable = [a for a in config.arms or ARMS if (designs or a not in DESIGN_ARMS)
+        usable = [a for a in config.arms or DEFAULT_ARMS if (designs or a not in DESIGN_ARMS)
                   and (llm or a not in LLM_ARMS)]
         arms: tuple[str, ...] = tuple(usable) or (EDIT_RANDOM,)
     elif llm:

@@ -75,9 +75,9 @@ class SearchConfig:
     """Tree strategies: most edits in one child (compound moves; the planner chooses 1..max_edits)."""
     arms: tuple[str, ...] = ()
     """hybrid: the arms its bandit chooses among -- edit:random, edit:llm, design:llm, design:tpe (the
-    LLM arms need an LLM, the design arms a flat space); empty: every arm it can use. ``--arms
-    edit:llm`` reproduces a hybrid whose LLM fills every edit, ``--arms edit:random`` the hybrid
-    without TPE designs."""
+    LLM arms need an LLM, the design arms a flat space); empty: edit:random, edit:llm and
+    design:llm where usable (design:tpe, TPE whole designs of the flat space, is opt-in: ``--arms
+    edit:random design:tpe``). ``--arms edit:llm`` reproduces a hybrid whose LLM fills every edit."""
     arm_cost_weight: float = 1.0
     """hybrid: how much an arm's proposal seconds count against it. The arm bandit scores each arm
     by its sampled rate of children that beat the population median, divided by

@@ -1,5 +1,5 @@
-"""The hybrid's arm choices are recorded in the run and resume exactly: a run with all three arms
-(a scripted LLM, time ignored so the choices are reproducible) killed with SIGKILL mid-run
+"""The hybrid's arm choices are recorded in the run and resume exactly: a run with all four arms
+(a scripted LLM, time ignored so the choices are reproducible; design:tpe's study is checkpointed) killed with SIGKILL mid-run
 continues to the same candidates, arms and bandit figures as an uninterrupted run."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BUDGET = 14
 SETTINGS = dict(strategy="hybrid", budget=BUDGET, seed=5, arm_cost_weight=0.0, llm_initial_designs=1,
-                batch_size=3)
+                batch_size=3, arms=("edit:random", "edit:llm", "design:llm", "design:tpe"))
 
 SCRIPT = """
 import sys

@@ -59,18 +59,15 @@ def test_the_first_generation_is_the_diverse_start_then_edits(tmp_path) -> None:
     origins = [c.extra.get("origin") for c in result.history]
     start = 1 + SearchConfig(budget=12).initial_count
     assert origins[:start] == ["seed"] + ["initial"] * (start - 1)
-    assert set(origins[start:]) <= {EDIT_RANDOM, DESIGN_TPE}
+    assert set(origins[start:]) == {EDIT_RANDOM}
     assert result.accounting["evaluations"] == 12
     arms = result.accounting["arms"]
-    assert set(arms) == {EDIT_RANDOM, DESIGN_TPE}  # without an LLM: edits and TPE designs
-    assert sum(a["chosen"] for a in arms.values()) == len(result.history) - start
-    for arm in arms:
-        assert arms[arm]["chosen"] == origins[start:].count(arm)
+    assert set(arms) == {EDIT_RANDOM} and arms[EDIT_RANDOM]["chosen"] == len(result.history) - start
 
 
 def test_the_tpe_arm_learns_from_every_flat_design(tmp_path) -> None:
-    """design:tpe's children are whole flat designs from a study told the diverse start and its own
-    outcomes; ``--arms edit:random`` is the hybrid without it."""
+    """design:tpe (opt-in) makes whole flat designs from a study told the diverse start and its own
+    outcomes; beside edit:random the bandit shares the children, deterministically without an LLM."""
     result = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=16,
                     llm="none", seed=3, run_dir=tmp_path / "run", arms=(DESIGN_TPE,))
     tpe = [c for c in result.history if c.extra.get("origin") == DESIGN_TPE]
@@ -82,9 +79,16 @@ def test_the_tpe_arm_learns_from_every_flat_design(tmp_path) -> None:
     state = json.loads((tmp_path / "run" / "state" / "checkpoint.json").read_text())["strategy"]["tpe"]
     told = [t for t in state["study"]["trials"] if t["state"] == "COMPLETE"]
     assert len(told) == 16  # the start's designs were added, the arm's own were told
-    only_edits = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=8,
-                        llm="none", seed=3, run_dir=tmp_path / "edits", arms=(EDIT_RANDOM,))
-    assert set(only_edits.accounting["arms"]) == {EDIT_RANDOM}
+    both = [search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=14,
+                   llm="none", seed=4, run_dir=tmp_path / f"both{i}", arms=(EDIT_RANDOM, DESIGN_TPE))
+            for i in range(2)]
+    arms = both[0].accounting["arms"]
+    assert set(arms) == {EDIT_RANDOM, DESIGN_TPE} and all(a["chosen"] for a in arms.values())
+    origins = [c.extra.get("origin") for c in both[0].history]
+    assert all(arms[a]["chosen"] == origins.count(a) for a in arms)
+    # two arms and no LLM: the bandit draws from its seeded rng only, so the run repeats exactly
+    assert [(c.tree_hash, c.fitness) for c in both[0].history] == [(c.tree_hash, c.fitness)
+                                                                   for c in both[1].history]
 
 
 def test_compound_moves_record_every_edit(tmp_path) -> None:
