@@ -1,9 +1,9 @@
 """Who makes the next child: a cost-aware Thompson sampler over the hybrid's arms.
 
 Arms: ``edit:random`` (a planned edit filled at random), ``edit:llm`` (the same, filled by the
-LLM), ``design:llm`` (the LLM proposes a whole design from the history, LACER's move) and
+LLM), ``design:llm`` (the LLM proposes a whole design from the history, LACER's move) and, opt-in,
 ``design:tpe`` (Optuna's TPE proposes a whole design of the flat space from every flat design
-evaluated so far -- the tpe baseline as one arm, so the hybrid can lean on it where edits do not pay). An
+evaluated so far: the tpe baseline as one arm). An
 arm *succeeds* when its child is evaluated and beats the median fitness of the population it
 was made from, one yardstick for every arm. Each arm has a Beta(1 + successes, 1 + failures)
 posterior; the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal
