@@ -1,6 +1,7 @@
 """The hybrid's arm choices are recorded in the run and resume exactly: a run with all four arms
-(a scripted LLM, time ignored so the choices are reproducible; design:tpe's study is checkpointed) killed with SIGKILL mid-run
-continues to the same candidates, arms and bandit figures as an uninterrupted run."""
+(a scripted LLM, time ignored so the choices are reproducible; design:tpe's study is checkpointed)
+killed with SIGKILL mid-run continues to the same candidates, arms and bandit figures as an
+uninterrupted run."""
 
 from __future__ import annotations
 
