@@ -5,6 +5,7 @@
     python benchmarks/hybrid_budgets.py --strategies hybrid --llm embedded --label hybrid+smollm2 \
         --budgets 24 48                                      # add a row: hybrid with the embedded LLM
     python benchmarks/hybrid_budgets.py --report-only        # tables and plots from what is stored
+    python benchmarks/hybrid_budgets.py --reeval-only        # re-evaluate stored runs' returned encoders
 
 Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``--seed0`` ..
 ``--seed0 + seeds - 1``):
@@ -24,10 +25,12 @@ Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``
   supervised multi-source task for developing the hybrid (with seeds ``--seed0 100`` and up), so
   that the report's tasks and seeds stay untouched by tuning.
 
-Per task and budget it prints the median best fitness with a bootstrap 90% interval of the
-median, the mean rank over seeds (1 = best; ties share), and writes ``report.md``,
-``results.jsonl`` (one line per run: the best and the best-so-far curve) and
-``best_so_far_<task>.png`` (median over seeds, band = 25-75 %) into ``--out``. Runs already in
+Per task and budget it prints the median best fitness (the search's own, and -- `--reeval K`,
+default 3, see ``reeval.py`` -- its returned encoder re-evaluated on K held-out seeds, with the
+task's seed-to-seed noise) with a bootstrap 90% interval of the median, the mean rank over
+seeds (1 = best; ties share), and writes ``report.md``, ``results.jsonl`` (one line per run: the
+best and the best-so-far curve), ``reeval.jsonl`` and ``best_so_far_<task>.png`` (median over
+seeds, band = 25-75 %) into ``--out``. Runs already in
 ``results.jsonl`` are skipped, so the grid can be run in pieces and rows added later.
 
 ``random`` is run once at the largest budget: its designs depend only on the seed and the
