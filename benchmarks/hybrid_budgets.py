@@ -80,6 +80,19 @@ def make_task(task: str) -> dict[str, Any]:
     raise SystemExit(f"unknown task {task!r}; choose ring, ring-large, multisource or devtask")
 
 
+def task_evaluator(task: str) -> Any:
+    """The evaluator every search of `task` uses (the fitness function's, for the supervised tasks)."""
+    from evo_lacer.evaluate import FunctionEvaluator
+
+    made = make_task(task)
+    return made.get("evaluator") or FunctionEvaluator(made["fitness"], made["observation_space"])
+
+
+def run_folder(out: Path, task: str, label: str, budget: int, seed: int) -> Path:
+    """The run folder of one search of the grid."""
+    return out / "runs" / task / label.replace(":", "_").replace("/", "_") / f"b{budget}-s{seed}"
+
+
 def run_one(job: dict[str, Any]) -> dict[str, Any]:
     """One search; returns its result row."""
     import torch
@@ -149,7 +162,8 @@ def ranks(table: dict[str, dict[int, float]]) -> dict[str, float]:
 
 def report(out: Path, budgets: list[int]) -> str:
     rows = expand(load(out / "results.jsonl"), budgets)
-    held_out = load_reeval(out)
+    reeval = load(out / "reeval.jsonl")
+    held_out, k = held_out_means(reeval), max((len(r["values"]) for r in reeval), default=0)
     rng = np.random.default_rng(0)
     lines = ["# Hybrid vs its baselines", "",
              "Median best fitness over seeds [bootstrap 90% interval of the median], mean rank "
@@ -173,11 +187,11 @@ def report(out: Path, budgets: list[int]) -> str:
                 for r in rows if r["task"] == task]
         if any(r["best"] is not None for r in held):
             lines += ["", "Held-out re-evaluation of the encoder each search returns (the mean over "
-                      f"{reeval_k(out)} fresh seeds of the best of its first `b` evaluations; see "
+                      f"{k} fresh seeds of the best of its first `b` evaluations; see "
                       "benchmarks/reeval.py): the figure that ranks strategies where a tree's score "
                       "moves from seed to seed.", ""]
             lines += table(held, task, task_budgets, labels, "best", rng)
-            noise = within_tree_sd(out, task)
+            noise = within_tree_sd(reeval, task)
             if noise is not None:
                 lines += ["", f"Seed-to-seed noise of one tree's score (median SD of those re-evaluations): "
                           f"{noise[0]:.3f}; spread between the trees searches returned (SD): {noise[1]:.3f}."]
@@ -237,22 +251,18 @@ def table(rows: list[dict[str, Any]], task: str, budgets: list[int], labels: lis
     return lines
 
 
-def load_reeval(out: Path) -> dict[tuple[str, str, int, int], float | None]:
+def held_out_means(reeval: list[dict[str, Any]]) -> dict[tuple[str, str, int, int], float | None]:
     """(task, label, budget, seed) -> the mean of its held-out re-evaluations (None: all failed)."""
     found = {}
-    for r in load(out / "reeval.jsonl"):
+    for r in reeval:
         vals = [v for v in r["values"] if v is not None]
         found[(r["task"], r["label"], r["budget"], r["seed"])] = float(np.mean(vals)) if vals else None
     return found
 
 
-def reeval_k(out: Path) -> int:
-    return max((len(r["values"]) for r in load(out / "reeval.jsonl")), default=0)
-
-
-def within_tree_sd(out: Path, task: str) -> tuple[float, float] | None:
+def within_tree_sd(reeval: list[dict[str, Any]], task: str) -> tuple[float, float] | None:
     """(median SD of one tree's re-evaluations, SD of their means) over the task's re-evaluated trees."""
-    rows = [r for r in load(out / "reeval.jsonl") if r["task"] == task
+    rows = [r for r in reeval if r["task"] == task
             and len([v for v in r["values"] if v is not None]) >= 2]
     if len(rows) < 2:
         return None
@@ -264,13 +274,13 @@ def within_tree_sd(out: Path, task: str) -> tuple[float, float] | None:
 def reeval_pass(out: Path, budgets: list[int], k: int, jobs: int, tasks: list[str] | None = None) -> int:
     """Re-evaluate every stored (task, label, budget, seed) that has no re-evaluation yet; returns
     the number that failed."""
-    from reeval import reevaluate, run_dir
+    from reeval import reevaluate
 
-    done = set(load_reeval(out))
+    done = set(held_out_means(load(out / "reeval.jsonl")))
     todo = []
     for r in expand(load(out / "results.jsonl"), budgets):
         key = (r["task"], r["label"], r["budget"], r["seed"])
-        folder = run_dir(out, r)
+        folder = run_folder(out, r["task"], r["label"], r["run_budget"], r["seed"])
         if key in done or (tasks and r["task"] not in tasks) or not (folder / "candidates.jsonl").is_file():
             continue
         todo.append({"task": r["task"], "label": r["label"], "budget": r["budget"], "seed": r["seed"],
@@ -351,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             prefix_only = strategy == "random" or args.prefix_budgets
             if (prefix_only and budget != max(args.budgets)) or (task, label, budget, seed) in done:
                 continue
-            run_dir = out / "runs" / task / label.replace(":", "_").replace("/", "_") / f"b{budget}-s{seed}"
+            run_dir = run_folder(out, task, label, budget, seed)
             if run_dir.exists():  # an interrupted run: start it again from scratch
                 shutil.rmtree(run_dir)
             jobs.append({"task": task, "label": label, "strategy": strategy, "llm": args.llm,

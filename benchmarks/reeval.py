@@ -19,12 +19,6 @@ HELD_OUT_SEED = 1_000_003
 """First seed of the re-evaluations (search seeds are small integers; candidate seeds derive from them)."""
 
 
-def run_dir(out: Path, row: dict[str, Any]) -> Path:
-    """The run folder of a results.jsonl row at its own (largest) budget."""
-    label = str(row["label"]).replace(":", "_").replace("/", "_")
-    return out / "runs" / row["task"] / label / f"b{row['run_budget']}-s{row['seed']}"
-
-
 def best_within(candidates: list[dict[str, Any]], budget: int) -> dict[str, Any] | None:
     """The best OK candidate among the first `budget` evaluated ones (in id order; the same count as
     the best-so-far curve), or None."""
@@ -39,11 +33,10 @@ def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
 
     import torch
 
-    from evo_lacer.evaluate import FunctionEvaluator
     from evo_lacer.tree import node_from_dict
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from hybrid_budgets import make_task
+    from hybrid_budgets import task_evaluator
 
     torch.set_num_threads(1)
     lines = (Path(job["run_dir"]) / "candidates.jsonl").read_text().splitlines()
@@ -52,8 +45,7 @@ def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
     key = {k: job[k] for k in ("task", "label", "budget", "seed")}
     if best is None:
         return {**key, "candidate": None, "values": []}
-    task = make_task(job["task"])
-    evaluator = task.get("evaluator") or FunctionEvaluator(task["fitness"], task["observation_space"])
+    evaluator = task_evaluator(job["task"])
     tree = node_from_dict(best["tree"])
     values = [evaluator.evaluate(tree, HELD_OUT_SEED + j).fitness for j in range(int(job["k"]))]
     return {**key, "candidate": int(best["id"]), "search_fitness": float(best["feedback"]["fitness"]),

@@ -33,19 +33,15 @@ sys.path.insert(0, str(HERE))
 
 
 def evaluator_for(task: str, overrides: dict[str, int]) -> Any:
-    from hybrid_budgets import make_task
+    """`hybrid_budgets.task_evaluator`, with the ring's dataset and training sizes overridden."""
+    from hybrid_budgets import task_evaluator
 
-    from evo_lacer.evaluate import FunctionEvaluator
-
-    made = make_task(task)
-    if "evaluator" in made:
-        ev = made["evaluator"]
-        for key, value in overrides.items():
-            setattr(ev, key, value)
-        return ev
-    if overrides:
-        raise SystemExit(f"--dataset-steps/--grad-steps apply to the ring task only, not {task!r}")
-    return FunctionEvaluator(made["fitness"], made["observation_space"])
+    if overrides and not task.startswith("ring"):
+        raise SystemExit(f"--dataset-steps/--grad-steps apply to the ring tasks only, not {task!r}")
+    ev = task_evaluator(task)
+    for key, value in overrides.items():
+        setattr(ev, key, value)
+    return ev
 
 
 def score(job: dict[str, Any]) -> dict[str, Any]:
@@ -104,14 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     from hybrid_budgets import make_task
 
     from evo_lacer.flat import FlatSpace
+    from evo_lacer.tree import node_to_dict
 
     overrides = {k: v for k, v in (("dataset_steps", args.dataset_steps), ("grad_steps", args.grad_steps))
                  if v is not None}
     made = make_task(args.task)
     space_of = made["evaluator"].observation_space if "evaluator" in made else made["observation_space"]
     space = FlatSpace.load().for_sources(space_of)
-    from evo_lacer.tree import node_to_dict
-
     configs = space.latin_sample(args.n, args.sample_seed)
     seeds = [HELD_OUT_SEED + j for j in range(args.seeds)]
     jobs = [{"task": args.task, "overrides": overrides, "encoder": i, "seeds": seeds,

@@ -229,4 +229,3 @@ def evaluate_tree(evaluator: TreeTraining, tree: Node, seed: int) -> Feedback:
         return carry_weights(dict(policy_kwargs_for(tree, evaluator.catalog)), weights)
 
     return record_weights(evaluator.evaluate_policy(kwargs, seed), weights)
-
