@@ -229,22 +229,19 @@ def test_darts_clones_its_supernet_for_the_budget_then_evaluates_the_argmax(eval
     generator = torch.Generator().manual_seed(0)
     for e in space.entries():
         torch.randn(len(extra["alphas"][e]), generator=generator)
-    for e, fams in entry_families(space).items():
-        for f in (f for f in fams if f in params.get(e, {})):
-            start = ALPHA_INIT * torch.randn(len(params[e][f]["options"]), generator=generator)
-            assert float((torch.tensor(extra["betas"][e][f]) - start).abs().max()) > ALPHA_LR / 3, (e, f)
-    widths = {e: max(extra["width_weights"][e][f], key=extra["width_weights"][e][f].get)
-              for e, f in extra["choice"].items() if f in params.get(e, {})}
-    assert {e: str(v) for e, v in extra["widths"].items()} == widths  # the argmax width option
-    # gamma: drawn after beta, a step per cloning step too; the argmax depth is derived
     deep = _phase(result)["depth_params"]
-    for e, fams in entry_families(space).items():
-        for f in (f for f in fams if f in deep.get(e, {})):
-            start = ALPHA_INIT * torch.randn(len(deep[e][f]["options"]), generator=generator)
-            assert float((torch.tensor(extra["gammas"][e][f]) - start).abs().max()) > ALPHA_LR / 3, (e, f)
-    depths = {e: max(extra["depth_weights"][e][f], key=extra["depth_weights"][e][f].get)
-              for e, f in extra["choice"].items() if f in deep.get(e, {})}
-    assert depths and {e: str(v) for e, v in extra["depths"].items()} == depths
+    # beta, then gamma (drawn after beta): each moved a step per cloning step; the argmax is derived
+    argmax = {}
+    for opts, logits, weights, chosen in ((params, "betas", "width_weights", "widths"),
+                                          (deep, "gammas", "depth_weights", "depths")):
+        for e, fams in entry_families(space).items():
+            for f in (f for f in fams if f in opts.get(e, {})):
+                start = ALPHA_INIT * torch.randn(len(opts[e][f]["options"]), generator=generator)
+                assert float((torch.tensor(extra[logits][e][f]) - start).abs().max()) > ALPHA_LR / 3, (e, f)
+        argmax[chosen] = {e: max(extra[weights][e][f], key=extra[weights][e][f].get)
+                          for e, f in extra["choice"].items() if f in opts.get(e, {})}
+        assert {e: str(v) for e, v in extra[chosen].items()} == argmax[chosen]  # the argmax option
+    assert argmax["depths"]
     assert all(cand.choice[e]["depth"] == v for e, v in extra["depths"].items())  # the argmax depth
     assert dict(cand.choice) == _with_widths(space, extra["choice"], extra["widths"], params, extra["depths"],
                                              deep)
