@@ -22,7 +22,7 @@ from evo_lacer.engine._llm_client import ExchangeSink
 from evo_lacer.engine._llm_designer import LLMDesigner
 from evo_lacer.engine._optuna_planner import OptunaPlanner
 from evo_lacer.engine._planner import Planner, RandomPlanner
-from evo_lacer.engine._screen import Screen
+from evo_lacer.engine._screen import NOISE, Screen
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tpe_designer import TPEDesigner
@@ -91,6 +91,12 @@ def make_designer(config: SearchConfig, backend: LLMBackend | None, *, exchange_
         reflection=config.reflection and spec.reflection, seed=config.seed, task=task,
         channels=spec.channels_for(config.llm_channels), vocabulary=vocabulary,
     )
+
+
+def make_screen(config: SearchConfig) -> Screen:
+    """The hybrid's surrogate screen as `config` sets it (`screen_variants`, `_kernel`, `_noise`)."""
+    return Screen(config.screen_count, kernel=config.screen_kernel,
+                  noise=None if config.screen_noise == "fitted" else NOISE)
 
 
 def make_arms(config: SearchConfig, designer: Designer, *, designs: bool = True) -> ArmBandit:
@@ -171,7 +177,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
         if space is not None and DESIGN_TPE in arms.arms else None,
-        llm_initial_designs=config.llm_initial_designs, screen=Screen(config.screen_count),
+        llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
         screen_pool=config.screen_pool,
         reflect_every=config.generation_size if config.loop == "steady" else 0,
     )

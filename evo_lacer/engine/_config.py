@@ -91,6 +91,13 @@ class SearchConfig:
     """hybrid: where the screened children come from. plan: all from the one parent and plan the
     planner chose; parents: each from its own tournament parent, the plan mapped to the closest move
     legal there (a wider pool for the model to choose from)."""
+    screen_kernel: Literal["rbf", "additive"] = "rbf"
+    """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
+    mean of one RBF per part of the encoder (each source's branch, the fusion)."""
+    screen_noise: Literal["fixed", "fitted"] = "fixed"
+    """hybrid: the screen's noise model. fixed: a noise share of 0.1 and improvement over the best
+    score so far; fitted: the noise share chosen by marginal likelihood and improvement over the
+    model's best mean at an evaluated tree (for tasks whose scores move from seed to seed)."""
     elitism: int = 1
     """Best individuals that always survive (single objective)."""
     tournament_size: int = 3
@@ -202,6 +209,12 @@ class SearchConfig:
         if not 0 <= self.elitism <= self.population:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
                               f"({self.population}), got {self.elitism}")
+        if self.screen_kernel not in ("rbf", "additive"):
+            raise ConfigError(f"SearchConfig.screen_kernel must be 'rbf' or 'additive', "
+                              f"got {self.screen_kernel!r}")
+        if self.screen_noise not in ("fixed", "fitted"):
+            raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "
+                              f"got {self.screen_noise!r}")
         if self.screen_pool not in ("plan", "parents"):
             raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
                               f"got {self.screen_pool!r}")

@@ -48,12 +48,26 @@ def tree_features(tree: Node) -> dict[str, float]:
     return dict(out)
 
 
+NOISE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+"""Noise variances (on standardized fitness) a ``noise=None`` model chooses among by marginal
+likelihood: a task whose scores move from seed to seed gets a model that smooths over them."""
+KERNELS = ("rbf", "additive")
+"""The screen's GP kernels: one RBF on all features, or a mean of RBFs, one per part of the
+encoder (each source's branch, the fusion): a multi-source encoder's fitness is often close to a
+sum of its parts' contributions, and an additive model learns each part from every tree that has
+it, whatever the other parts are."""
+
+
 class GPModel:
-    """An exact GP with an RBF kernel on standardized features (see module docstring)."""
+    """An exact GP with an RBF kernel on standardized features (see module docstring), or, with
+    ``kernel="additive"``, the mean of one RBF per encoder part (each its own length scale)."""
 
     def __init__(self, rows: Sequence[Mapping[str, float]], y: Sequence[float],
-                 keys: Sequence[str] | None = None) -> None:
+                 keys: Sequence[str] | None = None, kernel: str = "rbf", noise: float | None = NOISE) -> None:
         self.keys = sorted({k for r in rows for k in r}) if keys is None else list(keys)
+        parts = sorted({k.split("|", 1)[0] for k in self.keys}) if kernel == "additive" else [""]
+        self.groups = [np.array([i for i, k in enumerate(self.keys) if not p or k.split("|", 1)[0] == p],
+                                dtype=int) for p in parts]
         x = self._matrix(rows)
         self.mean = x.mean(axis=0)
         std = x.std(axis=0)
@@ -64,12 +78,26 @@ class GPModel:
         ys = np.asarray(y, dtype=float)
         self.y_mean, self.y_std = float(ys.mean()), float(ys.std()) or 1.0
         self.y = (ys - self.y_mean) / self.y_std
-        d = _sqdist(self.x, self.x)
-        off = d[np.triu_indices(len(ys), 1)]
-        self.length2 = float(np.median(off)) if off.size and np.median(off) > 0 else 1.0
-        k = np.exp(-d / (2 * self.length2)) + NOISE * np.eye(len(ys))
-        self.chol = np.linalg.cholesky(k + 1e-9 * np.eye(len(ys)))
-        self.alpha = np.linalg.solve(self.chol.T, np.linalg.solve(self.chol, self.y))
+        self.length2 = []
+        for g in self.groups:
+            d = _sqdist(self.x[:, g], self.x[:, g])
+            off = d[np.triu_indices(len(ys), 1)]
+            self.length2.append(float(np.median(off)) if off.size and np.median(off) > 0 else 1.0)
+        k = self._kernel(self.x, self.x)
+        fits = [self._fit(k, v) for v in ((noise,) if noise is not None else NOISE_GRID)]
+        self.noise, self.chol, self.alpha, _ = max(fits, key=lambda f: f[3])
+
+    def _fit(self, k: np.ndarray, noise: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+        """(noise, Cholesky factor, weights, log marginal likelihood) of the model with `noise`."""
+        chol = np.linalg.cholesky(k + noise * np.eye(len(self.y)) + 1e-9 * np.eye(len(self.y)))
+        alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, self.y))
+        return noise, chol, alpha, float(-0.5 * self.y @ alpha - np.log(np.diag(chol)).sum())
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(a), len(b)))
+        for g, length2 in zip(self.groups, self.length2, strict=True):
+            out += np.exp(-_sqdist(a[:, g], b[:, g]) / (2 * length2))
+        return out / len(self.groups)
 
     def _matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         return np.array([[r.get(k, 0.0) for k in self.keys] for r in rows], dtype=float).reshape(
@@ -78,7 +106,7 @@ class GPModel:
     def predict(self, rows: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the fitness at `rows` (in fitness units)."""
         x = (self._matrix(rows) - self.mean) / self.scale
-        ks = np.exp(-_sqdist(x, self.x) / (2 * self.length2))
+        ks = self._kernel(x, self.x)
         mu = ks @ self.alpha
         v = np.linalg.solve(self.chol, ks.T)
         var = np.clip(1.0 - (v * v).sum(axis=0), 1e-12, None)
@@ -97,9 +125,16 @@ def expected_improvement(mu: np.ndarray, sd: np.ndarray, best: float) -> np.ndar
 class Screen:
     """Picks one child per slot (see module docstring)."""
 
-    def __init__(self, variants: int = 8, *, min_train: int = 4) -> None:
+    def __init__(self, variants: int = 8, *, min_train: int = 4, kernel: str = "rbf",
+                 noise: float | None = NOISE) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"Screen kernel must be one of {KERNELS}, got {kernel!r}")
+        self.noise = noise
+        """None: chosen by marginal likelihood (`NOISE_GRID`), and the improvement is measured
+        against the model's best mean at an evaluated tree, not the luckiest score."""
         self.variants = variants
         self.min_train = min_train
+        self.kernel = kernel
 
     def choose(self, slots: Sequence[Sequence[Node]], observed: Sequence[tuple[Mapping[str, float], float]],
                rng: np.random.Generator) -> list[tuple[int, dict[str, float]]]:
@@ -116,9 +151,11 @@ class Screen:
                 out.append((int(rng.integers(0, len(children))), {}))
                 continue
             feats = [tree_features(c) for c in children]
-            model = GPModel(rows, ys, keys=sorted({k for r in rows + feats for k in r}))
+            model = GPModel(rows, ys, keys=sorted({k for r in rows + feats for k in r}), kernel=self.kernel,
+                            noise=self.noise)
             mu, sd = model.predict(feats)
-            ei = expected_improvement(mu, sd, max(ys))
+            incumbent = max(ys) if self.noise is not None else float(model.predict(rows)[0].max())
+            ei = expected_improvement(mu, sd, incumbent)
             best = np.flatnonzero(ei >= ei.max() - 1e-12)
             i = int(best[int(rng.integers(0, len(best)))])
             out.append((i, {"mean": float(mu[i]), "sd": float(sd[i]), "ei": float(ei[i])}))
