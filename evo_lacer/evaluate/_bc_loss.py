@@ -20,14 +20,16 @@ class BCLoss:
         self.start = torch.tensor(start or (0,) * len(nvec), dtype=torch.long)
 
     def ids(self, labels: torch.Tensor) -> torch.Tensor:
-        return labels.reshape(len(labels), -1).long() - self.start
+        return labels.reshape(len(labels), -1).long() - self.start.to(labels.device)
 
     def __call__(self, out: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The loss of outputs `out` for `labels` (the dataset's, on the CPU: moved to `out`'s device)."""
+        labels = labels.to(out.device)
         if self.kind == "mse":
             return F.mse_loss(out, labels.reshape(out.shape).to(out.dtype))
         ids = self.ids(labels)
         parts = out.split(list(self.nvec), dim=1)
-        return sum((F.cross_entropy(p, ids[:, i]) for i, p in enumerate(parts)), torch.zeros(()))
+        return sum((F.cross_entropy(p, ids[:, i]) for i, p in enumerate(parts)), out.new_zeros(()))
 
     def constant(self, train: torch.Tensor, test: torch.Tensor) -> float:
         if self.kind == "mse":

@@ -400,7 +400,12 @@ def encoder_statistics(
             outs, f = encode(take_obs(batch, slice(lo, lo + chunk)))
             for name, value in outs.items():
                 if isinstance(value, torch.Tensor):
-                    branches.setdefault(name, []).append(value.float().reshape(value.shape[0], -1).numpy())
-            fused.append(f.float().reshape(f.shape[0], -1).numpy())
+                    branches.setdefault(name, []).append(_host_rows(value))
+            fused.append(_host_rows(f))
     joined = {k: np.concatenate(v) for k, v in branches.items() if sum(len(a) for a in v) == n}
     return feature_statistics(joined, np.concatenate(fused), targets, groups=groups)
+
+
+def _host_rows(t: torch.Tensor) -> np.ndarray:
+    """``(B, ...)`` features as a float32 ``(B, d)`` NumPy array, from whatever device they are on."""
+    return t.float().reshape(t.shape[0], -1).cpu().numpy()
