@@ -56,7 +56,7 @@ class SearchResult:
 
 CHEAP_ONLY = ("expert", "dataset_steps", "grad_steps")
 """`rl_options` keys that only the cheap fidelity's `ImitationEvaluator` takes."""
-CHEAP_KEYS = ("env_kwargs", "kinds", "wrappers", *CHEAP_ONLY)
+CHEAP_KEYS = ("env_kwargs", "kinds", "wrappers", "device", *CHEAP_ONLY)
 """`rl_options` keys the cheap fidelity's `ImitationEvaluator` takes (the env's own, and its own)."""
 
 

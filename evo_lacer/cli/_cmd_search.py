@@ -65,6 +65,9 @@ def register(subparsers: Any) -> None:
     env.add_argument("--eval-max-steps", type=int, metavar="N",
                      help="steps after which a held-out episode is cut (default: --steps, so scoring a "
                           "candidate costs at most eval-episodes x steps env steps; 0: the env's own limit)")
+    env.add_argument("--device", default="cpu", metavar="cpu|cuda|cuda:N",
+                     help="where PPO and behaviour cloning train each candidate (default: cpu; small "
+                          "encoders often train faster there than on a GPU)")
     env.add_argument("--expert", metavar="auto|none|MODULE:FN",
                      help="expert of --fidelity cheap/halving: auto (the ring's, BabyAI's bot), none (the "
                           "'probe' proxy: linear-probe R2 of untrained features), or fn(obs) -> action")
@@ -115,6 +118,8 @@ def rl_options(args: argparse.Namespace) -> dict[str, Any]:
     max_steps = args.eval_max_steps if args.eval_max_steps is not None else (args.rl_steps or DEFAULT_STEPS)
     if max_steps:
         options["eval_max_steps"] = max_steps
+    if getattr(args, "device", "cpu") != "cpu":
+        options["device"] = args.device
     if args.expert is not None and args.expert != "auto":
         options["expert"] = None if args.expert == "none" else load_object(args.expert, "--expert")
     return options

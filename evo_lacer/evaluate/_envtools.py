@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from evo_lacer.errors import EnvError
+from evo_lacer.errors import EnvError, EvaluationError
 from evo_lacer.evaluate._features import feature_statistics
 
 EnvSpec = str | Callable[[], gym.Env]
@@ -409,3 +409,26 @@ def encoder_statistics(
 def _host_rows(t: torch.Tensor) -> np.ndarray:
     """``(B, ...)`` features as a float32 ``(B, d)`` NumPy array, from whatever device they are on."""
     return t.float().reshape(t.shape[0], -1).cpu().numpy()
+
+
+def check_device(device: str, where: str) -> str:
+    """`device` if torch can train on it here, else EvaluationError naming it and the fix (before
+    any budget is spent: a search on a GPU this machine lacks would fail every candidate)."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise EvaluationError(f"{where}(device={device!r}) is not a torch device ({exc}); use 'cpu', "
+                              "'cuda' or 'cuda:N' (CLI: --device cpu)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EvaluationError(f"{where}(device={device!r}): torch sees no CUDA GPU here "
+                                  f"(torch {torch.__version__}, torch.cuda.is_available() is False); use "
+                                  "device='cpu' (CLI: --device cpu), or install a CUDA build of torch")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise EvaluationError(f"{where}(device={device!r}): this machine has "
+                                  f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'cpu'")
+    elif parsed.type != "cpu":
+        raise EvaluationError(f"{where}(device={device!r}): only 'cpu' and CUDA devices are supported; "
+                              "use 'cpu' or 'cuda'")
+    return device
+

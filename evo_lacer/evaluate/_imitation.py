@@ -39,6 +39,7 @@ from evo_lacer.evaluate._clone_hook import CloneHook, CloneRun, clone_supernet, 
 from evo_lacer.evaluate._envtools import (
     EnvSpec,
     branch_outputs,
+    check_device,
     encoder_statistics,
     env_facts,
     env_name,
@@ -162,7 +163,7 @@ class ImitationEvaluator:
         self.max_seconds = max_seconds
         self.task = task
         self.torch_threads = torch_threads
-        self.device = device
+        self.device = check_device(device, "ImitationEvaluator")
         self._key = uuid.uuid4().hex  # copies (pickles) of this evaluator share its dataset
         self.observation_space, self.action_space, self._doc, _ = env_facts(
             env, self.env_kwargs, self.wrappers, self.kinds)

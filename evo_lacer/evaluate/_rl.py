@@ -23,6 +23,7 @@ from evo_lacer.evaluate._envtools import (
     EnvSpec,
     Rollouts,
     branch_outputs,
+    check_device,
     encoder_statistics,
     env_facts,
     env_name,
@@ -163,7 +164,7 @@ class RLEvaluator:
         self.task = task
         self.torch_threads = torch_threads
         self.vec_env = vec_env
-        self.device = device
+        self.device = check_device(device, "RLEvaluator")
         # one env is built (and closed) now: a bad id fails here, and the spaces are known
         self.observation_space, self.action_space, self._doc, self._one_sim_per_process = env_facts(
             env, self.env_kwargs, self.wrappers, self.kinds)

@@ -45,3 +45,34 @@ def test_bc_loss_moves_cpu_labels_to_the_outputs_device(space: spaces.Space[Any]
     width = 2 if isinstance(space, spaces.Box) else sum(loss_fn.nvec)
     loss = loss_fn(torch.zeros(4, width, device="meta"), labels)
     assert loss.device.type == "meta" and loss.dim() == 0
+
+
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+RING_NUMPY = {"backend": "numpy", "horizon": 40}
+
+
+@NO_GPU
+@pytest.mark.parametrize("cls", ["RLEvaluator", "ImitationEvaluator"])
+def test_a_gpu_this_machine_lacks_is_refused_before_anything_runs(cls: str) -> None:
+    from evo_lacer import evaluate
+    from evo_lacer.errors import EvaluationError
+
+    make = getattr(evaluate, cls)
+    with pytest.raises(EvaluationError, match=rf"{cls}\(device='cuda'\): torch sees no CUDA GPU.*device='cpu'"):
+        make("evo_lacer/RingTraffic-v0", env_kwargs=RING_NUMPY, device="cuda")
+    with pytest.raises(EvaluationError, match=r"device='tpu'.*'cpu', 'cuda'"):
+        make("evo_lacer/RingTraffic-v0", env_kwargs=RING_NUMPY, device="tpu")
+    assert make("evo_lacer/RingTraffic-v0", env_kwargs=RING_NUMPY, device="cpu").device == "cpu"
+
+
+@NO_GPU
+def test_the_command_lines_device_reaches_both_fidelities_and_a_missing_gpu_stops_it(tmp_path, capsys) -> None:
+    from evo_lacer.cli import main
+
+    args = ["search", "--env", "evo_lacer/RingTraffic-v0", "--env-kwargs", '{"backend": "numpy", "horizon": 40}',
+            "--strategy", "random", "--budget", "2", "--steps", "64", "--llm", "none", "--no-progress",
+            "--no-report", "--fidelity", "cheap"]
+    assert main([*args, "--device", "cuda", "--run-dir", str(tmp_path / "gpu")]) != 0
+    assert "torch sees no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "gpu" / "candidates.jsonl").exists()
+    assert main([*args, "--device", "cpu", "--run-dir", str(tmp_path / "cpu")]) == 0  # the fix it names works
