@@ -58,7 +58,8 @@ def test_a_gpu_this_machine_lacks_is_refused_before_anything_runs(cls: str) -> N
     from evo_lacer.errors import EvaluationError
 
     make = getattr(evaluate, cls)
-    with pytest.raises(EvaluationError, match=rf"{cls}\(device='cuda'\): torch sees no CUDA GPU.*device='cpu'"):
+    refused = rf"{cls}\(device='cuda'\): torch sees no CUDA GPU.*device='cpu'"
+    with pytest.raises(EvaluationError, match=refused):
         make("evo_lacer/RingTraffic-v0", env_kwargs=RING_NUMPY, device="cuda")
     with pytest.raises(EvaluationError, match=r"device='tpu'.*'cpu', 'cuda'"):
         make("evo_lacer/RingTraffic-v0", env_kwargs=RING_NUMPY, device="tpu")
@@ -66,10 +67,11 @@ def test_a_gpu_this_machine_lacks_is_refused_before_anything_runs(cls: str) -> N
 
 
 @NO_GPU
-def test_the_command_lines_device_reaches_both_fidelities_and_a_missing_gpu_stops_it(tmp_path, capsys) -> None:
+def test_a_missing_gpu_stops_the_command_line_before_it_spends_budget(tmp_path, capsys) -> None:
     from evo_lacer.cli import main
 
-    args = ["search", "--env", "evo_lacer/RingTraffic-v0", "--env-kwargs", '{"backend": "numpy", "horizon": 40}',
+    ring = '{"backend": "numpy", "horizon": 40}'
+    args = ["search", "--env", "evo_lacer/RingTraffic-v0", "--env-kwargs", ring,
             "--strategy", "random", "--budget", "2", "--steps", "64", "--llm", "none", "--no-progress",
             "--no-report", "--fidelity", "cheap"]
     assert main([*args, "--device", "cuda", "--run-dir", str(tmp_path / "gpu")]) != 0
