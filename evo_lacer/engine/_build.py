@@ -178,7 +178,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
         if space is not None and DESIGN_TPE in arms.arms else None,
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
-        screen_pool=config.screen_pool,
+        screen_pool=config.screen_pool, screen_designs=config.screen_designs,
         reflect_every=config.generation_size if config.loop == "steady" else 0,
     )
 

@@ -91,6 +91,9 @@ class SearchConfig:
     """hybrid: where the screened children come from. plan: all from the one parent and plan the
     planner chose; parents: each from its own tournament parent, the plan mapped to the closest move
     legal there (a wider pool for the model to choose from)."""
+    screen_designs: int = 0
+    """hybrid: random whole designs of the flat space added to each screened slot's children, so
+    the screen's model weighs a global move against the local edits (0: edits only)."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
@@ -196,12 +199,13 @@ class SearchConfig:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
                      "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
-                     "screen_variants"):
+                     "screen_variants", "screen_designs"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
                                           "screen_variants"):
                 continue
-            zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes")
+            zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
+                       "screen_designs")
             least = 0 if name in zero_ok else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 what = "an integer >= 0" if least == 0 else "a positive integer"

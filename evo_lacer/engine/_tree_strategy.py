@@ -70,7 +70,7 @@ INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 CONFIGS_KEPT = 64
 """Whole designs (flat configurations with their feedback) kept for the LLM's design prompts."""
-FLAT_DESIGNS = ("initial", "llm_design", "tpe_design")
+FLAT_DESIGNS = ("initial", "llm_design", "tpe_design", "screen_design")
 """Transformations whose child is a whole configuration of the flat space (`Proposal.choice`)."""
 OBSERVED_KEPT = 300
 """Evaluated trees (features and fitness) the screen's model trains on (the most recent kept)."""
@@ -87,6 +87,7 @@ class TreeStrategy(Strategy):
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
+        screen_designs: int = 0,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -110,6 +111,9 @@ class TreeStrategy(Strategy):
         """The ``design:tpe`` arm's study: told every flat design's outcome (start, LLM and TPE designs)."""
         self.screen = screen if screen is not None and screen.variants > 1 else None
         self.screen_pool = screen_pool
+        self.screen_designs = screen_designs if space is not None else 0
+        """Random whole designs of the flat space added to each screened slot's pool (a global move
+        the screen's model weighs against the local edits)."""
         """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
@@ -218,6 +222,7 @@ class TreeStrategy(Strategy):
                 variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
                                          first_id + i, index, plan_s, self.random_designer, variant=v)
                             for v in range(self.screen.variants)]
+                variants += self._flat_variants(first_id + i, index)
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
                 prop = variants[0]
@@ -254,6 +259,24 @@ class TreeStrategy(Strategy):
             if t not in classes:
                 t = sorted(classes)[int(rng.integers(0, len(classes)))]
         return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
+
+    def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
+        """`screen_designs` random whole designs of the flat space for slot `cid`'s screen (seeded by
+        candidate and draw). Chosen, one is told to the planner as its slot's plan (no parent: no
+        improvement) and learned by the TPE arm like any flat design."""
+        out: list[Proposal] = []
+        for k in range(self.screen_designs):
+            assert self.space is not None
+            start = time.perf_counter()
+            config = self.space.sample(np.random.default_rng([self.seed, cid, k, 0xD35]))
+            try:
+                tree: Node | None = self.space.to_tree(config)
+            except Exception:  # a space bug must not stop the search: the edits remain
+                continue
+            out.append(Proposal(tree=tree, transformation="screen_design", designer="random",
+                                choice=dict(config), propose_s=time.perf_counter() - start,
+                                extra={"plan_index": index}))
+        return out
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:
         for i, prop in enumerate(out):
@@ -478,7 +501,7 @@ class TreeStrategy(Strategy):
         if own:
             self.tpe.tell(own)
         for c in cands:
-            if c.choice and c.transformation in ("initial", "llm_design"):
+            if c.choice and c.transformation in ("initial", "llm_design", "screen_design"):
                 self.tpe.add(c.choice, c.fitness)
 
     def _reflect(self, cands: list[Candidate]) -> None:

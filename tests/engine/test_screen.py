@@ -135,3 +135,18 @@ def test_a_fitted_noise_smooths_a_noisy_task_and_keeps_a_clean_one_sharp() -> No
     assert GPModel(rows, noisy, noise=0.1).noise == 0.1
     with pytest.raises(ConfigError, match="screen_noise"):
         SearchConfig(screen_noise="loud")  # type: ignore[arg-type]
+
+
+def test_whole_designs_join_the_screens_pool_and_can_be_picked(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="screen_designs"):
+        SearchConfig(screen_designs=-1)
+    runs = [search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=20,
+                   llm="none", seed=7, run_dir=tmp_path / f"r{i}", screen_designs=8, arms=["edit:random",
+                                                                                           "design:tpe"])
+            for i in range(2)]
+    start = SearchConfig(budget=20).initial_count
+    screened = [c for c in runs[0].history[start:] if "screen" in c.extra]
+    assert screened and all(c.extra["screen"]["variants"] == 16 for c in screened)
+    designs = [c for c in screened if c.transformation == "screen_design"]
+    assert designs and all(not c.parents and c.choice for c in designs)  # whole designs, no parent
+    assert [c.tree_hash for c in runs[0].history] == [c.tree_hash for c in runs[1].history]  # deterministic
