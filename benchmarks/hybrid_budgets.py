@@ -58,8 +58,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def make_task(task: str) -> dict[str, Any]:
-    """search() keyword arguments of a task."""
+def make_task(task: str, device: str = "cpu") -> dict[str, Any]:
+    """search() keyword arguments of a task (`device`: where the ring tasks' cloning trains; the
+    supervised tasks' fitness functions train on the CPU)."""
     if task == "multisource":
         import multisource
 
@@ -75,16 +76,17 @@ def make_task(task: str) -> dict[str, Any]:
         data, steps = (600, 50) if task == "ring" else (2400, 200)
         evaluator = ImitationEvaluator(RING_ID, env_kwargs={"backend": "numpy", "horizon": 100},
                                        dataset_steps=data, grad_steps=steps, batch_size=64,
-                                       rollout_episodes=0, feature_samples=256, task=RING_TASK)
+                                       rollout_episodes=0, feature_samples=256, task=RING_TASK,
+                                       device=device)
         return {"evaluator": evaluator}
     raise SystemExit(f"unknown task {task!r}; choose ring, ring-large, multisource or devtask")
 
 
-def task_evaluator(task: str) -> Any:
+def task_evaluator(task: str, device: str = "cpu") -> Any:
     """The evaluator every search of `task` uses (the fitness function's, for the supervised tasks)."""
     from evo_lacer.evaluate import FunctionEvaluator
 
-    made = make_task(task)
+    made = make_task(task, device)
     return made.get("evaluator") or FunctionEvaluator(made["fitness"], made["observation_space"])
 
 
@@ -101,7 +103,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    result = evo_lacer.search(**make_task(job["task"]), strategy=job["strategy"], budget=job["budget"],
+    task = make_task(job["task"], job.get("device", "cpu"))
+    result = evo_lacer.search(**task, strategy=job["strategy"], budget=job["budget"],
                               seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"], workers=1,
                               **job.get("options", {}))
     curve, best = [], -np.inf
@@ -271,7 +274,8 @@ def within_tree_sd(reeval: list[dict[str, Any]], task: str) -> tuple[float, floa
     return float(np.median(sds)), float(np.std(means, ddof=1))
 
 
-def reeval_pass(out: Path, budgets: list[int], k: int, jobs: int, tasks: list[str] | None = None) -> int:
+def reeval_pass(out: Path, budgets: list[int], k: int, jobs: int, tasks: list[str] | None = None,
+                device: str = "cpu") -> int:
     """Re-evaluate every stored (task, label, budget, seed) that has no re-evaluation yet; returns
     the number that failed."""
     from reeval import reevaluate
@@ -284,7 +288,7 @@ def reeval_pass(out: Path, budgets: list[int], k: int, jobs: int, tasks: list[st
         if key in done or (tasks and r["task"] not in tasks) or not (folder / "candidates.jsonl").is_file():
             continue
         todo.append({"task": r["task"], "label": r["label"], "budget": r["budget"], "seed": r["seed"],
-                     "run_dir": str(folder), "k": k})
+                     "run_dir": str(folder), "k": k, "device": device})
     print(f"{len(todo)} returned encoders to re-evaluate on {k} held-out seeds", flush=True)
     failed = 0
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool, (out / "reeval.jsonl").open("a") as sink:
@@ -343,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reeval", type=int, default=3, metavar="K",
                    help="re-evaluate each returned encoder on K held-out seeds (0: no)")
     p.add_argument("--reeval-only", action="store_true", help="run no search; re-evaluate what is stored")
+    p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda): "
+                   "on a GPU the same runs differ only by float rounding")
     args = p.parse_args(argv)
     if args.smoke:
         args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 1
@@ -365,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             if run_dir.exists():  # an interrupted run: start it again from scratch
                 shutil.rmtree(run_dir)
             jobs.append({"task": task, "label": label, "strategy": strategy, "llm": args.llm,
-                         "budget": budget, "seed": seed, "run_dir": str(run_dir), "options": options})
+                         "budget": budget, "seed": seed, "run_dir": str(run_dir), "options": options,
+                         "device": args.device})
         print(f"{len(jobs)} searches to run ({args.jobs} at a time)", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
@@ -387,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             print(f"{failed} searches failed", file=sys.stderr)
     if args.reeval > 0 and not args.report_only:
-        failed += reeval_pass(out, args.budgets, args.reeval, args.jobs, args.tasks)
+        failed += reeval_pass(out, args.budgets, args.reeval, args.jobs, args.tasks, args.device)
     print(report(out, args.budgets))
     return 1 if not args.report_only and failed else 0
 

@@ -45,7 +45,7 @@ def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
     key = {k: job[k] for k in ("task", "label", "budget", "seed")}
     if best is None:
         return {**key, "candidate": None, "values": []}
-    evaluator = task_evaluator(job["task"])
+    evaluator = task_evaluator(job["task"], job.get("device", "cpu"))
     tree = node_from_dict(best["tree"])
     values = [evaluator.evaluate(tree, HELD_OUT_SEED + j).fitness for j in range(int(job["k"]))]
     return {**key, "candidate": int(best["id"]), "search_fitness": float(best["feedback"]["fitness"]),
