@@ -347,8 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reeval", type=int, default=3, metavar="K",
                    help="re-evaluate each returned encoder on K held-out seeds (0: no)")
     p.add_argument("--reeval-only", action="store_true", help="run no search; re-evaluate what is stored")
-    p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda): "
-                   "on a GPU the same runs differ only by float rounding")
+    p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda). "
+                   "A tree scores differently on a GPU (as if on another seed), so keep one device per table")
     args = p.parse_args(argv)
     if args.smoke:
         args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 1
