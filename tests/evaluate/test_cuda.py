@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from evaluate_helpers import ring_tree
 from gymnasium import spaces
 
 from evo_lacer.compile import TreeEncoder, compile_tree, policy_kwargs_for
@@ -171,16 +172,6 @@ def test_foreign_torch_modules_on_cuda(torch_catalog: Catalog) -> None:
                module("nn.LayerNorm"), module("AttentionPool")),
     ], fusion("GatedSum", width=16))
     check_on_device(tree, torch_catalog)
-
-
-def ring_tree() -> Node:
-    """A small tree over the ring's four sources (ego vector, history, bird's-eye image, instruction)."""
-    return encoder([
-        branch("ego", module("MLPBlock", width=16)),
-        branch("history", module("Conv1dStack", channels=8), module("MeanPool")),
-        branch("bev", module("ConvStack", channels=8, depth=2), module("GlobalAvgPool")),
-        branch("instruction", module("EmbedMeanPool", dim=8)),
-    ], fusion("ConcatMLP", width=32))
 
 
 @pytest.mark.parametrize("instructions", ["tokens", "text"])
