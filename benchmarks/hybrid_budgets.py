@@ -163,7 +163,7 @@ def ranks(table: dict[str, dict[int, float]]) -> dict[str, float]:
     return {lb: total[lb] / len(seeds) for lb in labels} if seeds else {}
 
 
-def report(out: Path, budgets: list[int]) -> str:
+def report(out: Path, budgets: list[int], paired: str | None = None) -> str:
     rows = expand(load(out / "results.jsonl"), budgets)
     reeval = load(out / "reeval.jsonl")
     held_out, k = held_out_means(reeval), max((len(r["values"]) for r in reeval), default=0)
@@ -186,6 +186,10 @@ def report(out: Path, budgets: list[int]) -> str:
         labels = sorted({r["label"] for r in rows if r["task"] == task})
         lines += ["The search's own best (the maximum of its measurements):", ""]
         lines += table(rows, task, task_budgets, labels, "best", rng)
+        if paired in labels:
+            lines += ["", f"Own best, paired: the mean difference from `{paired}` on the same seeds "
+                      "[bootstrap 90% of the mean], and on how many seeds the row is higher:", ""]
+            lines += paired_table(rows, task, task_budgets, labels, paired, rng)
         held = [{**r, "best": held_out.get((r["task"], r["label"], r["budget"], r["seed"]))}
                 for r in rows if r["task"] == task]
         if any(r["best"] is not None for r in held):
@@ -194,6 +198,10 @@ def report(out: Path, budgets: list[int]) -> str:
                       "benchmarks/reeval.py): the figure that ranks strategies where a tree's score "
                       "moves from seed to seed.", ""]
             lines += table(held, task, task_budgets, labels, "best", rng)
+            if paired in labels:
+                lines += ["", f"Held-out, paired: the mean difference from `{paired}` on the same seeds "
+                          "[bootstrap 90% of the mean], and on how many seeds the row is higher:", ""]
+                lines += paired_table(held, task, task_budgets, labels, paired, rng)
             noise = within_tree_sd(reeval, task)
             if noise is not None:
                 lines += ["", f"Seed-to-seed noise of one tree's score (median SD of those re-evaluations): "
@@ -223,6 +231,31 @@ def report(out: Path, budgets: list[int]) -> str:
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     return text
+
+
+def paired_table(rows: list[dict[str, Any]], task: str, budgets: list[int], labels: list[str], base: str,
+                 rng: np.random.Generator) -> list[str]:
+    """Markdown rows: per label and budget the mean of (label - `base`) over the seeds both have
+    [bootstrap 90% of the mean], and the seeds where the label is higher / n. Runs of variants of
+    one strategy share their start, so pairing removes much of the seed-to-seed spread."""
+    lines = ["| row | " + " | ".join(f"budget {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    for lb in (x for x in labels if x != base):
+        cells = []
+        for b in budgets:
+            def by_seed(label: str, budget: int = b) -> dict[int, float]:
+                return {r["seed"]: r["best"] for r in rows if r["task"] == task and r["budget"] == budget
+                        and r["label"] == label and r["best"] is not None}
+            mine, theirs = by_seed(lb), by_seed(base)
+            seeds = sorted(mine.keys() & theirs.keys())
+            if not seeds:
+                cells.append("-")
+                continue
+            d = np.array([mine[x] - theirs[x] for x in seeds])
+            boot = d[rng.integers(0, len(d), size=(2000, len(d)))].mean(axis=1)
+            lo, hi = np.percentile(boot, [5, 95])
+            cells.append(f"{d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}], {int((d > 0).sum())}/{len(d)}")
+        lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def table(rows: list[dict[str, Any]], task: str, budgets: list[int], labels: list[str], key: str,
@@ -347,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reeval", type=int, default=3, metavar="K",
                    help="re-evaluate each returned encoder on K held-out seeds (0: no)")
     p.add_argument("--reeval-only", action="store_true", help="run no search; re-evaluate what is stored")
+    p.add_argument("--paired", metavar="LABEL", help="also print each row's paired difference from this "
+                   "row on the same seeds (e.g. --paired hybrid)")
     p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda). "
                    "A tree scores differently on a GPU (as if on another seed), so keep one device per table")
     args = p.parse_args(argv)
@@ -395,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{failed} searches failed", file=sys.stderr)
     if args.reeval > 0 and not args.report_only:
         failed += reeval_pass(out, args.budgets, args.reeval, args.jobs, args.tasks, args.device)
-    print(report(out, args.budgets))
+    print(report(out, args.budgets, args.paired))
     return 1 if not args.report_only and failed else 0
 
 

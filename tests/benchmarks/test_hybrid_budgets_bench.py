@@ -38,6 +38,13 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     assert "0 returned encoders to re-evaluate" in again.stdout
     assert (tmp_path / "results.jsonl").read_text().count("\n") == 2
     assert (tmp_path / "reeval.jsonl").read_text().count("\n") == 2
+    paired = _run(["--report-only", "--budgets", "6", "--out", str(tmp_path), "--paired", "random"])
+    own = {r["label"]: r["best"] for r in rows}
+    section = paired.stdout.split("Own best, paired")[1]
+    line = next(x for x in section.splitlines() if x.startswith("| hybrid |"))
+    assert f"{own['hybrid'] - own['random']:+.3f} [" in line and line.endswith(
+        f", {int(own['hybrid'] > own['random'])}/1 |")
+    assert "Held-out, paired" in paired.stdout
 
 
 def test_the_returned_encoder_is_the_best_of_the_first_b_evaluations() -> None:
