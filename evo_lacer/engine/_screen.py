@@ -5,7 +5,10 @@ Every evaluated tree (with its fitness) trains the model. A child is described b
 per part of the encoder (each source's branch, the fusion, the head) the count of each module, each
 categorical parameter value, and log2(1 + value) of each numeric one, plus the number of modules.
 The GP has an RBF kernel on standardized features (length scale: the median pairwise distance) and a
-fixed noise share; its expected improvement over the best fitness so far picks the child. Several
+fixed noise share; its expected improvement over the best fitness so far picks the child. Opt-in
+variants: an additive kernel (one RBF per encoder part, ``kernel="additive"``) and a noise share
+fitted by marginal likelihood with the improvement measured from the model's best mean
+(``noise=None``); neither beat the default on the development task. Several
 children are picked at once by the "kriging believer": after each pick the model is told the pick's
 predicted mean, so the next pick looks elsewhere (the screen's steer toward diversity).
 
