@@ -8,7 +8,8 @@ The GP has an RBF kernel on standardized features (length scale: the median pair
 fixed noise share; its expected improvement over the best fitness so far picks the child. Opt-in
 variants: an additive kernel (one RBF per encoder part, ``kernel="additive"``) and a noise share
 fitted by marginal likelihood with the improvement measured from the model's best mean
-(``noise=None``); neither beat the default on the development task. Several
+(``noise=None``). The first did not beat the default on the development task; the second is
+not measured yet. Several
 children are picked at once by the "kriging believer": after each pick the model is told the pick's
 predicted mean, so the next pick looks elsewhere (the screen's steer toward diversity).
 
