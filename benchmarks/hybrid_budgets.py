@@ -238,14 +238,11 @@ def paired_table(rows: list[dict[str, Any]], task: str, budgets: list[int], labe
     """Markdown rows: per label and budget the mean of (label - `base`) over the seeds both have
     [bootstrap 90% of the mean], and the seeds where the label is higher / n. Runs of variants of
     one strategy share their start, so pairing removes much of the seed-to-seed spread."""
-    lines = ["| row | " + " | ".join(f"budget {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    lines = header(budgets)
     for lb in (x for x in labels if x != base):
         cells = []
         for b in budgets:
-            def by_seed(label: str, budget: int = b) -> dict[int, float]:
-                return {r["seed"]: r["best"] for r in rows if r["task"] == task and r["budget"] == budget
-                        and r["label"] == label and r["best"] is not None}
-            mine, theirs = by_seed(lb), by_seed(base)
+            mine, theirs = by_seed(rows, task, lb, b, "best"), by_seed(rows, task, base, b, "best")
             seeds = sorted(mine.keys() & theirs.keys())
             if not seeds:
                 cells.append("-")
@@ -258,14 +255,24 @@ def paired_table(rows: list[dict[str, Any]], task: str, budgets: list[int], labe
     return lines
 
 
+def header(budgets: list[int]) -> list[str]:
+    """A Markdown table's head: one column per budget."""
+    return ["| row | " + " | ".join(f"budget {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+
+
+def by_seed(rows: list[dict[str, Any]], task: str, label: str, budget: int, key: str) -> dict[int, float]:
+    """`key` of one row and budget, per seed (seeds without a value left out)."""
+    return {r["seed"]: r[key] for r in rows if r["task"] == task and r["budget"] == budget
+            and r["label"] == label and r[key] is not None}
+
+
 def table(rows: list[dict[str, Any]], task: str, budgets: list[int], labels: list[str], key: str,
           rng: np.random.Generator) -> list[str]:
     """Markdown rows: per label and budget the median of `key` over seeds [bootstrap 90%], mean rank, n."""
-    lines = ["| row | " + " | ".join(f"budget {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    lines = header(budgets)
     rank_by_budget = {}
     for b in budgets:
-        tab = {lb: {r["seed"]: r[key] for r in rows if r["task"] == task and r["budget"] == b
-                    and r["label"] == lb and r[key] is not None} for lb in labels}
+        tab = {lb: by_seed(rows, task, lb, b, key) for lb in labels}
         most = max((len(v) for v in tab.values()), default=0)  # rows with fewer seeds get no rank
         rank_by_budget[b] = ranks({lb: v for lb, v in tab.items() if v and len(v) == most})
     for lb in labels:

@@ -118,7 +118,7 @@ def rl_options(args: argparse.Namespace) -> dict[str, Any]:
     max_steps = args.eval_max_steps if args.eval_max_steps is not None else (args.rl_steps or DEFAULT_STEPS)
     if max_steps:
         options["eval_max_steps"] = max_steps
-    if getattr(args, "device", "cpu") != "cpu":
+    if args.device != "cpu":
         options["device"] = args.device
     if args.expert is not None and args.expert != "auto":
         options["expert"] = None if args.expert == "none" else load_object(args.expert, "--expert")

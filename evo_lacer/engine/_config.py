@@ -213,8 +213,10 @@ class SearchConfig:
         if not 0 <= self.elitism <= self.population:
             raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
                               f"({self.population}), got {self.elitism}")
-        if self.screen_kernel not in ("rbf", "additive"):
-            raise ConfigError(f"SearchConfig.screen_kernel must be 'rbf' or 'additive', "
+        from evo_lacer.engine._screen import KERNELS
+
+        if self.screen_kernel not in KERNELS:
+            raise ConfigError(f"SearchConfig.screen_kernel must be one of {KERNELS}, "
                               f"got {self.screen_kernel!r}")
         if self.screen_noise not in ("fixed", "fitted"):
             raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "

@@ -111,10 +111,10 @@ class TreeStrategy(Strategy):
         """The ``design:tpe`` arm's study: told every flat design's outcome (start, LLM and TPE designs)."""
         self.screen = screen if screen is not None and screen.variants > 1 else None
         self.screen_pool = screen_pool
+        """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.screen_designs = screen_designs if space is not None else 0
         """Random whole designs of the flat space added to each screened slot's pool (a global move
         the screen's model weighs against the local edits)."""
-        """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -265,8 +265,10 @@ class TreeStrategy(Strategy):
         candidate and draw). Chosen, one is told to the planner as its slot's plan (no parent: no
         improvement) and learned by the TPE arm like any flat design."""
         out: list[Proposal] = []
+        if not self.screen_designs:
+            return out
+        assert self.space is not None
         for k in range(self.screen_designs):
-            assert self.space is not None
             start = time.perf_counter()
             config = self.space.sample(np.random.default_rng([self.seed, cid, k, 0xD35]))
             try:
@@ -501,7 +503,7 @@ class TreeStrategy(Strategy):
         if own:
             self.tpe.tell(own)
         for c in cands:
-            if c.choice and c.transformation in ("initial", "llm_design", "screen_design"):
+            if c.choice and c.transformation in FLAT_DESIGNS and c.transformation != "tpe_design":
                 self.tpe.add(c.choice, c.fitness)
 
     def _reflect(self, cands: list[Candidate]) -> None:

@@ -431,4 +431,3 @@ def check_device(device: str, where: str) -> str:
         raise EvaluationError(f"{where}(device={device!r}): only 'cpu' and CUDA devices are supported; "
                               "use 'cpu' or 'cuda'")
     return device
-
