@@ -5,17 +5,22 @@ the table splits the search's wall time into evaluation, gate (compile + dummy f
 candidate in the search process), proposing (planner + designer) and the rest (selection, run
 store, checkpoints). ``wall/eval`` is the framework overhead ratio (target <= 1.05).
 
-A warm-up search runs first (torch's first forward passes are slow), not measured; with
-``--workers 2`` the process pool's start-up counts (in "rest"). ``--loop generational steady``
-runs each row with both loops (SearchConfig.loop): the steady loop proposes while other
-candidates evaluate, so with several workers its gate and propose seconds overlap evaluation
-("rest" may go negative) and ``eval/wall`` -- the workers kept busy on average -- is what to compare.
+A warm-up search runs first with the same executor (torch's first forward passes are slow, and
+the process pool's fork server starts once per Python process), not measured; each measured
+search's own pool start-up counts (in "rest"). ``--loop generational steady`` runs each row with
+both loops (SearchConfig.loop): the steady loop proposes while other candidates evaluate, so with
+a process pool its gate and propose seconds overlap evaluation ("rest" may go negative) and
+``eval/wall`` -- the workers kept busy on average -- is what to compare. ``--executor`` is
+SearchConfig.executor: ``auto`` evaluates a cheap fitness function in this process when there is
+one worker (nothing can overlap it); ``process`` uses a pool of ``--workers`` processes even for
+one. ``speedup`` is the wall time of the same strategy, loop and executor with the smallest
+``--workers`` measured, divided by this row's.
 
 Part 2 -- the embedded LLM (SmolLM2-135M via llama.cpp) as hybrid designer: seconds per call
 and the LLM's share of the wall time.
 
     python benchmarks/search_overhead.py [--budget 32] [--sleep-ms 50] [--workers 1 2]
-        [--loop generational steady] [--llm-budget 6] [--skip-llm]
+        [--loop generational steady] [--executor auto|process] [--llm-budget 6] [--skip-llm]
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--loop", nargs="+", choices=("generational", "steady"), default=["generational"],
                         help="search loop(s) to measure (SearchConfig.loop)")
+    parser.add_argument("--executor", choices=("auto", "process", "inprocess"), default="auto",
+                        help="SearchConfig.executor of every row")
     parser.add_argument("--llm-budget", type=int, default=6)
     parser.add_argument("--skip-llm", action="store_true")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"))
@@ -85,25 +92,27 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="evo-lacer-bench-"))
 
-    run("evolution", 2, 1, "none", folder / "warm-up")  # first torch forwards and imports: not measured
+    # first torch forwards and imports, the fork server's start: not measured
+    run("evolution", 2, max(args.workers), "none", folder / "warm-up", executor=args.executor)
     rows = []
     for strategy in args.strategies:
         for loop in args.loop:
             for workers in args.workers:
-                result = run(strategy, args.budget, workers, "none", folder, loop)
+                result = run(strategy, args.budget, workers, "none", folder, loop, executor=args.executor)
                 rows.append((strategy, loop, workers, breakdown(result)))
+    base_wall = {(s, loop): b["wall"] for s, loop, w, b in rows if w == min(args.workers)}
     print(f"Part 1: framework overhead, random designer (llm=none), fitness sleeps {args.sleep_ms:g} ms, "
-          f"budget {args.budget}")
+          f"budget {args.budget}, executor {args.executor}")
     header = (f"{'strategy':<10} {'loop':<12} {'workers':>7} {'evals':>5} {'wall s':>7} {'eval s':>7} "
               f"{'gate s':>7} {'propose s':>9} {'rest s':>7} {'wall/eval':>9} {'eval/wall':>9} "
-              f"{'wall/(eval+gate)':>16} {'rest ms/cand':>12}")
+              f"{'wall/(eval+gate)':>16} {'rest ms/cand':>12} {'speedup':>7}")
     print(header)
     print("-" * len(header))
     for strategy, loop, workers, b in rows:
         print(f"{strategy:<10} {loop:<12} {workers:>7} {b['evals']:>5} {b['wall']:>7.2f} {b['eval']:>7.2f} "
               f"{b['gate']:>7.2f} {b['propose']:>9.3f} {b['rest']:>7.2f} {b['wall'] / b['eval']:>9.3f} "
               f"{b['eval'] / b['wall']:>9.2f} {b['wall'] / (b['eval'] + b['gate']):>16.3f} "
-              f"{1e3 * b['rest'] / b['proposals']:>12.1f}")
+              f"{1e3 * b['rest'] / b['proposals']:>12.1f} {base_wall[strategy, loop] / b['wall']:>7.2f}")
 
     llm_row = None
     if not args.skip_llm:

@@ -19,6 +19,10 @@ from evo_lacer.execute._base import Job, check_jobs, describe_exit, timed_out
 if TYPE_CHECKING:
     from evo_lacer.execute._process import ProcessPoolExecutor
 
+QUEUED = 1
+"""Jobs a stream holds beyond one per worker: a worker that finishes starts the next one at once,
+while the search process is still observing the last result and proposing."""
+
 
 class PoolStream:
     """Jobs in flight on a `ProcessPoolExecutor` (a batch of ``submit_many``, or a `JobStream`)."""
@@ -34,7 +38,8 @@ class PoolStream:
 
     @property
     def capacity(self) -> int:
-        return self.pool.workers
+        """One job per worker plus `QUEUED` waiting for the first worker to free up."""
+        return self.pool.workers + QUEUED
 
     @property
     def in_flight(self) -> int:

@@ -10,7 +10,7 @@ a sentinel per worker and waits on all of them at once, so it can
 
 Workers start with the ``forkserver`` method where the platform has it, else ``spawn`` (both
 are safe with threads in the parent, unlike ``fork``). The fork server preloads this module
-(and with it torch and evo_lacer), so a replacement for a killed worker is a fork of a warm
+and `evo_lacer._worker_warm` (torch, the search API), so a replacement for a killed worker is a fork of a warm
 process (~0.1 s) rather than a fresh interpreter importing torch (seconds): measured here,
 5 crash-and-replace cycles took 5 s with forkserver and 28 s with spawn. As with any such pool,
 a script using it needs the ``if __name__ == "__main__":`` guard. Each worker calls
@@ -56,6 +56,8 @@ from evo_lacer.execute._pool_stream import PoolStream
 from evo_lacer.zoo._procs import become_subreaper, descendants, kill_tree
 
 WORKER_MODULE = __name__
+PRELOAD = (WORKER_MODULE, "evo_lacer._worker_warm")
+"""What the fork server imports before it forks workers (see `evo_lacer._worker_warm`)."""
 _PR_SET_PDEATHSIG = 1
 MAX_START_FAILURES = 3
 """Workers that die before they are ready, in a row, before the pool gives up."""
@@ -252,8 +254,9 @@ class ProcessPoolExecutor(ExecutorBase):
         if context == "forkserver":
             server = getattr(multiprocessing.forkserver, "_forkserver", None)
             preload = list(getattr(server, "_preload_modules", ["__main__"]))
-            if WORKER_MODULE not in preload:
-                self._ctx.set_forkserver_preload([*preload, WORKER_MODULE])
+            missing = [name for name in PRELOAD if name not in preload]
+            if missing:
+                self._ctx.set_forkserver_preload([*preload, *missing])
         self._workers: list[_Worker] = []
         self._blob = b""
         self._token = 0

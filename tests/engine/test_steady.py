@@ -86,6 +86,30 @@ def test_one_worker_is_deterministic_and_observes_every_outcome_once(tmp_path, s
         assert all(c.generation == c.id for c in history)
 
 
+def test_a_one_worker_pool_keeps_the_next_candidate_queued_and_stays_deterministic(tmp_path,
+                                                                                    monkeypatch) -> None:
+    """With a process pool the loop keeps one candidate queued behind each worker's, so a worker
+    that finishes starts the next one while the search observes and proposes (see
+    ``_pool_stream.QUEUED``); with one worker the run still repeats exactly."""
+    from evo_lacer.engine._steady import SteadyLoop
+
+    flying: list[int] = []
+    save = SteadyLoop._save
+
+    def counting_save(self, start, final=False):
+        flying.append(len(self.flying))
+        return save(self, start, final)
+
+    monkeypatch.setattr(SteadyLoop, "_save", counting_save)
+    monkeypatch.setenv("EVO_TEST_SLEEP", "0.02")
+    settings = {**SETTINGS, "strategy": "evolution", "executor": "process", "workers": 1}
+    runs = [search(observation_space=small_space(), fitness=logging_fitness, run_dir=tmp_path / f"r{i}",
+                   **settings) for i in range(2)]
+    assert _essence(runs[0]) == _essence(runs[1])
+    assert runs[0].accounting["evaluations"] == BUDGET
+    assert max(flying) == 2  # one evaluating, one queued
+
+
 def test_hybrid_with_an_llm_arms_reflection_and_screen_in_steady_mode(tmp_path) -> None:
     backend = SeededBackend()
     result = search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "run",

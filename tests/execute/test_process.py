@@ -13,7 +13,7 @@ from evo_lacer.errors import ConfigError, EvoLacerError
 from evo_lacer.evaluate import Status
 from evo_lacer.execute import Executor, InProcessExecutor, ProcessPoolExecutor, make_executor
 
-from ._evaluators import CountingEvaluator, ScriptedEvaluator, tiny_tree
+from ._evaluators import CountingEvaluator, ImportsEvaluator, ScriptedEvaluator, tiny_tree
 from .test_contract import alive, jobs, wait_dead
 
 TREE = tiny_tree()
@@ -26,6 +26,16 @@ def test_the_evaluator_is_unpickled_once_per_worker(pool: ProcessPoolExecutor, t
     assert all(fb.ok for _, fb in pool.submit_many(ev, jobs(*range(4)), timeout_s=60))
     pids = count_file.read_text().split()
     assert len(pids) == len(set(pids)) <= 2
+
+
+def test_workers_start_warm_from_the_fork_server() -> None:
+    """The fork server preloads the search API, torch's sympy-backed shapes and the zoo
+    (`evo_lacer._worker_warm`), so a new worker pays none of them on its first job."""
+    with ProcessPoolExecutor(1) as fresh:
+        if fresh.context != "forkserver":
+            pytest.skip("no fork server on this platform")
+        ((_, feedback),) = list(fresh.submit_many(ImportsEvaluator(), jobs(0), timeout_s=120))
+    assert feedback.ok and set(feedback.metrics.values()) == {1.0}, feedback.metrics
 
 
 def test_a_segfault_names_the_signal(pool: ProcessPoolExecutor) -> None:
