@@ -180,6 +180,8 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_designs,
         reflect_every=config.generation_size if config.loop == "steady" else 0,
+        select_every=config.generation_size
+        if config.loop == "steady" and config.steady_survival == "generation" else 0,
     )
 
 

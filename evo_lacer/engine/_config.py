@@ -125,6 +125,11 @@ class SearchConfig:
     resumed run (kill -9 included) continues from it with no evaluation lost or repeated. The run
     summary's "generations" then counts observed outcomes. Experimental: its search quality against
     the generational loop is not benchmarked yet."""
+    steady_survival: Literal["each", "generation"] = "each"
+    """Tree strategies in the steady loop: when survivors are selected. each: after every observed
+    candidate; generation: once `generation_size` children were observed since the last selection,
+    as the generational loop does (parents come from the population of the last selection; the
+    planner, the screen's model and the arms still learn from every outcome as it arrives)."""
     executor: Literal["auto", "inprocess", "process", "dask"] = "auto"
     """Where evaluations run; auto: a killable process pool for RL evaluation, several workers or a
     time limit, else in this process (cheap custom fitness functions); with `dask_address`: dask."""
@@ -228,6 +233,9 @@ class SearchConfig:
             raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
         if self.loop not in ("generational", "steady"):
             raise ConfigError(f"SearchConfig.loop must be 'generational' or 'steady', got {self.loop!r}")
+        if self.steady_survival not in ("each", "generation"):
+            raise ConfigError(f"SearchConfig.steady_survival must be 'each' or 'generation', "
+                              f"got {self.steady_survival!r}")
         if self.executor not in ("auto", "inprocess", "process", "dask"):
             raise ConfigError(f"SearchConfig.executor {self.executor!r} is not auto|inprocess|process|dask")
         if self.planner_sampler not in ("tpe", "gp"):

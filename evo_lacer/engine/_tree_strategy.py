@@ -87,7 +87,7 @@ class TreeStrategy(Strategy):
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
-        screen_designs: int = 0,
+        screen_designs: int = 0, select_every: int = 0,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -118,6 +118,10 @@ class TreeStrategy(Strategy):
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
+        self.select_every = select_every
+        """0: select survivors at every `observe` (a generation); k: once the population is full,
+        once k children were observed (they wait in `offspring`, not yet parents)."""
+        self.offspring: list[Individual] = []
         self.start = self._diverse_start(initial_designs)
         self.llm_initial = llm_initial_designs if whole is not None else 0
         self.rng = np.random.default_rng([seed, 0xE70])
@@ -478,9 +482,7 @@ class TreeStrategy(Strategy):
             self.lineage[c.id] = (parent_edits + done)[-LINEAGE_KEPT:]
             if c.choice and c.transformation in FLAT_DESIGNS:
                 self.configs = [*self.configs, (dict(c.choice), c.feedback)][-CONFIGS_KEPT:]
-        self.population = survive(self.population + new, self.population_size, elitism=self.elitism,
-                                  tournament_size=self.tournament_size,
-                                  multi_objective=self.multi_objective, rng=self.rng)
+        self._select(new)
         starting = not self.started
         if starting and not self.population and self.initial_proposed >= self.initial_total:
             # Every design of the start failed or was rejected: evolve from those trees anyway.
@@ -489,11 +491,25 @@ class TreeStrategy(Strategy):
                            make_fitness((MISSING_OBJECTIVE,) * len(self.objectives)))
                 for c in cands if c.tree is not None
             ]
-        alive = {ind.candidate_id for ind in self.population}
+        alive = {ind.candidate_id for ind in self.population + self.offspring}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}
         self._reflect(cands)
         self.started = self.initial_proposed >= self.initial_total
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
+
+    def _select(self, new: list[Individual]) -> None:
+        """Survivor selection over the population and the new children (with `select_every`, only
+        once that many children waited while the population was full)."""
+        if self.select_every > 0:
+            room = max(0, self.population_size - len(self.population))
+            self.population, new = self.population + new[:room], new[room:]
+            self.offspring = [*self.offspring, *new]
+            if len(self.offspring) < self.select_every:
+                return
+            new, self.offspring = self.offspring, []
+        self.population = survive(self.population + new, self.population_size, elitism=self.elitism,
+                                  tournament_size=self.tournament_size,
+                                  multi_objective=self.multi_objective, rng=self.rng)
 
     def _tell_tpe(self, cands: list[Candidate]) -> None:
         """The TPE arm learns every flat design's outcome: its own by trial, the others' as added trials."""
@@ -524,11 +540,8 @@ class TreeStrategy(Strategy):
         return {
             "strategy": self.name, "started": self.started, "initial_proposed": self.initial_proposed,
             "rng": rng_state(self.rng),
-            "population": [
-                {"id": ind.candidate_id, "hash": ind.tree_hash, "tree": node_to_dict(ind.tree),
-                 "feedback": ind.feedback.to_dict(), "values": list(ind.fitness.values)}
-                for ind in self.population
-            ],
+            "population": [_individual_to_dict(ind) for ind in self.population],
+            "offspring": [_individual_to_dict(ind) for ind in self.offspring],
             "lineage": {str(k): [edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
             "recent": [c.to_dict() for c in self.recent],
             "unreflected": [c.to_dict() for c in self.unreflected],
@@ -545,11 +558,8 @@ class TreeStrategy(Strategy):
         self.started = bool(state["started"])
         self.initial_proposed = int(state.get("initial_proposed", self.initial_total if self.started else 0))
         self.rng = rng_from_state(state["rng"])
-        self.population = [
-            Individual(node_from_dict(p["tree"]), int(p["id"]), str(p["hash"]),
-                       Feedback.from_dict(p["feedback"]), make_fitness(tuple(p["values"])))
-            for p in state["population"]
-        ]
+        self.population = [_individual_from_dict(p) for p in state["population"]]
+        self.offspring = [_individual_from_dict(p) for p in state.get("offspring", [])]
         self.lineage = {int(k): [edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
         self.unreflected = [Candidate.from_dict(c) for c in state.get("unreflected", [])]
@@ -577,3 +587,13 @@ class TreeStrategy(Strategy):
                 llm["whole_designs"] = self.whole.counters()
             out["llm"] = llm
         return out
+
+
+def _individual_to_dict(ind: Individual) -> dict[str, Any]:
+    return {"id": ind.candidate_id, "hash": ind.tree_hash, "tree": node_to_dict(ind.tree),
+            "feedback": ind.feedback.to_dict(), "values": list(ind.fitness.values)}
+
+
+def _individual_from_dict(p: Mapping[str, Any]) -> Individual:
+    return Individual(node_from_dict(p["tree"]), int(p["id"]), str(p["hash"]),
+                      Feedback.from_dict(p["feedback"]), make_fitness(tuple(p["values"])))

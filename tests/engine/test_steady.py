@@ -110,6 +110,35 @@ def test_a_one_worker_pool_keeps_the_next_candidate_queued_and_stays_determinist
     assert max(flying) == 2  # one evaluating, one queued
 
 
+def test_generation_survival_selects_once_per_generation_and_stays_deterministic(tmp_path,
+                                                                                 monkeypatch) -> None:
+    """steady_survival="generation": survivors are selected once `generation_size` children
+    waited (as the generational loop does), while each outcome still reaches the planner."""
+    import evo_lacer.engine._tree_strategy as tree_strategy
+
+    calls: list[int] = []
+    survive = tree_strategy.survive
+
+    def counting_survive(pool, mu, **kw):
+        calls.append(len(pool) - mu)
+        return survive(pool, mu, **kw)
+
+    monkeypatch.setattr(tree_strategy, "survive", counting_survive)
+    settings = {**SETTINGS, "budget": 16, "steady_survival": "generation"}
+    runs = [search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / f"r{i}",
+                   **settings) for i in range(2)]
+    assert _essence(runs[0]) == _essence(runs[1])
+    assert runs[0].accounting["evaluations"] == 16
+    once = len(calls) // 2
+    assert once >= 1 and all(extra >= 4 for extra in calls)  # 4 children at a time (batch_size 4)
+    state = json.loads((tmp_path / "r0" / "state" / "checkpoint.json").read_text())["strategy"]
+    assert state["planner"]["in_flight"] == [] and len(state["offspring"]) < 4
+    calls.clear()
+    search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "each",
+           **{**settings, "steady_survival": "each"})
+    assert len(calls) > once and {extra for extra in calls if extra > 0} == {1}  # the default: one at a time
+
+
 def test_hybrid_with_an_llm_arms_reflection_and_screen_in_steady_mode(tmp_path) -> None:
     backend = SeededBackend()
     result = search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "run",
@@ -178,12 +207,14 @@ def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(t
         assert len(calls) == 8 - sum(json.loads(line)["evaluated"] for line in lines[:recorded])
 
 
-def test_resume_after_kill_9_with_one_worker_ends_as_an_uninterrupted_run(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("survival", ["each", "generation"])
+def test_resume_after_kill_9_with_one_worker_ends_as_an_uninterrupted_run(tmp_path, monkeypatch,
+                                                                          survival: str) -> None:
     monkeypatch.delenv("EVO_TEST_LOG", raising=False)
     reference = search(observation_space=small_space(), fitness=logging_fitness, run_dir=tmp_path / "ref",
-                       **SETTINGS)
+                       **{**SETTINGS, "steady_survival": survival})
     run_dir, log = tmp_path / "run", tmp_path / "evaluations.log"
-    before = _kill_mid_run(run_dir, log, 6)
+    before = _kill_mid_run(run_dir, log, 6, steady_survival=survival)
     assert len(before) < BUDGET, "the search finished before it was killed"
     monkeypatch.setenv("EVO_TEST_LOG", str(log))
     result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()))
