@@ -14,7 +14,7 @@ In the generational loop the workers wait while the model designs a generation; 
 loop the model's calls run while the workers evaluate, so the LLM's seconds need not add to the
 wall. Both loops share the machine's cores with the model (llama.cpp gets ``--llm-threads``).
 
-    python benchmarks/loop_time_use.py [--budget 16] [--workers 2] [--seed 0] [--llm embedded]
+    python benchmarks/loop_time_use.py [--budget 16] [--workers 2] [--seed 0] [--llm embedded] [--out DIR]
 """
 
 from __future__ import annotations
@@ -22,31 +22,28 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 RING = "evo_lacer/RingTraffic-v0"
 
 
-def run(loop: str, args: argparse.Namespace, backend: Any, folder: Path) -> dict[str, Any]:
+def run(loop: str, args: argparse.Namespace, backend: Any, out: Path) -> dict[str, Any]:
+    """One search (skipped when ``out/LOOP`` already holds a finished one), then its figures."""
     from evo_lacer.api import search
 
-    run_dir = folder / loop
-    shutil.rmtree(run_dir, ignore_errors=True)
-    start = time.perf_counter()
-    result = search(RING, strategy="hybrid", fidelity="cheap", budget=args.budget, seed=args.seed, llm=backend,
-                    workers=args.workers, loop=loop, run_dir=run_dir, llm_check_probes=0,
-                    rl_options={"env_kwargs": {"backend": "numpy"}})
-    total = time.perf_counter() - start
+    run_dir = out / loop
+    if not (run_dir / "state" / "summary.json").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+        search(RING, strategy="hybrid", fidelity="cheap", budget=args.budget, seed=args.seed, llm=backend,
+               workers=args.workers, loop=loop, run_dir=run_dir, llm_check_probes=0,
+               rl_options={"env_kwargs": {"backend": "numpy"}})
     summary = json.loads((run_dir / "state" / "summary.json").read_text())
     wall, eval_s = float(summary["wall_s"]), float(summary["eval_s"])
     llm = summary.get("llm") or {}
-    return {"loop": loop, "wall": wall, "total": total, "eval": eval_s,
-            "idle": max(0.0, args.workers * wall - eval_s), "llm_s": float(llm.get("seconds") or 0.0),
-            "calls": int(llm.get("calls") or 0), "best": result.best.fitness if result.best else None,
-            "evals": summary["evaluations"]}
+    return {"loop": loop, "wall": wall, "eval": eval_s, "idle": max(0.0, args.workers * wall - eval_s),
+            "llm_s": float(llm.get("seconds") or 0.0), "calls": int(llm.get("calls") or 0),
+            "best": summary.get("best_fitness"), "evals": summary["evaluations"]}
 
 
 def main() -> None:
@@ -57,6 +54,8 @@ def main() -> None:
     p.add_argument("--llm", default="embedded", help="embedded or embedded:PATH")
     p.add_argument("--llm-threads", type=int, default=1)
     p.add_argument("--loops", nargs="+", default=["generational", "steady"])
+    p.add_argument("--out", default=str(Path(__file__).parent / "out" / "loop_time_use"),
+                   help="run folders, one per loop; a finished one is read, not run again")
     args = p.parse_args()
 
     from evo_lacer.llm import EmbeddedBackend
@@ -64,12 +63,13 @@ def main() -> None:
     path = args.llm.split(":", 1)[1] if args.llm.startswith("embedded:") else None
     backend = (EmbeddedBackend(path, n_threads=args.llm_threads) if path
                else EmbeddedBackend(n_threads=args.llm_threads)).load()
-    folder = Path(tempfile.mkdtemp(prefix="evo-lacer-time-use-"))
-    rows = [run(loop, args, backend, folder) for loop in args.loops]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [run(loop, args, backend, out) for loop in args.loops]
     print(f"hybrid + {backend.model} on the ring's cheap fidelity (NumPy), budget {args.budget}, "
           f"{args.workers} process workers, seed {args.seed}")
-    header = (f"{'loop':<13} {'evals':>5} {'wall s':>7} {'eval s':>7} {'idle worker-s':>13} {'idle share':>10} "
-              f"{'LLM calls':>9} {'LLM s':>7} {'LLM share':>9} {'best':>7}")
+    header = (f"{'loop':<13} {'evals':>5} {'wall s':>7} {'eval s':>7} {'idle worker-s':>13} "
+              f"{'idle share':>10} {'LLM calls':>9} {'LLM s':>7} {'LLM share':>9} {'best':>7}")
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -77,7 +77,6 @@ def main() -> None:
         print(f"{r['loop']:<13} {r['evals']:>5} {r['wall']:>7.1f} {r['eval']:>7.1f} {r['idle']:>13.1f} "
               f"{r['idle'] / (args.workers * r['wall']):>10.0%} {r['calls']:>9} {r['llm_s']:>7.1f} "
               f"{r['llm_s'] / r['wall']:>9.0%} {best:>7}")
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -179,9 +179,9 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         if space is not None and DESIGN_TPE in arms.arms else None,
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_designs,
-        reflect_every=config.generation_size if config.loop == "steady" else 0,
+        reflect_every=config.generation_size if config.loop_kind == "steady" else 0,
         select_every=config.generation_size
-        if config.loop == "steady" and config.steady_survival == "generation" else 0,
+        if config.loop_kind == "steady" and config.steady_survival == "generation" else 0,
     )
 
 
@@ -195,4 +195,4 @@ def build_flat_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
                         history_shown=max(2, config.history_in_prompt), temperature=config.llm_temperature,
                         timeout_s=config.llm_timeout_s, initial_evaluations=config.initial_evaluations,
                         channels=spec.channels_for(config.llm_channels),
-                        await_initial=config.loop == "steady")
+                        await_initial=config.loop_kind == "steady")

@@ -137,9 +137,10 @@ def one_shot_parts(name: str, config: Any, parts: Any, finals: int) -> tuple[Ent
     space = parts.space
     if space is None or not all(hasattr(space, a) for a in ("entries", "suggest_entry")):
         raise ConfigError(f"strategy {name!r} needs a flat space with entries() and suggest_entry()")
-    if config.loop != "generational":
+    if config.loop_kind != "generational":
         raise ConfigError(f"strategy {name!r} trains a supernet, then proposes its finalists; "
-                          f"loop={config.loop!r} is not supported: use loop='generational'")
+                          f"loop={config.loop!r} is not supported: "
+                          "use loop='generational' or 'auto' (the default)")
     if config.budget < finals + 1:
         raise ConfigError(f"strategy {name!r} needs budget >= {finals + 1} (one candidate's worth of "
                           f"supernet training, {finals} final evaluation(s)); got budget={config.budget}")

@@ -233,9 +233,10 @@ def build_pepnas(spec: StrategySpec, config: SearchConfig, parts: StrategyParts)
     if space is None or not all(hasattr(space, a) for a in ("entries", "suggest_entry")):
         raise ValueError(f"strategy {config.strategy!r} needs a flat space with entries() and "
                          "suggest_entry()")
-    if config.loop != "generational":
+    if config.loop_kind != "generational":
         raise ConfigError(f"strategy 'pepnas' runs generations (NSGA-II survival and one training budget per "
-                          f"generation); loop={config.loop!r} is not supported: use loop='generational'")
+                          f"generation); loop={config.loop!r} is not supported: "
+                          "use loop='generational' or 'auto' (the default)")
     objectives = config.objectives if len(config.objectives) > 1 else DEFAULT_OBJECTIVES
     return PepnasStrategy(space=cast(EntrySpace, space), seed=config.seed, population_size=config.population,
                           batch_size=config.generation_size, budget=config.budget, objectives=objectives)

@@ -52,6 +52,9 @@ class StrategySpec:
     """The LLM designer reflects on feedback (if `SearchConfig.reflection`)."""
     screen_variants: int = 1
     """Default of `SearchConfig.screen_variants` (1: no surrogate screen)."""
+    steady: bool = True
+    """Runs in the steady loop; else (pepnas's archive merge, the one-shot supernet phases) only in
+    the generational loop, which ``loop="auto"`` then picks."""
     trains_supernet: bool = False
     """Trains a weight-sharing supernet through the evaluator's `evo_lacer.evaluate.PPOTrainer` hook
     (the RL evaluator), so it refuses a fitness function; its budget is N candidates' worth, of which
@@ -71,8 +74,8 @@ STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("lacer", build_flat_strategy, tree_based=False, uses_llm=True),
     StrategySpec("genius", build_flat_strategy, tree_based=False, uses_llm=True, channels=("reward",)),
     StrategySpec("llmastool", build_tree_strategy, tree_based=True, uses_llm=True, planner=thompson_planner),
-    StrategySpec("pepnas", build_pepnas, tree_based=False, uses_llm=False),
-    StrategySpec("darts", build_darts, tree_based=False, uses_llm=False, trains_supernet=True),
-    StrategySpec("enas", build_enas, tree_based=False, uses_llm=False, trains_supernet=True),
+    StrategySpec("pepnas", build_pepnas, tree_based=False, uses_llm=False, steady=False),
+    StrategySpec("darts", build_darts, tree_based=False, uses_llm=False, steady=False, trains_supernet=True),
+    StrategySpec("enas", build_enas, tree_based=False, uses_llm=False, steady=False, trains_supernet=True),
 )}
 """Every strategy name, in the order the docs list them (`StrategyName` spells the same names)."""

@@ -92,7 +92,7 @@ def run_session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Ca
             bar = ProgressBar(cfg.budget, initial=harness.evaluated, desc=cfg.strategy)
             harness.progress = bar
         loop = run_loop(store, harness, strategy, batch_size=cfg.generation_size,
-                        max_proposals=cfg.budget * cfg.max_proposals_factor, loop=cfg.loop)
+                        max_proposals=cfg.budget * cfg.max_proposals_factor, loop=cfg.loop_kind)
         promoted: list[Candidate] = []
         if full is not None:
             searched = [c for c in harness.records.values() if c.transformation != PROMOTE]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evo_lacer.errors import EvoLacerError, RunStoreError
@@ -183,6 +184,9 @@ def check_run(store: RunStore) -> None:
                 f"{store.state_path('checkpoint')}: damaged loop state ({exc}); restore it, or "
                 "start a new search"
             ) from None
+    recorded = {int(r["id"]): str(r.get("tree_hash") or "") for r in records}
+    if checkpoint is not None:
+        _check_hashes(_checkpoint_hashes(checkpoint), recorded, log, store.state_path("checkpoint"))
     if pending is not None:
         gen_pending, pending_next = _next_id(pending, "pending", store)
         try:
@@ -197,14 +201,7 @@ def check_run(store: RunStore) -> None:
             upper = max(upper, pending_next)
         if gen_pending == gen_done:
             redo = pending_ids
-        recorded = {int(r["id"]): str(r.get("tree_hash") or "") for r in records}
-        differ = sorted(i for i, h in hashes.items() if h and recorded.get(i) and recorded[i] != h)
-        if differ:
-            raise RunStoreError(
-                f"{log}: candidates {differ[:10]} are recorded with other trees than "
-                f"{store.state_path('pending')} prepared; the log belongs to another run -- restore the "
-                "run's own files, or start a new search"
-            )
+        _check_hashes(hashes, recorded, log, store.state_path("pending"))
     present = set(ids)
     missing = [i for i in range(done_next) if i not in present and i not in redo]
     if missing:
@@ -220,6 +217,31 @@ def check_run(store: RunStore) -> None:
             f"{log} holds candidates the checkpoints do not know (ids {unknown[:10]}); it "
             "belongs to another run or the state folder was replaced -- restore the matching "
             "files, or start a new search"
+        )
+
+
+def _checkpoint_hashes(checkpoint: Mapping[str, Any]) -> dict[int, str]:
+    """Candidate id -> tree hash, as far as a checkpoint names them: the steady loop's candidates
+    in flight, waiting, ready and last observed, and the strategy's population."""
+    out: dict[int, str] = {}
+    strategy = checkpoint.get("strategy")
+    members = strategy.get("population") if isinstance(strategy, Mapping) else None
+    lists = [checkpoint.get(key) for key in ("flying", "waiting", "ready", "last")] + [members]
+    for items in lists:
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping) and isinstance(item.get("id"), int):
+                digest = item.get("tree_hash", item.get("hash"))
+                if isinstance(digest, str) and digest:
+                    out[item["id"]] = digest
+    return out
+
+
+def _check_hashes(hashes: Mapping[int, str], recorded: Mapping[int, str], log: Path, state: Path) -> None:
+    differ = sorted(i for i, h in hashes.items() if h and recorded.get(i) and recorded[i] != h)
+    if differ:
+        raise RunStoreError(
+            f"{log}: candidates {differ[:10]} are recorded with other trees than {state} names; the "
+            "log belongs to another run -- restore the run's own files, or start a new search"
         )
 
 

@@ -22,7 +22,8 @@ def _lacer(tmp_path, backend: SeededBackend, strategy: str = "lacer", **kw) -> S
 
 def test_initial_evaluation_comes_first_on_a_round_of_its_own(tmp_path) -> None:
     backend = SeededBackend()
-    result = _lacer(tmp_path, backend, initial_evaluations=3)
+    # rounds are generations here; the steady loop's wait is tested in test_steady.py
+    result = _lacer(tmp_path, backend, initial_evaluations=3, loop="generational")
     designers = [(c.generation, c.designer) for c in result.history]
     assert designers[:3] == [(0, "initial")] * 2 + [(1, "initial")]  # rounds of batch_size 2
     assert {d for g, d in designers[3:]} == {"llm"} and designers[3][0] == 2
