@@ -122,9 +122,9 @@ class SearchConfig:
     candidates evaluate. generational: a batch of `batch_size` is proposed, evaluated, then observed
     together (every worker waits for the batch's slowest candidate and for the LLM's proposals).
     auto: steady, except for the strategies that run only generationally (pepnas, darts, enas); see
-    `loop_kind`. With one worker and llm='none' a steady run is
-    deterministic; with several, the order outcomes arrived in is checkpointed and a resumed run
-    (kill -9 included) continues from it with no evaluation lost or repeated. The run summary's
+    `loop_kind`. With one worker and llm='none' a steady run is deterministic; with several, the
+    order outcomes arrived in is checkpointed and a resumed run (kill -9 included) continues from
+    it with no evaluation lost or repeated. The run summary's
     "generations" then counts observed outcomes. Measured (devtask, 20 development seeds): the
     hybrid's best with the steady loop and generation survival equals the generational loop's
     (paired +0.002 [-0.012, +0.014] at budget 48)."""

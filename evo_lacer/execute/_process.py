@@ -9,11 +9,12 @@ a sentinel per worker and waits on all of them at once, so it can
 - notice a worker that died (segfault, ``os._exit``) and yield FAILED naming its exit code.
 
 Workers start with the ``forkserver`` method where the platform has it, else ``spawn`` (both
-are safe with threads in the parent, unlike ``fork``). The fork server preloads this module
-and `evo_lacer._worker_warm` (torch, the search API), so a replacement for a killed worker is a fork of a warm
-process (~0.1 s) rather than a fresh interpreter importing torch (seconds): measured here,
-5 crash-and-replace cycles took 5 s with forkserver and 28 s with spawn. As with any such pool,
-a script using it needs the ``if __name__ == "__main__":`` guard. Each worker calls
+are safe with threads in the parent, unlike ``fork``). The fork server preloads this module and
+`evo_lacer._worker_warm` (torch, the search API, the zoo), so a new worker, or the replacement
+for a killed one, is a fork of a warm process (~0.1 s) rather than a fresh interpreter importing
+torch (seconds): measured here, 5 crash-and-replace cycles took 5 s with forkserver and 28 s
+with spawn. As with any such pool, a script using it needs the ``if __name__ == "__main__":``
+guard. Each worker calls
 ``torch.set_num_threads(1)`` so that N workers use N cores.
 """
 

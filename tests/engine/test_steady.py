@@ -136,7 +136,7 @@ def test_generation_survival_selects_once_per_generation_and_stays_deterministic
     calls.clear()
     search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "each",
            **{**settings, "steady_survival": "each"})
-    assert len(calls) > once and {extra for extra in calls if extra > 0} == {1}  # the default: one at a time
+    assert len(calls) > once and {extra for extra in calls if extra > 0} == {1}  # one child at a time
 
 
 def test_hybrid_with_an_llm_arms_reflection_and_screen_in_steady_mode(tmp_path) -> None:
