@@ -114,7 +114,7 @@ class SearchConfig:
     makes LLM strategies design at random (offline, deterministic)."""
     workers: int = 1
     """Parallel evaluations."""
-    loop: Literal["auto", "generational", "steady"] = "auto"
+    loop: Literal["auto", "generational", "steady"] = "generational"
     """How candidates flow. steady (asynchronous, steady-state): as soon as a worker is free the
     next candidate is proposed from the population as it stands and sent; each outcome is observed
     as it arrives (planner, screen and arm updates per candidate; survivors per `steady_survival`;
@@ -124,10 +124,11 @@ class SearchConfig:
     auto: steady, except for the strategies that run only generationally (pepnas, darts, enas); see
     `loop_kind`. With one worker and llm='none' a steady run is deterministic; with several, the
     order outcomes arrived in is checkpointed and a resumed run (kill -9 included) continues from
-    it with no evaluation lost or repeated. The run summary's
-    "generations" then counts observed outcomes. Measured (devtask, 20 development seeds): the
-    hybrid's best with the steady loop and generation survival equals the generational loop's
-    (paired +0.002 [-0.012, +0.014] at budget 48)."""
+    it with no evaluation lost or repeated. The run summary's "generations" then counts observed
+    outcomes. generational stays the default because the hybrid found worse encoders with the
+    steady loop on multisource (one worker, seeds 5-14, paired against generational: -0.031
+    [-0.062, -0.002] own best, -0.042 [-0.074, -0.011] held-out at budget 48), though it matched
+    on devtask (+0.002 [-0.012, +0.014], 20 seeds); steady keeps workers busier (see the README)."""
     steady_survival: Literal["each", "generation"] = "generation"
     """Tree strategies in the steady loop: when survivors are selected. generation: once
     `generation_size` children were observed since the last selection, as the generational loop

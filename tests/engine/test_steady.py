@@ -294,20 +294,21 @@ def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None
     assert "Already proposed this round" in backend.requests[-1].prompt  # it is told about design 2
 
 
-def test_the_default_loop_is_steady_where_a_strategy_supports_it() -> None:
+def test_loop_auto_is_steady_where_a_strategy_supports_it() -> None:
     import dataclasses
 
     from evo_lacer.engine import SearchConfig
 
-    assert SearchConfig(strategy="hybrid").loop_kind == "steady"
+    assert SearchConfig(strategy="hybrid").loop_kind == "generational"  # the default (see its docstring)
+    assert SearchConfig(strategy="hybrid", loop="auto").loop_kind == "steady"
     assert SearchConfig(strategy="hybrid").steady_survival == "generation"
     assert SearchConfig(strategy="tpe", loop="generational").loop_kind == "generational"
     for name in ("pepnas", "darts", "enas"):
-        assert SearchConfig(strategy=name).loop_kind == "generational"
-        assert dataclasses.replace(SearchConfig(), strategy=name).loop_kind == "generational"
+        assert SearchConfig(strategy=name, loop="auto").loop_kind == "generational"
+        assert dataclasses.replace(SearchConfig(loop="auto"), strategy=name).loop_kind == "generational"
     # a run.json written before the field existed ran the generational loop, and resumes with it
     old = SearchConfig(strategy="hybrid").to_dict()
     del old["loop"], old["steady_survival"]
     assert SearchConfig.from_dict(old).loop_kind == "generational"
-    stored = SearchConfig.from_dict(SearchConfig(strategy="evolution").to_dict())
+    stored = SearchConfig.from_dict(SearchConfig(strategy="evolution", loop="auto").to_dict())
     assert (stored.loop_kind, stored.steady_survival) == ("steady", "generation")
