@@ -9,9 +9,9 @@ fixed noise share; its expected improvement over the best fitness so far picks t
 variants: an additive kernel (one RBF per encoder part, ``kernel="additive"``) and a noise share
 fitted by marginal likelihood with the improvement measured from the model's best mean
 (``noise=None``). The first did not beat the default on the development task; the second is
-not measured yet. Several
-children are picked at once by the "kriging believer": after each pick the model is told the pick's
-predicted mean, so the next pick looks elsewhere (the screen's steer toward diversity).
+not measured yet. Several children are picked at once by the "kriging believer": after each pick
+the model is told the pick's predicted mean, so the next pick looks elsewhere (the screen's steer
+toward diversity).
 
 With fewer than `min_train` evaluated trees the screen picks uniformly (a model on two points knows
 nothing). The model holds no state of its own: it is refit from the observations on every call, so
