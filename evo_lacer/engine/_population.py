@@ -68,6 +68,20 @@ def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult 
     return tuple(out)
 
 
+def infeasible_values(n: int, gate: GateResult | None) -> tuple[float, ...]:
+    """`n` objective values of a tree the gate rejected or whose evaluation failed: below every
+    real value, and ordered by how far the tree is from passing (Deb's feasibility rule) -- one
+    rejected for its size or its forward time ranks by its parameter count or that time (smaller
+    is nearer), any other rejection or failure last."""
+    if gate is not None and gate.check == "params" and gate.params is not None:
+        far = math.log1p(gate.params) / 100.0
+    elif gate is not None and gate.check == "latency" and gate.latency_ms is not None:
+        far = math.log1p(gate.latency_ms) / 100.0
+    else:
+        far = 1.0
+    return (MISSING_OBJECTIVE * (1.0 + far),) * n
+
+
 def make_fitness(values: Sequence[float]) -> base.Fitness:
     fit = FITNESS_CLASSES[len(values)]()
     fit.values = tuple(values)

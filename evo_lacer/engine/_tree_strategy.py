@@ -46,6 +46,7 @@ from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
 from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
     Individual,
+    infeasible_values,
     make_fitness,
     objective_values,
     select_parent,
@@ -58,7 +59,7 @@ from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback, probe_quality
 from evo_lacer.signals import Signal
-from evo_lacer.transform import Site, Transformation, TransformContext
+from evo_lacer.transform import Site, Transformation, TransformContext, random_move
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 from evo_lacer.zoo import Catalog
 
@@ -423,13 +424,14 @@ class TreeStrategy(Strategy):
         edits: list[Edit] = []
         for j in range(1, plan.edits):
             rng = np.random.default_rng([self.seed, cid, j, 0xC0] + ([variant] if variant else []))
-            moves = {n: s for n, s in self._legal(tree, ctx).items() if n != "repeat_previous"}
-            if not moves:
+            picked = random_move(tree, ctx, rng, {n: t for n, t in self.transformations.items()
+                                                  if n != "repeat_previous"})
+            if picked is None:
                 break
-            name = sorted(moves)[int(rng.integers(0, len(moves)))]
+            name, sites = picked
             t = self.transformations[name]
             context = DesignContext(
-                tree=tree, transformation=t, sites=tuple(moves[name]), ctx=ctx,
+                tree=tree, transformation=t, sites=tuple(sites), ctx=ctx,
                 plan=replace(plan, transformation=name, site_class=None, edits=1), rng=rng,
                 parent_feedback=parent_feedback, task=self.task,
                 history=tuple(self.recent[-self.history_kept:]),
@@ -466,10 +468,15 @@ class TreeStrategy(Strategy):
                                  c.feedback.cost.seconds if c.evaluated else None)
         new = []
         self._tell_tpe(cands)
+        # With no feasible member, rejected and failed children compete by how near they are to
+        # passing, so a search whose start breaks a limit (max_params, latency) walks back under it.
+        no_feasible = self.started and not any(ind.score > MISSING_OBJECTIVE for ind in self.population)
         for c in cands:
             if c.tree_hash:
                 self.seen.add(c.tree_hash)
             if not (c.evaluated and c.feedback.ok) or c.tree is None:
+                if no_feasible and c.tree is not None:
+                    new.append(self._infeasible(c))
                 continue
             tree = c.tree
             if self.screen is not None and c.fitness is not None:
@@ -486,16 +493,17 @@ class TreeStrategy(Strategy):
         starting = not self.started
         if starting and not self.population and self.initial_proposed >= self.initial_total:
             # Every design of the start failed or was rejected: evolve from those trees anyway.
-            self.population = [
-                Individual(c.tree, c.id, c.tree_hash, c.feedback,
-                           make_fitness((MISSING_OBJECTIVE,) * len(self.objectives)))
-                for c in cands if c.tree is not None
-            ]
+            self.population = [self._infeasible(c) for c in cands if c.tree is not None]
         alive = {ind.candidate_id for ind in self.population + self.offspring}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}
         self._reflect(cands)
         self.started = self.initial_proposed >= self.initial_total
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
+
+    def _infeasible(self, c: Candidate) -> Individual:
+        assert c.tree is not None
+        return Individual(c.tree, c.id, c.tree_hash, c.feedback,
+                          make_fitness(infeasible_values(len(self.objectives), c.gate)))
 
     def _select(self, new: list[Individual]) -> None:
         """Survivor selection over the population and the new children (with `select_every`, only

@@ -19,7 +19,7 @@ from evo_lacer.transform._gate import CHECKS, Gate, GateResult, dummy_batch
 from evo_lacer.transform._modules import DeleteModule, InsertModule, SwapModule
 from evo_lacer.transform._params import ChangeParameter
 from evo_lacer.transform._redraw import RedrawBranch
-from evo_lacer.transform._registry import ALL_TRANSFORMATIONS, legal_moves
+from evo_lacer.transform._registry import ALL_TRANSFORMATIONS, legal_moves, random_move
 from evo_lacer.transform._repeat import RepeatPrevious
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "Transformation",
     "dummy_batch",
     "legal_moves",
+    "random_move",
     "site_class",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+import numpy as np
+
 from evo_lacer.transform._base import Site, Transformation, TransformContext
 from evo_lacer.transform._composite import CreateComposite
 from evo_lacer.transform._crossover import Crossover
@@ -39,3 +41,18 @@ def legal_moves(tree: Node, ctx: TransformContext,
         if sites:
             out[name] = sites
     return out
+
+
+def random_move(tree: Node, ctx: TransformContext, rng: np.random.Generator,
+                transformations: Mapping[str, Transformation] | None = None) -> tuple[str, list[Site]] | None:
+    """A transformation drawn uniformly among those of `transformations` with a legal site on
+    `tree`, and its sites; None when none has one. It is the first of a random order that has a
+    site, so only the tried transformations' sites are computed (a compound move's later edits
+    need one transformation, not all of `legal_moves`)."""
+    table = transformations or ALL_TRANSFORMATIONS
+    names = sorted(table)
+    for k in rng.permutation(len(names)):
+        sites = table[names[int(k)]].sites(tree, ctx)
+        if sites:
+            return names[int(k)], sites
+    return None

@@ -9,8 +9,10 @@ from search_helpers import FirstOptionBackend, failing_fitness, param_fitness, r
 
 from evo_lacer.api import SearchResult, resume, search
 from evo_lacer.engine import STRATEGIES, STRATEGY_REGISTRY, SearchConfig
+from evo_lacer.engine._population import MISSING_OBJECTIVE, infeasible_values
 from evo_lacer.errors import ConfigError, RunStoreError
 from evo_lacer.evaluate import Status
+from evo_lacer.transform import GateResult
 from evo_lacer.tree import tree_hash
 
 BUDGET = 8
@@ -196,3 +198,29 @@ def test_hybrid_planner_is_told_the_feature_gain(tmp_path) -> None:
 
     ignored, weighted = first_scores(0.0), first_scores(1.0)  # same seed: the same first plans
     assert len(ignored) == len(weighted) == 4 and ignored != weighted
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "hybrid"])
+def test_a_start_over_the_size_limit_evolves_from_its_smallest_trees(tmp_path, strategy: str) -> None:
+    """Every start design breaks max_params: rejected children then compete by parameter count
+    (Deb's feasibility rule), so parents shrink until a child passes and the budget is spent."""
+    result = _run(tmp_path, strategy, max_params=3000, budget=6)
+    params = {c.id: c.gate.params for c in result.history if c.gate is not None and c.gate.params}
+    start = [c.id for c in result.history if c.extra.get("origin") == "initial"]
+    assert start and all(result.history[i].status is Status.REJECTED for i in start)
+    first_ok = next(c.id for c in result.history if c.evaluated)
+    parents = [c.parents[0] for c in result.history[len(start):first_ok + 1] if c.parents]
+    assert parents and params[parents[-1]] < min(params[i] for i in start)  # a shrunk child's child
+    assert result.accounting["evaluations"] == 6
+
+
+def test_infeasible_values_rank_by_distance_to_the_limit() -> None:
+    def gate(check: str, params: int | None = None, latency: float | None = None) -> GateResult:
+        return GateResult(ok=False, check=check, params=params, latency_ms=latency)
+
+    small, big = infeasible_values(1, gate("params", 5000)), infeasible_values(1, gate("params", 600_000))
+    broken = infeasible_values(1, gate("forward"))
+    assert MISSING_OBJECTIVE > small[0] > big[0] > broken[0]
+    fast, slow = (infeasible_values(1, gate("latency", latency=t)) for t in (2.0, 9.0))
+    assert fast > slow
+    assert infeasible_values(2, None) == broken * 2

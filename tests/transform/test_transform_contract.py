@@ -4,7 +4,9 @@ sites of known classes, finite non-empty slots, and applies to a tree that passe
 from __future__ import annotations
 
 import json
+from collections import Counter
 
+import numpy as np
 import pytest
 from transform_helpers import fill, seeded_picker
 
@@ -15,6 +17,7 @@ from evo_lacer.transform import (
     Site,
     TransformContext,
     legal_moves,
+    random_move,
 )
 from evo_lacer.tree import Node, check_structure, tree_hash
 
@@ -102,3 +105,23 @@ def test_apply_leaves_the_parent_alone(ctx: TransformContext) -> None:
             t.apply(tree, site, fill(t, tree, site, ctx, seeded_picker(0)), ctx)
         assert json.dumps(tree_hash(tree)) == before, name
     assert tree == nested_tree()
+
+
+def test_random_move_is_uniform_over_transformations_with_a_site(seed: Node, ctx: TransformContext) -> None:
+    """A compound move's later edit: each transformation with a legal site is drawn about equally
+    often, one without a site never, and the sites returned are its full list."""
+    table = {n: t for n, t in ALL_TRANSFORMATIONS.items() if n != "repeat_previous"}
+    legal = legal_moves(seed, ctx, table)
+    assert "change_fusion" in table and len(legal) >= 4
+    rng = np.random.default_rng(0)
+    counts: Counter[str] = Counter()
+    for _ in range(400):
+        picked = random_move(seed, ctx, rng, table)
+        assert picked is not None
+        name, sites = picked
+        assert sites == legal[name]
+        counts[name] += 1
+    assert set(counts) == set(legal)
+    assert min(counts.values()) > 400 / len(legal) / 2
+    no_site = {"repeat_previous": ALL_TRANSFORMATIONS["repeat_previous"]}  # no history: no site
+    assert random_move(seed, ctx, rng, no_site) is None
