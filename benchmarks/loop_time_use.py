@@ -29,10 +29,12 @@ RING = "evo_lacer/RingTraffic-v0"
 
 
 def run(loop: str, args: argparse.Namespace, backend: Any, out: Path) -> dict[str, Any]:
-    """One search (skipped when ``out/LOOP`` already holds a finished one), then its figures."""
+    """One search (skipped when its folder already holds a finished one), then its figures. The
+    folder is named by every setting, so a finished run is read back only for the same settings."""
     from evo_lacer.api import search
 
-    run_dir = out / loop
+    model = Path(args.llm.split(":", 1)[1]).stem if args.llm.startswith("embedded:") else args.llm
+    run_dir = out / f"{loop}-b{args.budget}-w{args.workers}-s{args.seed}-{model}-t{args.llm_threads}"
     if not (run_dir / "state" / "summary.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
         search(RING, strategy="hybrid", fidelity="cheap", budget=args.budget, seed=args.seed, llm=backend,
@@ -55,7 +57,7 @@ def main() -> None:
     p.add_argument("--llm-threads", type=int, default=1)
     p.add_argument("--loops", nargs="+", default=["generational", "steady"])
     p.add_argument("--out", default=str(Path(__file__).parent / "out" / "loop_time_use"),
-                   help="run folders, one per loop; a finished one is read, not run again")
+                   help="run folders, one per loop and settings; a finished one is read, not run again")
     args = p.parse_args()
 
     from evo_lacer.llm import EmbeddedBackend
