@@ -114,21 +114,25 @@ class SearchConfig:
     makes LLM strategies design at random (offline, deterministic)."""
     workers: int = 1
     """Parallel evaluations."""
-    loop: Literal["auto", "generational", "steady"] = "generational"
+    loop: Literal["auto", "generational", "steady"] = "auto"
     """How candidates flow. steady (asynchronous, steady-state): as soon as a worker is free the
     next candidate is proposed from the population as it stands and sent; each outcome is observed
     as it arrives (planner, screen and arm updates per candidate; survivors per `steady_survival`;
     LLM reflection every `batch_size` candidates), so LLM calls and planner updates run while other
     candidates evaluate. generational: a batch of `batch_size` is proposed, evaluated, then observed
     together (every worker waits for the batch's slowest candidate and for the LLM's proposals).
-    auto: steady, except for the strategies that run only generationally (pepnas, darts, enas); see
-    `loop_kind`. With one worker and llm='none' a steady run is deterministic; with several, the
-    order outcomes arrived in is checkpointed and a resumed run (kill -9 included) continues from
-    it with no evaluation lost or repeated. The run summary's "generations" then counts observed
-    outcomes. generational stays the default because the hybrid found worse encoders with the
-    steady loop on multisource (one worker, seeds 5-14, paired against generational: -0.031
-    [-0.062, -0.002] own best, -0.042 [-0.074, -0.011] held-out at budget 48), though it matched
-    on devtask (+0.002 [-0.012, +0.014], 20 seeds); steady keeps workers busier (see the README)."""
+    auto (the default; see `resolve_loop`): steady wherever evaluations run beside the search --
+    a process pool or a Dask cluster: RL evaluation, several workers, a time limit -- and
+    generational where they run in the search's own process (one worker, a cheap fitness
+    function), where nothing can overlap and the steady loop buys no time; pepnas, darts and enas
+    always run generationally. A resumed run keeps the loop it started with. With one worker and
+    llm='none' a steady run is deterministic; with several, the order outcomes arrived in is
+    checkpointed and a resumed run (kill -9 included) continues from it with no evaluation lost or
+    repeated. The run summary's "generations" then counts observed outcomes. Why auto is not steady
+    everywhere: with one in-process worker the hybrid found slightly worse encoders on multisource
+    with the steady loop (paired against generational at budget 48, seeds 5-14: -0.031
+    [-0.062, -0.002] own best; fresh seeds 15-24 side by side: -0.006 [-0.020, +0.010]) and
+    matched it on devtask (+0.002 [-0.012, +0.014], 20 seeds)."""
     steady_survival: Literal["each", "generation"] = "generation"
     """Tree strategies in the steady loop: when survivors are selected. generation: once
     `generation_size` children were observed since the last selection, as the generational loop
@@ -333,12 +337,23 @@ class SearchConfig:
         return self.spec.uses_llm
 
     @property
-    def loop_kind(self) -> str:
-        """The loop this search runs: `loop`, with ``auto`` resolved (steady, unless the strategy
-        runs only generationally)."""
+    def loop_kind(self) -> Literal["generational", "steady"]:
+        """The loop this search runs: `loop`, with ``auto`` resolved as for evaluations beside the
+        search (steady, unless the strategy runs only generationally); a session resolves ``auto``
+        with `resolve_loop` first, which knows where evaluations run."""
+        return self.resolve_loop("process")
+
+    def resolve_loop(self, executor: str, started: str | None = None) -> Literal["generational", "steady"]:
+        """`loop` with ``auto`` resolved for a search whose evaluations run on `executor` (the
+        executor kind after its own ``auto``: inprocess, process or dask), or, for a resumed run,
+        as it `started` (the loop its checkpoint was written by)."""
         if self.loop != "auto":
             return self.loop
-        return "steady" if STRATEGY_REGISTRY[self.strategy].steady else "generational"
+        if not STRATEGY_REGISTRY[self.strategy].steady:
+            return "generational"
+        if started is not None:
+            return "steady" if started == "steady" else "generational"
+        return "generational" if executor == "inprocess" else "steady"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -46,6 +46,14 @@ class LoopResult:
 LOOPS: tuple[str, ...] = ("generational", "steady")
 
 
+def started_loop(store: Any) -> str | None:
+    """The loop a run's saved state was written by (None for a run not started yet)."""
+    checkpoint = store.load_state(CHECKPOINT)
+    if checkpoint is not None:
+        return str(checkpoint.get("loop", "generational"))
+    return "generational" if store.load_state(PENDING) is not None else None
+
+
 def run_loop(store: Any, harness: Harness, strategy: Strategy, *, batch_size: int,
              max_proposals: int, loop: str = "generational") -> LoopResult:
     """Run (or continue) the generations until the budget is spent (see module docstring);

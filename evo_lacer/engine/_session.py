@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from evo_lacer.engine._build import build_strategy
 from evo_lacer.engine._config import SearchConfig
-from evo_lacer.engine._engine import run_loop
+from evo_lacer.engine._engine import run_loop, started_loop
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
 from evo_lacer.engine._harness import Harness
 from evo_lacer.engine._progress import ProgressBar
@@ -79,9 +79,10 @@ def run_session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Ca
         return tree_hash(tree, catalog)
 
     check_llm(store, cfg, backend)
+    kind = cfg.executor if cfg.executor != "auto" else auto_executor(cfg, evaluator)
+    cfg = replace(cfg, loop=cfg.resolve_loop(kind, started_loop(store)))
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
                               exchange_sink=store.append_llm, task=evaluator.describe(), evaluator=evaluator)
-    kind = cfg.executor if cfg.executor != "auto" else auto_executor(cfg, evaluator)
     executor = make_executor(cfg.workers, kind, memory_mb=cfg.worker_memory_mb, address=cfg.dask_address)
     bar: ProgressBar | None = None
     try:
@@ -157,7 +158,7 @@ def session_accounting(history: tuple[Candidate, ...], harness: Harness, loop: A
     eval_s = sum(c.feedback.cost.seconds for c in evaluated)
     statuses = {s: sum(1 for c in evaluated if c.status.value == s) for s in ("ok", "failed", "timed_out")}
     return {
-        "strategy": cfg.strategy, "budget": cfg.budget, "evaluations": len(evaluated),
+        "strategy": cfg.strategy, "loop": cfg.loop_kind, "budget": cfg.budget, "evaluations": len(evaluated),
         "proposals": len(history), "rejected": sum(1 for c in history if c.status.value == "rejected"),
         "cached": sum(1 for c in history if c.cached), **statuses,
         "generations": loop.generations, "stop_reason": loop.stop_reason, "wall_s": loop.wall_s,

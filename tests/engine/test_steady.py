@@ -294,21 +294,42 @@ def test_lacer_waits_for_its_initial_round_before_the_first_llm_design() -> None
     assert "Already proposed this round" in backend.requests[-1].prompt  # it is told about design 2
 
 
-def test_loop_auto_is_steady_where_a_strategy_supports_it() -> None:
+def test_loop_auto_is_steady_where_evaluations_run_beside_the_search() -> None:
     import dataclasses
 
     from evo_lacer.engine import SearchConfig
 
-    assert SearchConfig(strategy="hybrid").loop_kind == "generational"  # the default (see its docstring)
-    assert SearchConfig(strategy="hybrid", loop="auto").loop_kind == "steady"
-    assert SearchConfig(strategy="hybrid").steady_survival == "generation"
-    assert SearchConfig(strategy="tpe", loop="generational").loop_kind == "generational"
+    hybrid = SearchConfig(strategy="hybrid")
+    assert hybrid.loop == "auto" and hybrid.steady_survival == "generation"  # the defaults
+    assert hybrid.resolve_loop("process") == hybrid.resolve_loop("dask") == "steady"
+    assert hybrid.resolve_loop("inprocess") == "generational"  # nothing can overlap there
+    assert hybrid.resolve_loop("inprocess", started="steady") == "steady"  # a resumed run keeps its loop
+    assert hybrid.resolve_loop("process", started="generational") == "generational"
+    assert SearchConfig(strategy="tpe", loop="generational").resolve_loop("process") == "generational"
+    assert SearchConfig(strategy="tpe", loop="steady").resolve_loop("inprocess") == "steady"
     for name in ("pepnas", "darts", "enas"):
-        assert SearchConfig(strategy=name, loop="auto").loop_kind == "generational"
-        assert dataclasses.replace(SearchConfig(loop="auto"), strategy=name).loop_kind == "generational"
+        assert SearchConfig(strategy=name).resolve_loop("process") == "generational"
+        assert dataclasses.replace(SearchConfig(), strategy=name).loop_kind == "generational"
     # a run.json written before the field existed ran the generational loop, and resumes with it
     old = SearchConfig(strategy="hybrid").to_dict()
     del old["loop"], old["steady_survival"]
-    assert SearchConfig.from_dict(old).loop_kind == "generational"
-    stored = SearchConfig.from_dict(SearchConfig(strategy="evolution", loop="auto").to_dict())
-    assert (stored.loop_kind, stored.steady_survival) == ("steady", "generation")
+    assert SearchConfig.from_dict(old).resolve_loop("process") == "generational"
+    stored = SearchConfig.from_dict(SearchConfig(strategy="evolution").to_dict())
+    assert (stored.loop, stored.steady_survival) == ("auto", "generation")
+
+
+def test_the_default_loop_follows_the_executor_and_a_resume_keeps_it(tmp_path) -> None:
+    """One in-process worker: generational; a process pool: steady; resumed in process, the steady
+    run stays steady (its checkpoint says how it started)."""
+    from search_helpers import param_fitness, small_space
+
+    from evo_lacer.api import resume, search
+
+    inproc = search(observation_space=small_space(), fitness=param_fitness, strategy="evolution", budget=6,
+                    llm="none", seed=0, run_dir=tmp_path / "a")
+    assert inproc.accounting["loop"] == "generational"
+    pooled = search(observation_space=small_space(), fitness=param_fitness, strategy="evolution", budget=6,
+                    llm="none", seed=0, run_dir=tmp_path / "b", executor="process")
+    assert pooled.accounting["loop"] == "steady"
+    again = resume(tmp_path / "b", fitness=param_fitness, executor="inprocess")
+    assert again.accounting["loop"] == "steady" and again.accounting["evaluations"] == 6
