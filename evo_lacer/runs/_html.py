@@ -194,7 +194,7 @@ def _summary(run: _Run) -> dict[str, Any]:
         summary = run.store.load_state("summary") or {}
     except EvoLacerError:
         summary = {}
-    keep = ("evaluations", "proposals", "rejected", "cached", "generations", "stop_reason", "wall_s",
+    keep = ("loop", "evaluations", "proposals", "rejected", "cached", "generations", "stop_reason", "wall_s",
             "eval_s")
     return {k: summary.get(k) for k in keep if isinstance(summary, Mapping) and k in summary}
 

@@ -238,8 +238,9 @@ def _time_use_rows(run: _Run) -> list[list[Any]]:
     idle = max(0.0, workers * wall - eval_s)
     idle_share = f"{100 * idle / (workers * wall):.0f}%" if wall > 0 else "-"
     llm_share = f"{100 * llm_s / wall:.0f}%" if wall > 0 else "-"
-    return [[run.name, workers, f"{wall:.1f}", f"{eval_s:.1f}", f"{idle:.1f}", idle_share, f"{llm_s:.1f}",
-             llm_share]]
+    loop = str(summary.get("loop") or "generational")  # runs from before the field ran generationally
+    return [[run.name, loop, workers, f"{wall:.1f}", f"{eval_s:.1f}", f"{idle:.1f}", idle_share,
+             f"{llm_s:.1f}", llm_share]]
 
 
 def _llm_rows(run: _Run) -> list[list[Any]]:
@@ -376,7 +377,7 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                   "Worker-seconds = workers x wall clock; idle = those not spent evaluating (waiting for "
                   "proposals, LLM calls, the gate, the slowest candidate of a batch); LLM share = seconds "
                   "inside LLM calls / wall clock.", ""]
-        lines += _table(["run", "workers", "wall s", "evaluation s", "idle worker-s", "idle share",
+        lines += _table(["run", "loop", "workers", "wall s", "evaluation s", "idle worker-s", "idle share",
                          "LLM s", "LLM share"], time_rows)
 
     arm_rows = [row for run in runs for row in _arm_rows(run)]

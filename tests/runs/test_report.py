@@ -137,12 +137,13 @@ def test_report_says_where_the_wall_clock_went(search_run: Path, tmp_path: Path)
     header, _, row = [line for line in section.splitlines() if line.startswith("|")]
     assert "idle worker-s" in header
     cells = [c.strip() for c in row.strip("|").split("|")]
-    wall, eval_s, idle, llm_s = float(cells[2]), float(cells[3]), float(cells[4]), float(cells[6])
+    assert cells[1] == summary["loop"] and summary["loop"] in ("generational", "steady")
+    wall, eval_s, idle, llm_s = float(cells[3]), float(cells[4]), float(cells[5]), float(cells[7])
     assert wall == pytest.approx(summary["wall_s"], abs=0.06)
     assert eval_s == pytest.approx(summary["eval_s"], abs=0.06)
-    assert idle == pytest.approx(max(0.0, int(cells[1]) * wall - eval_s), abs=0.2)
+    assert idle == pytest.approx(max(0.0, int(cells[2]) * wall - eval_s), abs=0.2)
     assert llm_s == pytest.approx(summary["llm"]["seconds"], abs=0.06)
-    workers = int(cells[1])
+    workers = int(cells[2])
     summary.update(wall_s=100.0, eval_s=30.0, llm={**summary["llm"], "seconds": 25.0})
     (run / "state" / "summary.json").write_text(json.dumps(summary))
     section = write_report(run).read_text().split("## Time use", 1)[1]
