@@ -105,8 +105,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     task = make_task(job["task"], job.get("device", "cpu"))
     result = evo_lacer.search(**task, strategy=job["strategy"], budget=job["budget"],
-                              seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"], workers=1,
-                              **job.get("options", {}))
+                              seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"],
+                              **{"workers": 1, **job.get("options", {})})
     curve, best = [], -np.inf
     for c in result.history:
         if c.evaluated:
