@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 import optuna
 from optuna.distributions import CategoricalDistribution
+from optuna.search_space import IntersectionSearchSpace
 
-from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+from evo_lacer.engine._optuna_state import SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
 from evo_lacer.engine._planner import Planner, pick
 from evo_lacer.engine._records import PROMPT_CATEGORIES, Outcome, Plan
 from evo_lacer.errors import ConfigError
@@ -93,6 +94,7 @@ class OptunaPlanner(Planner):
         self.study = self._new_study()
 
     def _new_study(self) -> optuna.Study:
+        self.space_cache = IntersectionSearchSpace(include_pruned=True)
         with quiet_optuna():
             return optuna.create_study(direction="maximize", sampler=self._sampler(self.seed))
 
@@ -100,8 +102,7 @@ class OptunaPlanner(Planner):
         with quiet_optuna():
             if self.sampler == "gp":
                 return optuna.samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
-            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials,
-                                              multivariate=True, constant_liar=True)
+            return SharedSpaceTPE(self.space_cache, seed=seed, n_startup_trials=self.n_startup_trials)
 
     def score(self, outcome: Outcome) -> float:
         """What the study maximizes: improvement + w * novelty + w_f * feature gain (the probe

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution
+from optuna.search_space import IntersectionSearchSpace
 
-from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+from evo_lacer.engine._optuna_state import SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
 from evo_lacer.engine._whole_designer import FlatSpaceLike
 
 
@@ -48,17 +49,16 @@ class TPEDesigner:
         self.pending: list[int] = []
         """Trials asked and not yet told."""
 
-    @staticmethod
-    def _new_study() -> optuna.Study:
+    def _new_study(self) -> optuna.Study:
+        self.space_cache = IntersectionSearchSpace(include_pruned=True)
         with quiet_optuna():
             return optuna.create_study(direction="maximize")
 
     def ask(self, rng: np.random.Generator) -> tuple[dict[str, Any], int]:
         """A configuration and its trial number (tell its outcome with `tell`)."""
         with quiet_optuna():
-            self.study.sampler = optuna.samplers.TPESampler(
-                seed=int(rng.integers(0, 2**31 - 1)), n_startup_trials=self.n_startup_trials,
-                multivariate=True, constant_liar=True)
+            self.study.sampler = SharedSpaceTPE(self.space_cache, seed=int(rng.integers(0, 2**31 - 1)),
+                                                n_startup_trials=self.n_startup_trials)
             trial = self.study.ask()
             self.pending.append(trial.number)
             config = self.space.suggest(trial)

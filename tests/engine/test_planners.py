@@ -206,3 +206,65 @@ def test_outcome_carries_the_probe_quality_gained_over_the_parent() -> None:
     assert outcome_of(child(probes, None), []).feature_gain is None  # the parent had no probes
     assert outcome_of(child({"ego/effective_rank": 3.0}, 0.4), []).feature_gain is None
     assert outcome_of(child(probes, 0.4, Status.FAILED), []).feature_gain is None
+
+
+def test_a_study_round_trips_through_its_state_while_trials_finish() -> None:
+    """study_to_state reuses the JSON of finished trials: the state written after more trials
+    finish (and a trial still running) is what a fresh study rebuilt from it writes again."""
+    import optuna
+
+    from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+
+    with quiet_optuna():
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+        for i in range(6):
+            trial = study.ask()
+            x = trial.suggest_categorical("x", ["a", "b", "c"])
+            trial.suggest_float("y", 0.0, float(1 + i % 2))  # a distribution that changes
+            study.tell(trial, float(len(x) + i))
+            first = study_to_state(study)
+        running = study.ask()
+        running.suggest_categorical("x", ["a", "b", "c"])
+        state = study_to_state(study)
+        again = optuna.create_study(direction="maximize")
+        add_trials(again, {**state, "trials": state["trials"][:-1]})
+    assert state["trials"][:6] == first["trials"] and state["trials"][6]["state"] == "RUNNING"
+    assert study_to_state(again) == {**state, "trials": state["trials"][:-1]}
+    assert any("distributions" in t for t in state["trials"])  # y's range differs on odd trials
+
+
+def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
+    """SharedSpaceTPE only caches the intersection search space: on a conditional space, with
+    trials told out of order (steady loop) and one left running, every ask equals a plain TPE
+    sampler's built for that ask with the same seed."""
+    import numpy as np
+    import optuna
+    from optuna.search_space import IntersectionSearchSpace
+
+    from evo_lacer.engine._optuna_state import SharedSpaceTPE, quiet_optuna
+
+    def suggest(trial: optuna.Trial) -> dict:
+        family = trial.suggest_categorical("family", ["mlp", "gru", "conv"])
+        out = {"family": family, "width": trial.suggest_categorical("width", [8, 16, 32])}
+        if family != "mlp":
+            out[f"{family}_depth"] = trial.suggest_categorical(f"{family}_depth", [1, 2, 3])
+        return out
+
+    rng = np.random.default_rng(0)
+    with quiet_optuna():
+        plain, shared = (optuna.create_study(direction="maximize") for _ in range(2))
+        space = IntersectionSearchSpace(include_pruned=True)
+        open_trials: list[tuple[optuna.Trial, optuna.Trial]] = []
+        for step in range(30):
+            seed = int(rng.integers(0, 2**31 - 1))
+            plain.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=4, multivariate=True,
+                                                       constant_liar=True)
+            shared.sampler = SharedSpaceTPE(space, seed=seed, n_startup_trials=4)
+            a, b = plain.ask(), shared.ask()
+            assert suggest(a) == suggest(b), step
+            open_trials.append((a, b))
+            if step % 3 != 2:  # tell the oldest but one: outcomes arrive out of order
+                a, b = open_trials.pop(max(0, len(open_trials) - 2))
+                value = float(rng.normal())
+                plain.tell(a, value)
+                shared.tell(b, value)
