@@ -132,7 +132,8 @@ class SearchConfig:
     everywhere: with one in-process worker the hybrid found slightly worse encoders on multisource
     with the steady loop (paired against generational at budget 48, seeds 5-14: -0.031
     [-0.062, -0.002] own best; fresh seeds 15-24 side by side: -0.006 [-0.020, +0.010]) and
-    matched it on devtask (+0.002 [-0.012, +0.014], 20 seeds)."""
+    matched it on devtask (+0.002 [-0.012, +0.014], 20 seeds); with two workers it was not worse
+    (multisource 15-24: +0.016 [-0.000, +0.033])."""
     steady_survival: Literal["each", "generation"] = "generation"
     """Tree strategies in the steady loop: when survivors are selected. generation: once
     `generation_size` children were observed since the last selection, as the generational loop
