@@ -7,9 +7,10 @@ observe it (selection, planner and arm updates, one candidate at a time), refill
 slots with new proposals made from the population as it stands now (planner ask, designer and
 LLM calls run while the other candidates evaluate), and save the *checkpoint*: strategy and
 harness state, the candidates in flight, those waiting, and the order in which outcomes were
-observed. A proposal that needs no evaluation stops the refill until it is observed, so with one
-worker every proposal sees every earlier outcome, and a run is deterministic like the
-generational loop.
+observed. A proposal that needs no evaluation stops the refill until it is observed. In this
+process every proposal sees every earlier outcome; a process pool keeps one candidate queued
+behind its workers, so a proposal sees every outcome but those in flight. With one worker either
+way the order is fixed, and a run is deterministic like the generational loop.
 
 The checkpoint of each step is written atomically; it is fsync'ed when `DURABLE_EVERY_S` passed
 since the last fsync'ed one and at the end (a kill of the process never loses a written
