@@ -140,7 +140,7 @@ def one_shot_parts(name: str, config: Any, parts: Any, finals: int) -> tuple[Ent
     if config.loop_kind != "generational":
         raise ConfigError(f"strategy {name!r} trains a supernet, then proposes its finalists; "
                           f"loop={config.loop!r} is not supported: "
-                          "use loop='generational' (the default) or 'auto'")
+                          "use loop='auto' (the default) or 'generational'")
     if config.budget < finals + 1:
         raise ConfigError(f"strategy {name!r} needs budget >= {finals + 1} (one candidate's worth of "
                           f"supernet training, {finals} final evaluation(s)); got budget={config.budget}")

@@ -236,7 +236,7 @@ def build_pepnas(spec: StrategySpec, config: SearchConfig, parts: StrategyParts)
     if config.loop_kind != "generational":
         raise ConfigError(f"strategy 'pepnas' runs generations (NSGA-II survival and one training budget per "
                           f"generation); loop={config.loop!r} is not supported: "
-                          "use loop='generational' (the default) or 'auto'")
+                          "use loop='auto' (the default) or 'generational'")
     objectives = config.objectives if len(config.objectives) > 1 else DEFAULT_OBJECTIVES
     return PepnasStrategy(space=cast(EntrySpace, space), seed=config.seed, population_size=config.population,
                           batch_size=config.generation_size, budget=config.budget, objectives=objectives)
