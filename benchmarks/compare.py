@@ -13,16 +13,21 @@ The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
   ``history`` time series, ``bev`` 40x40 RGB image, ``instruction`` token ids), episodes of
   ``--horizon`` control steps after a 75 s warm-up, on ``--backend numpy`` (same dynamics,
   in-process) or ``sumo`` (Eclipse SUMO through libsumo, subprocess envs for ``--n-envs`` > 1).
-- **Fidelity** ``cheap`` (default): ``ImitationEvaluator`` — the scripted ``ExpertController``
-  is rolled out once (``--dataset-steps`` transitions, action noise 0.3, labels = clean expert
-  actions); each candidate encoder + a linear head is trained by behaviour cloning for
-  ``--grad-steps`` Adam steps (batch 64, lr 3e-3); fitness = imitation skill = 1 - held-out
-  MSE / MSE of the best constant (held-out = last 25 % of the episodes); feature statistics
-  on the dataset; the cloned policy drives one held-out episode (``reward of best``).
+- **Fidelity** ``cheap`` (default) with ``--cheap-fidelity ppo-short`` (default): the full
+  fidelity's PPO below for ``--short-fraction`` (0.25) of ``--steps``, one seed. It needs no expert,
+  and on BabyAI-GoToRedBallNoDists it ranked two samples of encoders as full PPO does (rho +0.65,
+  +0.70; ``docs/fidelity.md``). On the ring it costs about what imitation costs.
+- **Fidelity** ``cheap`` with ``--cheap-fidelity imitation`` (the default before 2026-11-30,
+  session 11): ``ImitationEvaluator`` -- the scripted ``ExpertController`` is rolled out once
+  (``--dataset-steps`` transitions, action noise 0.3, labels = clean expert actions); each
+  candidate encoder + a linear head is trained by behaviour cloning for ``--grad-steps`` Adam
+  steps (batch 64, lr 3e-3); fitness = imitation skill = 1 - held-out MSE / MSE of the best
+  constant (held-out = last 25 % of the episodes); feature statistics on the dataset; the
+  cloned policy drives one held-out episode (``reward of best``).
 - **Fidelity** ``full``: ``RLEvaluator`` — PPO (SB3 defaults except n_steps/batch fitted to
   the budget: n_steps <= 512, batch 64, 10 epochs, lr 3e-4) for ``--steps`` env steps; fitness
   = mean episodic reward over ``--eval-episodes`` held-out episodes (seeds 1_000_000 + k, the
-  same for every candidate, never used in training).
+  same for every candidate, never used in training), averaged over ``--ppo-seeds`` PPO agents.
 - **Strategies** (one harness, same evaluator, budget and seeds; search seeds 0..seeds-1):
   random, evolution, tpe, hybrid, lacer, genius, llmastool, and LACER's nested feedback
   ablation, each hiding one more thing from the LLM (``SearchConfig.llm_channels`` and

@@ -102,7 +102,7 @@ def evaluator(run: str, cfg: Any, short_fraction: int, kinds: dict[str, str] | N
         elif run == "ppo-short":
             ev = task_evaluator(dataclasses.replace(cfg, steps=short_steps(cfg, short_fraction)), kinds)
         else:
-            ev = task_evaluator(dataclasses.replace(cfg, fidelity="cheap"), kinds)
+            ev = task_evaluator(dataclasses.replace(cfg, fidelity="cheap", cheap_fidelity="imitation"), kinds)
             if run == "imitation-r3":
                 ev = copy.copy(ev)
                 ev.rollout_episodes = 3

@@ -37,7 +37,8 @@ def run(loop: str, args: argparse.Namespace, backend: Any, out: Path) -> dict[st
     run_dir = out / f"{loop}-b{args.budget}-w{args.workers}-s{args.seed}-{model}-t{args.llm_threads}"
     if not (run_dir / "state" / "summary.json").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
-        search(RING, strategy="hybrid", fidelity="cheap", budget=args.budget, seed=args.seed, llm=backend,
+        search(RING, strategy="hybrid", fidelity="cheap", cheap_fidelity="imitation", budget=args.budget,
+               seed=args.seed, llm=backend,
                workers=args.workers, loop=loop, run_dir=run_dir, llm_check_probes=0,
                rl_options={"env_kwargs": {"backend": "numpy"}})
     summary = json.loads((run_dir / "state" / "summary.json").read_text())

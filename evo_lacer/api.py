@@ -62,8 +62,9 @@ CHEAP_KEYS = ("env_kwargs", "kinds", "wrappers", "device", *CHEAP_ONLY)
 
 def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None, evaluator: Evaluator | None,
                     catalog: Catalog | None, rl_options: Mapping[str, Any] | None = None,
-                    fidelity: str = "full") -> Evaluator:
-    """The evaluator the search loop uses (for env=: PPO, or imitation at the cheap fidelities)."""
+                    cheap: str | None = None, short_fraction: float = 0.25) -> Evaluator:
+    """The evaluator the search loop uses (for env=: PPO, or at the cheap fidelity ``cheap``
+    imitation or a short PPO run)."""
     if sum(x is not None for x in (env, fitness, evaluator)) != 1:
         raise ConfigError("pass exactly one of env= (a gymnasium id or factory), fitness= (with "
                           "observation_space=) or evaluator=")
@@ -83,13 +84,19 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
     if rl_evaluator is None:
         raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
                           "pass fitness= and observation_space=, or evaluator=")
-    if fidelity in ("cheap", "halving"):
+    if cheap == "imitation":
         cheap_options = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
         return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
+    imitation_only = sorted(set(rl_options or {}) & set(CHEAP_ONLY))
+    if cheap == "ppo-short" and imitation_only:
+        raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but cheap_fidelity is "
+                          "'ppo-short' (a short PPO run, no expert); pass cheap_fidelity='imitation' "
+                          "(--cheap-fidelity imitation) to use them, or drop them")
     options = {k: v for k, v in (rl_options or {}).items() if k not in CHEAP_ONLY}  # the cheap fidelity's
     if catalog is not None:
         options.setdefault("catalog", catalog)
-    return cast(Evaluator, rl_evaluator(env, **options))
+    full = rl_evaluator(env, **options)
+    return cast(Evaluator, full.short(short_fraction) if cheap == "ppo-short" else full)
 
 
 def _resolve_llm(llm: str | LLMBackend | None, config: SearchConfig) -> tuple[LLMBackend | None, str]:
@@ -128,16 +135,21 @@ def _flat_space(space: Any, evaluator: Evaluator) -> FlatSpaceLike:
 
 def _components(task_evaluator: Evaluator, full: Evaluator | None, env: Any, fitness: FitnessFn | None,
                 catalog: Catalog | None, space: Any, rl_options: Mapping[str, Any] | None,
-                fidelity: str) -> dict[str, Any]:
+                cheap: str | None) -> dict[str, Any]:
     """What `resume` needs to rebuild the run's parts, as JSON data (see `evo_lacer.runs._components`)."""
     from evo_lacer.runs._components import recipe
 
     options = {k: v for k, v in (rl_options or {}).items() if k not in CHEAP_ONLY}  # as `_make_evaluator`
-    cheap = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
-    kind = "imitation" if fidelity in ("cheap", "halving") else "rl"
+    if cheap == "imitation":
+        kind, task_options = "imitation", {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
+    elif cheap == "ppo-short":
+        short = cast(Any, task_evaluator)
+        task_options = {**options, "steps": short.steps, "ppo_seeds": 1, "fidelity": short.fidelity}
+        kind = "rl"
+    else:
+        kind, task_options = "rl", options
     out: dict[str, Any] = {
-        "evaluator": recipe(task_evaluator, env=env, fitness=fitness, kind=kind,
-                            options=cheap if kind == "imitation" else options),
+        "evaluator": recipe(task_evaluator, env=env, fitness=fitness, kind=kind, options=task_options),
         "catalog": None if catalog is None else hashlib.sha256(catalog.to_json().encode()).hexdigest(),
         "space": space is not None and not isinstance(space, str | os.PathLike),
     }
@@ -179,8 +191,10 @@ def search(
     alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``).
     ``run_dir``: a new folder (default: a fresh temporary folder).
     ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...);
-    at ``fidelity="cheap"``/``"halving"`` the imitation evaluator takes ``env_kwargs``, ``kinds``,
-    ``wrappers`` and its own ``expert``, ``dataset_steps`` and ``grad_steps`` from it.
+    at ``fidelity="cheap"``/``"halving"`` the cheap fidelity is ``cheap_fidelity``: ``"ppo-short"``
+    (the default: the same PPO for ``short_fraction`` of ``steps``, one seed) or ``"imitation"``,
+    whose evaluator takes ``env_kwargs``, ``kinds``, ``wrappers`` and its own ``expert``,
+    ``dataset_steps`` and ``grad_steps`` from it.
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     """
     options = renamed(options, "search()")
@@ -201,8 +215,9 @@ def search(
     cfg = dataclasses.replace(config or SearchConfig(), **overrides)
 
     fidelity = cfg.fidelity if env is not None else "full"
+    cheap = None if fidelity == "full" else cfg.cheap_fidelity
     task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options,
-                                     fidelity)
+                                     cheap, cfg.short_fraction)
     full = _make_evaluator(env, None, None, None, catalog, rl_options) if fidelity == "halving" else None
     cat = catalog if catalog is not None else getattr(task_evaluator, "catalog", None) or builtin_catalog()
     flat = _flat_space(space if space is not None and not isinstance(space, str | os.PathLike) else cfg.space,
@@ -224,7 +239,7 @@ def search(
     from evo_lacer.runs import RunStore
 
     folder = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="evo-lacer-"))
-    parts = _components(task_evaluator, full, env, fitness, catalog, space, rl_options, fidelity)
+    parts = _components(task_evaluator, full, env, fitness, catalog, space, rl_options, cheap)
     run_config = {**cfg.to_dict(), "seed_trees": [node_to_dict(t) for t in seeds],
                   "task": task_evaluator.describe(), "evaluator": repr(task_evaluator),
                   "observation_space": str(task_evaluator.observation_space), "llm_backend": llm_spec,

@@ -68,9 +68,17 @@ class CompareConfig:
     backend: Literal["numpy", "sumo"] = "numpy"
     """Ring simulator: numpy (fast, same dynamics) or sumo (Eclipse SUMO through libsumo)."""
     fidelity: Literal["cheap", "full"] = "cheap"
-    """cheap: behaviour cloning of the expert (ImitationEvaluator); full: PPO for `steps` env steps."""
+    """cheap: the `cheap_fidelity`; full: PPO for `steps` env steps (`ppo_seeds` agents averaged)."""
+    cheap_fidelity: Literal["ppo-short", "imitation"] = "ppo-short"
+    """ppo-short: one PPO agent for `short_fraction` of `steps` (the only fidelity that ranked BabyAI
+    encoders as full PPO does, docs/fidelity.md); imitation: behaviour cloning of the expert
+    (ImitationEvaluator; needs a scripted expert)."""
+    short_fraction: float = 0.25
+    """ppo-short: the fraction of `steps` it trains."""
     steps: int = 2048
     """PPO env steps per evaluation at the full fidelity (and for --confirm-steps 0 < N)."""
+    ppo_seeds: int = 1
+    """PPO agents per candidate at the full fidelity, their held-out rewards averaged."""
     n_envs: int = 1
     """PPO training envs (subprocesses for SUMO)."""
     horizon: int = 100
@@ -119,9 +127,18 @@ class CompareConfig:
         bad = [s for s in cfg.strategies if s not in STRATEGIES and s not in ABLATIONS]
         if bad:
             raise ConfigError(f"unknown strategies {bad}; choose from {(*STRATEGIES, *ABLATIONS)}")
+        if cfg.cheap_fidelity not in ("ppo-short", "imitation") or not 0.0 < cfg.short_fraction <= 1.0:
+            raise ConfigError(f"cheap_fidelity={cfg.cheap_fidelity!r}, short_fraction="
+                              f"{cfg.short_fraction!r}: use ppo-short or imitation, and a fraction in "
+                              "(0, 1] such as 0.25")
         if cfg.seeds < 1 or cfg.budget < 1:
             raise ConfigError(f"seeds={cfg.seeds} and budget={cfg.budget} must be >= 1")
         return cfg
+
+    @property
+    def imitation(self) -> bool:
+        """The search's fitness is imitation skill (behaviour cloning of the expert)."""
+        return self.fidelity == "cheap" and self.cheap_fidelity == "imitation"
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -185,6 +202,21 @@ def search_options(strategy: str) -> tuple[str, dict[str, Any]]:
     return ABLATIONS.get(strategy, (strategy, {}))
 
 
+def check_same_task(folder: Path, evaluator: Evaluator) -> None:
+    """Refuse to resume a run made for another task or fidelity (its scores would mix with these)."""
+    try:
+        data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        recorded = data.get("config", data).get("task")
+    except (OSError, ValueError, AttributeError):
+        return  # resume() itself reports a damaged run folder
+    if recorded is not None and recorded != evaluator.describe():
+        raise ConfigError(
+            f"--resume: {folder} was searched on another task or fidelity than these settings give "
+            f"(recorded: {str(recorded)[-160:]!r}; now: {evaluator.describe()[-160:]!r}). Use the "
+            "settings it was made with (e.g. --cheap-fidelity imitation for runs made before ppo-short "
+            "was the default), another --out, or leave out --resume to start afresh")
+
+
 def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, folder: Path) -> RunRow:
     """One search run of the comparison."""
     from evo_lacer.api import resume, search
@@ -192,6 +224,7 @@ def run_one(cfg: CompareConfig, strategy: str, seed: int, evaluator: Evaluator, 
     row = RunRow(strategy, seed)
     base, options = search_options(strategy)
     if cfg.resume and (folder / "run.json").exists():
+        check_same_task(folder, evaluator)
         result = resume(folder, evaluator=evaluator, llm=cfg.llm, workers=cfg.workers)
     else:
         if folder.exists():

@@ -60,18 +60,25 @@ def _reference_rows(refs: list[Reference], confirm: bool) -> list[list[str]]:
 def markdown(result: CompareResult, plot_name: str) -> str:
     cfg = result.config
     confirm = cfg.confirm_steps > 0
-    fitness = ("imitation skill (1 - BC loss / constant-guess loss, held-out episodes)"
-               if cfg.fidelity == "cheap" else f"mean held-out episodic reward after {cfg.steps} PPO steps")
+    if cfg.imitation:
+        fitness = "imitation skill (1 - BC loss / constant-guess loss, held-out episodes)"
+    else:
+        steps = max(8, math.ceil(cfg.steps * cfg.short_fraction)) if cfg.fidelity == "cheap" else cfg.steps
+        seeds = cfg.fidelity == "full" and cfg.ppo_seeds > 1
+        agents = f", mean of {cfg.ppo_seeds} PPO seeds" if seeds else ""
+        short = " (ppo-short)" if cfg.fidelity == "cheap" else ""
+        fitness = f"mean held-out episodic reward after {steps} PPO steps{short}{agents}"
     header = ["strategy", "runs", "final best fitness", "reward of best"]
     if confirm:
         header.append(f"PPO reward of best ({cfg.confirm_steps} steps)")
     header += ["evals to threshold (reached)", "env steps / run", "LLM calls", "LLM tokens", "LLM s",
                "LLM fallbacks", "wall s / run"]
     ring = cfg.env == "evo_lacer/RingTraffic-v0"
+    which = f" ({cfg.cheap_fidelity})" if cfg.fidelity == "cheap" else ""
     where = f"Backend {cfg.backend}, horizon {cfg.horizon}, " if ring else f"Env `{cfg.env}`, "
     lines = [
         f"# Strategy comparison on {'the ring road' if ring else cfg.env}", "",
-        f"Fidelity **{cfg.fidelity}** — fitness = {fitness}. {where}"
+        f"Fidelity **{cfg.fidelity}**{which} — fitness = {fitness}. {where}"
         f"budget {cfg.budget} evaluations, {cfg.seeds} seed(s), LLM `{cfg.llm}`, gate latency bound "
         f"{cfg.max_latency_ms} ms (batch of 8). "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
@@ -136,9 +143,10 @@ def plot(result: CompareResult, path: Path) -> None:
         pad = 0.1 * max(high - low, 1e-6)
         ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("best fitness so far" + (" (imitation skill)" if result.config.fidelity == "cheap" else ""))
+    ax.set_ylabel("best fitness so far" + (" (imitation skill)" if result.config.imitation else " (reward)"))
     task = "ring road" if result.config.env == "evo_lacer/RingTraffic-v0" else result.config.env
-    ax.set_title(f"{task}, {result.config.fidelity} fidelity, mean and 95% t-band over "
+    fidelity = result.config.cheap_fidelity if result.config.fidelity == "cheap" else "full"
+    ax.set_title(f"{task}, {fidelity} fidelity, mean and 95% t-band over "
                  f"{result.config.seeds} seed(s)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)

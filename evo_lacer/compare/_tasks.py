@@ -50,14 +50,17 @@ def task_evaluator(cfg: Any, kinds: dict[str, str] | None = None) -> Evaluator:
     from evo_lacer.evaluate._imitation import ImitationEvaluator
     from evo_lacer.evaluate._rl import RLEvaluator
 
-    if cfg.fidelity == "cheap":
+    if cfg.imitation:
         return ImitationEvaluator(cfg.env, env_kwargs=env_kwargs(cfg), dataset_steps=cfg.dataset_steps,
                                   grad_steps=cfg.grad_steps, batch_size=64, rollout_episodes=1, kinds=kinds,
                                   max_seconds=60.0 if cfg.max_eval_s is None else cfg.max_eval_s,
                                   task=task_text(cfg.env))
-    limit = 300.0 if cfg.max_eval_s is None else cfg.max_eval_s
-    return RLEvaluator(cfg.env, steps=cfg.steps, n_envs=cfg.n_envs, eval_episodes=cfg.eval_episodes,
-                       env_kwargs=env_kwargs(cfg), max_seconds=limit, task=task_text(cfg.env), kinds=kinds)
+    short = cfg.fidelity == "cheap"
+    limit = (60.0 if short else 300.0) if cfg.max_eval_s is None else cfg.max_eval_s
+    full = RLEvaluator(cfg.env, steps=cfg.steps, n_envs=cfg.n_envs, eval_episodes=cfg.eval_episodes,
+                       env_kwargs=env_kwargs(cfg), max_seconds=limit, task=task_text(cfg.env), kinds=kinds,
+                       ppo_seeds=cfg.ppo_seeds)
+    return full.short(cfg.short_fraction) if short else full
 
 
 def confirm_evaluator(cfg: Any, kinds: dict[str, str] | None = None) -> Any:
@@ -102,12 +105,12 @@ def references(cfg: Any, evaluator: Any, log: Callable[[str], None]) -> list[Any
 
     scorer = confirm_evaluator(cfg)
     name = "expert controller" if is_ring(cfg.env) else "BabyAI bot" if "BabyAI-" in cfg.env else "expert"
-    expert = Reference(name, note="scripted; imitation skill 1 by definition" if cfg.fidelity == "cheap"
+    expert = Reference(name, note="scripted; imitation skill 1 by definition" if cfg.imitation
                        else "scripted")
     reward = expert_score(scorer)
     if reward is not None:
         expert.reward.append(reward)
-        expert.fitness.append(1.0 if cfg.fidelity == "cheap" else reward)
+        expert.fitness.append(1.0 if cfg.imitation else reward)
     flatten = small_images(evaluator.observation_space)
     note = "default extractor, same fidelity and budget"
     if flatten:

@@ -178,9 +178,10 @@ class ImitationEvaluator:
             made.close()
         if not found:
             raise EvaluationError(
-                f"the cheap fidelity imitates a scripted expert, and evo-lacer knows none for env "
-                f"{env_name(self.env)!r} (it knows {KNOWN_EXPERTS}). Use fidelity='full' (PPO; on the "
-                "command line --fidelity full), pass your own expert (ImitationEvaluator(env, expert=fn) "
+                f"the imitation fidelity imitates a scripted expert, and evo-lacer knows none for env "
+                f"{env_name(self.env)!r} (it knows {KNOWN_EXPERTS}). Use the short-PPO cheap fidelity, which "
+                "needs none (cheap_fidelity='ppo-short'; --cheap-fidelity ppo-short), fidelity='full' (PPO; "
+                "--fidelity full), pass your own expert (ImitationEvaluator(env, expert=fn) "
                 "with fn(obs) -> action; --expert module:fn), or expert=None (--expert none) for the "
                 "'probe' proxy: how much of the observation an untrained encoder's features keep "
                 "(linear-probe R²), not how well it would act"

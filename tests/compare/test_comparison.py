@@ -77,3 +77,20 @@ def test_a_supernet_strategy_counts_its_supernet_as_candidates_and_its_env_steps
     assert darts.env_steps >= 2 * result.config.resolved().steps
     text = (tmp_path / "compare.md").read_text()
     assert "env steps / run" in text and f"| {darts.env_steps:.0f} |" in text
+
+
+def test_resume_refuses_a_run_made_at_another_fidelity(tmp_path) -> None:
+    """Runs made before ppo-short became the cheap default must not continue under it."""
+    import dataclasses
+
+    from evo_lacer.compare._comparison import check_same_task
+    from evo_lacer.compare._tasks import task_evaluator
+    from evo_lacer.runs import RunStore
+
+    cfg = dataclasses.replace(CompareConfig(smoke=True), strategies=("random",)).resolved()
+    short = task_evaluator(cfg)
+    imitation = task_evaluator(dataclasses.replace(cfg, cheap_fidelity="imitation"))
+    RunStore.create(tmp_path / "run", {"task": imitation.describe()})
+    check_same_task(tmp_path / "run", imitation)  # the same settings resume
+    with pytest.raises(ConfigError, match="another task or fidelity.*--cheap-fidelity imitation"):
+        check_same_task(tmp_path / "run", short)

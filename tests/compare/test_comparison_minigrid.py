@@ -13,6 +13,7 @@ from evo_lacer.compare import CompareConfig, run_comparison
 
 def test_babyai_comparison_smoke(tmp_path: Path) -> None:
     cfg = CompareConfig(env="BabyAI-GoToLocal-v0", smoke=True, strategies=("random", "evolution"),
+                        cheap_fidelity="imitation",
                         out=str(tmp_path))
     result = run_comparison(cfg, log=lambda _: None)
     assert [r.strategy for r in result.rows] == ["random", "evolution"]

@@ -203,7 +203,8 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path, monkeypatch) ->
 def test_children_inherit_their_parents_weights_on_the_numpy_ring(tmp_path) -> None:
     result = search(
         env="evo_lacer/RingTraffic-v0", strategy="pepnas", budget=6, population_size=2, batch_size=2, seed=0,
-        llm="none", workers=1, executor="inprocess", fidelity="cheap", run_dir=tmp_path / "ring",
+        llm="none", workers=1, executor="inprocess", fidelity="cheap", cheap_fidelity="imitation",
+        run_dir=tmp_path / "ring",
         rl_options={"env_kwargs": {"backend": "numpy", "horizon": 30}, "dataset_steps": 200, "grad_steps": 10,
                     "rollout_episodes": 0},
     )

@@ -14,7 +14,8 @@ from evo_lacer.runs import RunStore
 def test_halving_promotes_the_best_cheap_candidates_to_full_ppo(tmp_path: Path) -> None:
     result = evo_lacer.search(
         env="evo_lacer/RingTraffic-v0", budget=3, strategy="evolution", llm="none", seed=0,
-        fidelity="halving", promote=0.5, population_size=3, batch_size=3, workers=1, executor="inprocess",
+        fidelity="halving", cheap_fidelity="imitation", promote=0.5, population_size=3, batch_size=3,
+        workers=1, executor="inprocess",
         rl_options={"steps": 128, "eval_episodes": 1, "env_kwargs": {"backend": "numpy", "horizon": 30},
                     "dataset_steps": 200, "grad_steps": 10},
         run_dir=tmp_path / "run",

@@ -121,8 +121,17 @@ def test_a_wrapper_that_does_not_import_names_itself(tmp_path: Path,
 
 def test_cheap_fidelity_without_an_expert_refuses_or_runs_the_named_proxy(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([*SEARCH, "--env", "CartPole-v1", "--fidelity", "cheap", "--run-dir", str(tmp_path / "a")])
+    imitation = ["--fidelity", "cheap", "--cheap-fidelity", "imitation"]
+    code = main([*SEARCH, "--env", "CartPole-v1", *imitation, "--run-dir", str(tmp_path / "a")])
     err = capsys.readouterr().err
     assert code == 1 and "knows none for env 'CartPole-v1'" in err and "--expert none" in err
-    search_in_process("CartPole-v1", tmp_path / "b", capsys, "--fidelity", "cheap", "--expert", "none")
+    assert "--cheap-fidelity ppo-short" in err
+    search_in_process("CartPole-v1", tmp_path / "b", capsys, *imitation, "--expert", "none")
     assert {r["feedback"]["fidelity"] for r in records(tmp_path / "b")} == {"probe"}
+    # the fix it names first: the default cheap fidelity, a short PPO run, needs no expert
+    code = main([*SEARCH, "--env", "CartPole-v1", "--fidelity", "cheap", "--executor", "inprocess",
+                 "--run-dir", str(tmp_path / "c")])
+    assert code == 0, capsys.readouterr()
+    evaluated = [r for r in records(tmp_path / "c") if r["feedback"]["status"] != "rejected"]
+    assert evaluated and {r["feedback"]["fidelity"] for r in evaluated} == {"ppo-short"}
+    assert all(r["feedback"]["status"] == "ok" for r in evaluated)
