@@ -116,6 +116,9 @@ class _Memo:
 
 
 _MEMO = _Memo(512)
+_FLOWS = _Memo(2048)
+"""`kind_flow` without overrides and `ok_out_kinds`: a proposal asks them of the same trees many
+times (every site and every option of a move)."""
 
 
 def _inputs_key(inputs: Mapping[str, Signal]) -> tuple[tuple[str, Signal], ...]:
@@ -133,9 +136,17 @@ def kind_flow(
     Rules: a module must accept its input kind and emits its declared kind (or the same; a
     module whose kinds are unknown is assumed to keep the kind, and left to the gate);
     residual and repeat keep the kind; every branch and the head end in a vector. `overrides`
-    fixes a node's output kind without looking at it (for stand-in modules).
+    fixes a node's output kind without looking at it (for stand-in modules). The result is
+    shared between callers: read it, do not change it.
     """
-    over = overrides or {}
+    if not overrides:
+        key = ("flow", tree, _inputs_key(inputs))
+        return cast(KindFlow, _FLOWS.get(key, catalog, lambda: _kind_flow(tree, inputs, catalog, {})))
+    return _kind_flow(tree, inputs, catalog, overrides)
+
+
+def _kind_flow(tree: Node, inputs: Mapping[str, Signal], catalog: Catalog,
+               over: Mapping[Path, SignalKind]) -> KindFlow:
     out: KindFlow = {}
 
     def run(node: Node, path: Path, kind: SignalKind) -> SignalKind:
@@ -198,7 +209,9 @@ def kinds_ok(tree: Node, inputs: Mapping[str, Signal], catalog: Catalog,
 
 def ok_out_kinds(tree: Node, path: Path, ctx: TransformContext) -> tuple[SignalKind, ...]:
     """The output kinds a module at `path` may have with the rest of the tree still valid."""
-    return tuple(k for k in SIGNAL_KINDS if kinds_ok(tree, ctx.inputs, ctx.catalog, {path: k}))
+    key = ("out", tree, path, _inputs_key(ctx.inputs))
+    return cast(tuple[SignalKind, ...], _FLOWS.get(key, ctx.catalog, lambda: tuple(
+        k for k in SIGNAL_KINDS if kinds_ok(tree, ctx.inputs, ctx.catalog, {path: k}))))
 
 
 def kind_at_gap(flow: KindFlow, parent: Path, index: int) -> SignalKind:

@@ -83,9 +83,24 @@ def _digest(obj: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+_HASHES: dict[tuple[Node, int], tuple[Lookup, str]] = {}
+_HASHES_MAX = 65536
+
+
 def tree_hash(node: Node, defaults: Lookup = None) -> str:
-    """A 16-hex-digit hash of the canonical form: equal architectures hash equal."""
-    return _digest(node_to_dict(canonical(node, defaults)))
+    """A 16-hex-digit hash of the canonical form: equal architectures hash equal.
+
+    Remembered per (tree, `defaults` object): a search hashes the same population members for
+    every proposal. The entry keeps `defaults` itself, so a new object at a reused address misses."""
+    key = (node, id(defaults))
+    hit = _HASHES.get(key)
+    if hit is not None and hit[0] is defaults:
+        return hit[1]
+    digest = _digest(node_to_dict(canonical(node, defaults)))
+    if len(_HASHES) >= _HASHES_MAX:
+        _HASHES.clear()
+    _HASHES[key] = (defaults, digest)
+    return digest
 
 
 @lru_cache(maxsize=65536)
