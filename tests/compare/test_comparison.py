@@ -92,5 +92,5 @@ def test_resume_refuses_a_run_made_at_another_fidelity(tmp_path) -> None:
     imitation = task_evaluator(dataclasses.replace(cfg, cheap_fidelity="imitation"))
     RunStore.create(tmp_path / "run", {"task": imitation.describe()})
     check_same_task(tmp_path / "run", imitation)  # the same settings resume
-    with pytest.raises(ConfigError, match="another task or fidelity.*--cheap-fidelity imitation"):
+    with pytest.raises(ConfigError, match=r"another task or fidelity.*--cheap-fidelity imitation"):
         check_same_task(tmp_path / "run", short)
