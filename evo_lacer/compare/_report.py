@@ -83,7 +83,7 @@ def markdown(result: CompareResult, plot_name: str) -> str:
         f"{cfg.max_latency_ms} ms (batch of 8). "
         f"Threshold {result.threshold:.4g} (default: the median final best of all runs). "
         "darts and enas count their supernet's training as candidates (budget N = N candidates' "
-        "worth of PPO env steps, or of cloning gradient steps at the cheap fidelity), so their "
+        "worth of PPO env steps, or of cloning gradient steps at the imitation fidelity), so their "
         "first evaluation sits at N - finalists on the curves and in 'evals to "
         "threshold'. "
         "Mean ± sample std over seeds; LLM columns are totals over seeds. LACER's nested ablation: "
