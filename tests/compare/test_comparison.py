@@ -94,3 +94,21 @@ def test_resume_refuses_a_run_made_at_another_fidelity(tmp_path) -> None:
     check_same_task(tmp_path / "run", imitation)  # the same settings resume
     with pytest.raises(ConfigError, match=r"another task or fidelity.*--cheap-fidelity imitation"):
         check_same_task(tmp_path / "run", short)
+
+
+def test_the_compare_evaluators_follow_fidelity_and_ppo_seeds() -> None:
+    import dataclasses
+
+    from evo_lacer.compare._tasks import task_evaluator
+    from evo_lacer.evaluate import SHORT_PPO, ImitationEvaluator, RLEvaluator
+
+    cfg = CompareConfig(horizon=30, steps=512, ppo_seeds=3)
+    full = task_evaluator(dataclasses.replace(cfg, fidelity="full"))
+    short = task_evaluator(cfg)  # the default: cheap, ppo-short
+    assert isinstance(full, RLEvaluator) and (full.steps, full.ppo_seeds, full.fidelity) == (512, 3, "full")
+    assert isinstance(short, RLEvaluator)
+    assert (short.steps, short.ppo_seeds, short.fidelity) == (128, 1, SHORT_PPO)
+    imitation = task_evaluator(dataclasses.replace(cfg, cheap_fidelity="imitation"))
+    assert isinstance(imitation, ImitationEvaluator)
+    with pytest.raises(ConfigError, match="short_fraction=0"):
+        CompareConfig(short_fraction=0).resolved()
