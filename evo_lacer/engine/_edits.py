@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,13 @@ from evo_lacer.tree import distance
 Edit = tuple[str, Site, Mapping[str, Any]]
 
 
+_SITE_FIELDS = tuple(f.name for f in fields(Site))
+
+
 def site_to_dict(site: Site) -> dict[str, Any]:
-    out = asdict(site)
+    """`dataclasses.asdict` of a site (its fields hold plain values) without its deep copy: a
+    checkpoint writes every edit of the lineage."""
+    out = {name: getattr(site, name) for name in _SITE_FIELDS}
     out["path"] = list(site.path)
     return out
 
