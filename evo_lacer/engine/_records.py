@@ -21,6 +21,15 @@ LEGACY_PENDING_ERROR = "pending evaluation"
 still read as pending from an older run's ``state/pending.json``."""
 
 
+_GATE_FIELDS = tuple(f.name for f in dataclasses.fields(GateResult))
+
+
+def gate_to_dict(gate: GateResult) -> dict[str, Any]:
+    """`dataclasses.asdict` of a gate result (plain values only) without asdict's recursion: a
+    checkpoint writes many candidates."""
+    return {name: getattr(gate, name) for name in _GATE_FIELDS}
+
+
 class Stage(StrEnum):
     """Where a candidate is in its life (`Candidate.stage`)."""
 
@@ -162,7 +171,7 @@ class Candidate:
             "designer": self.designer, "fell_back": self.fell_back, "plan": dict(self.plan),
             "tree": {} if self.tree is None else node_to_dict(self.tree), "tree_hash": self.tree_hash,
             "feedback": self.feedback.to_dict(),
-            "gate": {} if self.gate is None else dataclasses.asdict(self.gate),
+            "gate": {} if self.gate is None else gate_to_dict(self.gate),
             "evaluated": self.evaluated, "cached": self.cached,
             "timings": dict(self.timings), "extra": dict(self.extra),
         }
