@@ -18,9 +18,10 @@ import numpy as np
 from scipy.stats import spearmanr
 
 
-def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """(reference per encoder hash, {cheap fidelity: score per hash}) of one run folder: the runs'
-    fitness, and bc-return (the cloned policy's return over 3 episodes) from imitation-r3."""
+def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[int, dict[str, float]]]:
+    """(reference per encoder hash, {cheap fidelity: score per hash}, {PPO seed: reward per hash}) of
+    one run folder: the runs' fitness, and bc-return (the cloned policy's return over 3 episodes)
+    from imitation-r3."""
     ppo: dict[int, dict[str, float]] = defaultdict(dict)
     cheap: dict[str, dict[str, float]] = defaultdict(dict)
     for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines():
@@ -34,7 +35,7 @@ def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         else:
             cheap[r["run_id"]][r["hash"]] = float(r["fitness"])
     common = set.intersection(*(set(v) for v in ppo.values()))
-    return {h: float(np.mean([ppo[s][h] for s in ppo])) for h in common}, dict(cheap)
+    return {h: float(np.mean([ppo[s][h] for s in ppo])) for h in common}, dict(cheap), dict(ppo)
 
 
 def rho_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
@@ -55,8 +56,16 @@ def main() -> None:
     args = p.parse_args()
     ref: dict[str, float] = {}
     scores: dict[str, dict[str, float]] = defaultdict(dict)
+    halves = []
     for folder in args.folders:
-        r, cheap = read(folder)
+        r, cheap, ppo = read(folder)
+        seeds = sorted(ppo)
+        if len(seeds) >= 4:  # the full fidelity against itself: the mean of k seeds vs the next k
+            k = len(seeds) // 2
+            hashes = sorted(r)
+            means = [np.array([np.mean([ppo[s][h] for s in part]) for h in hashes])
+                     for part in (seeds[:k], seeds[k:2 * k])]
+            halves.append((folder, seeds[:k], seeds[k:2 * k], len(hashes), *means))
         fresh = {h: v for h, v in r.items() if h not in ref}
         ref.update(fresh)
         for rid, values in cheap.items():
@@ -71,6 +80,10 @@ def main() -> None:
         y = np.array([ref[h] for h in hashes])
         rho, low, high = rho_ci(x, y, rng)
         print(f"| {rid} | {len(hashes)} | {rho:+.2f} [{low:+.2f}, {high:+.2f}] |")
+    for folder, first, second, n, a, b in halves:
+        rho, low, high = rho_ci(a, b, rng)
+        print(f"\n{folder}: mean of PPO seeds {first} vs mean of {second}, {n} encoders: Spearman rho "
+              f"{rho:+.2f} [{low:+.2f}, {high:+.2f}]")
 
 
 if __name__ == "__main__":

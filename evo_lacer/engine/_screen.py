@@ -104,8 +104,16 @@ class GPModel:
         return out / len(self.groups)
 
     def _matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
-        return np.array([[r.get(k, 0.0) for k in self.keys] for r in rows], dtype=float).reshape(
-            len(rows), len(self.keys))
+        """One row per tree, one column per key (0 where the tree lacks it; keys not in `keys` are
+        left out), filled from each row's own few features rather than every key."""
+        index = {k: j for j, k in enumerate(self.keys)}
+        out = np.zeros((len(rows), len(self.keys)))
+        for i, row in enumerate(rows):
+            for key, value in row.items():
+                j = index.get(key)
+                if j is not None:
+                    out[i, j] = value
+        return out
 
     def predict(self, rows: Sequence[Mapping[str, float]]) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the fitness at `rows` (in fitness units)."""
