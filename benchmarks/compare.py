@@ -15,8 +15,9 @@ The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
   in-process) or ``sumo`` (Eclipse SUMO through libsumo, subprocess envs for ``--n-envs`` > 1).
 - **Fidelity** ``cheap`` (default) with ``--cheap-fidelity ppo-short`` (default): the full
   fidelity's PPO below for ``--short-fraction`` (0.25) of ``--steps``, one seed. It needs no expert,
-  and on BabyAI-GoToRedBallNoDists it ranked two samples of encoders as full PPO does (rho +0.65,
-  +0.70; ``docs/fidelity.md``). On the ring it costs about what imitation costs.
+  and on BabyAI-GoToRedBallNoDists it ranked 27 encoders as the mean of several full PPO runs
+  does (rho +0.67 [+0.41, +0.83]; ``docs/fidelity.md``). On the ring it costs about what
+  imitation costs.
 - **Fidelity** ``cheap`` with ``--cheap-fidelity imitation`` (the default before 2026-11-30,
   session 11): ``ImitationEvaluator`` -- the scripted ``ExpertController`` is rolled out once
   (``--dataset-steps`` transitions, action noise 0.3, labels = clean expert actions); each
