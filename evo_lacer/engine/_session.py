@@ -5,9 +5,11 @@ components (evaluator, catalog, spaces, LLM backend, run store) and calls `run_s
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,12 +53,39 @@ def auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
     return "process" if isolate else "inprocess"
 
 
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Hide what is alive when the session starts (imported modules, torch, Optuna: most of the
+    heap) from the garbage collector until it ends, so that a full collection scans only what the
+    search makes. Unfrozen, the five full collections of a 128-child hybrid run paused the search
+    process for 0.3 s in all (up to 0.13 s at a time) while a worker waited for its next
+    candidate. Nothing is kept alive for good: objects are still freed by reference counting, and
+    the frozen ones (garbage cycles among them included) go back to the collector at the end. A caller that froze the heap itself
+    keeps its frozen objects frozen."""
+    mine = gc.get_freeze_count() == 0
+    if mine:
+        gc.freeze()  # no collection first: it would cost the pause this avoids
+    try:
+        yield
+    finally:
+        if mine:
+            gc.unfreeze()
+
+
 def run_session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
                 seeds: Sequence[Node], backend: LLMBackend | None, *, progress: bool = False,
                 full: Evaluator | None = None) -> SessionOutcome:
     """One search session on an open, locked run store: the gate, the strategy, the executor, the
     harness and the loop, then the promotion to the full fidelity (``full``, halving), the best
-    candidate and the accounting (saved as ``state/summary.json``)."""
+    candidate and the accounting (saved as ``state/summary.json``); the heap alive before it is
+    hidden from the garbage collector meanwhile (`frozen_heap`)."""
+    with frozen_heap():
+        return _session(store, cfg, evaluator, catalog, flat, seeds, backend, progress=progress, full=full)
+
+
+def _session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catalog, flat: FlatSpaceLike,
+             seeds: Sequence[Node], backend: LLMBackend | None, *, progress: bool,
+             full: Evaluator | None) -> SessionOutcome:
     from evo_lacer.compile import infer_sources
     from evo_lacer.execute import make_executor
     from evo_lacer.transform import Gate
