@@ -275,6 +275,8 @@ def resume(
     store = RunStore.open(run_dir)
     with RunLock(store.path):
         data = renamed(store.config, str(store.path / "run.json"))
+        if data.get("fidelity") in ("cheap", "halving") and "cheap_fidelity" not in data:
+            data = {**data, "cheap_fidelity": "imitation"}  # recorded before ppo-short was the default
         fields = {f.name for f in dataclasses.fields(SearchConfig)}
         try:
             cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})

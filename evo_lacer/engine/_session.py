@@ -57,11 +57,11 @@ def auto_executor(cfg: SearchConfig, evaluator: Evaluator) -> str:
 def frozen_heap() -> Iterator[None]:
     """Hide what is alive when the session starts (imported modules, torch, Optuna: most of the
     heap) from the garbage collector until it ends, so that a full collection scans only what the
-    search makes. Unfrozen, the five full collections of a 128-child hybrid run paused the search
-    process for 0.3 s in all (up to 0.13 s at a time) while a worker waited for its next
-    candidate. Nothing is kept alive for good: objects are still freed by reference counting, and
-    the frozen ones (garbage cycles among them included) go back to the collector at the end. A caller that froze the heap itself
-    keeps its frozen objects frozen."""
+    search makes: in a 128-child hybrid run it paused the search process for about 100 ms while a
+    worker waited for its next candidate, and 5-10 ms with this. Nothing is kept alive for good:
+    objects are still freed by reference counting, and the frozen ones (garbage cycles among them
+    included) go back to the collector at the end. A caller that froze the heap itself keeps its
+    frozen objects frozen."""
     mine = gc.get_freeze_count() == 0
     if mine:
         gc.freeze()  # no collection first: it would cost the pause this avoids

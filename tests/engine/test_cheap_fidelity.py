@@ -11,6 +11,7 @@ import pytest
 
 import evo_lacer
 from evo_lacer.engine import SearchConfig
+from evo_lacer.engine._engine import config_fingerprint
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import SHORT_PPO, RLEvaluator
 from evo_lacer.runs._components import rebuild
@@ -62,3 +63,21 @@ def test_cheap_fidelity_settings_are_checked() -> None:
         SearchConfig(cheap_fidelity="bc")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"short_fraction must be a fraction in \(0, 1\]"):
         SearchConfig(short_fraction=0.0)
+
+
+def test_a_run_recorded_before_ppo_short_resumes_as_imitation(tmp_path: Path) -> None:
+    options = {**OPTIONS, "dataset_steps": 200, "grad_steps": 10}
+    run(tmp_path, fidelity="cheap", cheap_fidelity="imitation", rl_options=options, budget=1)
+    path = tmp_path / "run" / "run.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["config"]["cheap_fidelity"]  # as older versions wrote it, their checkpoints to match
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for name in ("checkpoint.json", "pending.json"):
+        state_path = tmp_path / "run" / "state" / name
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if "config" in state:
+            state["config"] = config_fingerprint(data["config"])
+            state_path.write_text(json.dumps(state), encoding="utf-8")
+    resumed = evo_lacer.resume(tmp_path / "run")
+    assert resumed.config.cheap_fidelity == "imitation"
+    assert {c.feedback.fidelity for c in resumed.history} == {"imitation"}
