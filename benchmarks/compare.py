@@ -16,7 +16,7 @@ The setting (every option is a field of ``evo_lacer.compare.CompareConfig``):
 - **Fidelity** ``cheap`` (default) with ``--cheap-fidelity ppo-short`` (default): the full
   fidelity's PPO below for ``--short-fraction`` (0.25) of ``--steps``, one seed. It needs no expert,
   and on BabyAI-GoToRedBallNoDists it ranked 27 encoders as the mean of several full PPO runs
-  does (rho +0.67 [+0.41, +0.83]; ``docs/fidelity.md``). On the ring it costs about what
+  does (rho +0.71 [+0.49, +0.84]; ``docs/fidelity.md``). On the ring it costs about what
   imitation costs.
 - **Fidelity** ``cheap`` with ``--cheap-fidelity imitation`` (the default before 2026-11-30,
   session 11): ``ImitationEvaluator`` -- the scripted ``ExpertController`` is rolled out once

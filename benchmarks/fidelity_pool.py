@@ -1,7 +1,8 @@
 """Pool the encoders of several `fidelity_agreement.py` runs of one task and setting, and print each
 cheap fidelity's Spearman rho against the reference (the mean over every PPO seed a run finished)
-with a bootstrap 95% interval over encoders. An encoder drawn in more than one run (SB3's
-CombinedExtractor) counts once, from the first run named.
+with a bootstrap 95% interval over encoders; then, per run, the full fidelity's agreement with
+itself: the mean of k PPO seeds against the mean of the next k, for every k the run allows. An
+encoder drawn in more than one run (SB3's CombinedExtractor) counts once, from the first run named.
 
     python benchmarks/fidelity_pool.py benchmarks/out/fidelity_babyai_16k \
         benchmarks/out/fidelity_babyai_16k_s1
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
+
+SPLITS = 500
+"""Random splits of a run's PPO seeds per k in the self-agreement table."""
 
 
 def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[int, dict[str, float]]]:
@@ -60,12 +64,10 @@ def main() -> None:
     for folder in args.folders:
         r, cheap, ppo = read(folder)
         seeds = sorted(ppo)
-        if len(seeds) >= 4:  # the full fidelity against itself: the mean of k seeds vs the next k
-            k = len(seeds) // 2
-            hashes = sorted(r)
-            means = [np.array([np.mean([ppo[s][h] for s in part]) for h in hashes])
-                     for part in (seeds[:k], seeds[k:2 * k])]
-            halves.append((folder, seeds[:k], seeds[k:2 * k], len(hashes), *means))
+        hashes = sorted(r)
+        table = np.array([[ppo[s][h] for h in hashes] for s in seeds])  # seeds x encoders
+        for k in range(1, len(seeds) // 2 + 1):  # the full fidelity against itself: k seeds vs k others
+            halves.append((folder, k, len(seeds), table))
         fresh = {h: v for h, v in r.items() if h not in ref}
         ref.update(fresh)
         for rid, values in cheap.items():
@@ -80,10 +82,24 @@ def main() -> None:
         y = np.array([ref[h] for h in hashes])
         rho, low, high = rho_ci(x, y, rng)
         print(f"| {rid} | {len(hashes)} | {rho:+.2f} [{low:+.2f}, {high:+.2f}] |")
-    for folder, first, second, n, a, b in halves:
-        rho, low, high = rho_ci(a, b, rng)
-        print(f"\n{folder}: mean of PPO seeds {first} vs mean of {second}, {n} encoders: Spearman rho "
-              f"{rho:+.2f} [{low:+.2f}, {high:+.2f}]")
+    if halves:
+        print(f"\nThe full fidelity against itself: Spearman rho between the means of two disjoint sets of k "
+              f"PPO seeds, over {SPLITS} random splits of the run's seeds (mean, 5-95% of the splits, share "
+              "of splits at 0.7 or more), and for the first split a 95% interval over encoders")
+        print("| run | k | of seeds | encoders | mean rho over splits [5%, 95%] | splits >= 0.7 | "
+              "first split [95% CI] |")
+        print("|---|---|---|---|---|---|---|")
+    for folder, k, n_seeds, table in halves:
+        rhos = []
+        for _ in range(SPLITS):
+            order = rng.permutation(n_seeds)
+            a, b = table[order[:k]].mean(0), table[order[k:2 * k]].mean(0)
+            rhos.append(float(spearmanr(a, b).statistic))
+        low5, high95 = np.nanpercentile(rhos, [5, 95])
+        rho, low, high = rho_ci(table[:k].mean(0), table[k:2 * k].mean(0), rng)
+        print(f"| {folder.name} | {k} | {n_seeds} | {table.shape[1]} | {np.nanmean(rhos):+.2f} "
+              f"[{low5:+.2f}, {high95:+.2f}] | {np.mean(np.array(rhos) >= 0.7):.0%} | "
+              f"{rho:+.2f} [{low:+.2f}, {high:+.2f}] |")
 
 
 if __name__ == "__main__":

@@ -154,8 +154,8 @@ class SearchConfig:
     cheap_fidelity: Literal["ppo-short", "imitation"] = "ppo-short"
     """What fidelity cheap/halving measures: ppo-short (PPO for `short_fraction` of the full steps,
     one seed; it needs no expert, and on BabyAI-GoToRedBallNoDists it ranked 27 encoders as the
-    mean of several full PPO runs does at rho +0.67 [+0.41, +0.83]) or imitation (behaviour
-    cloning of the env's scripted expert, ~10x cheaper there but rho +0.27 [-0.18, +0.67];
+    mean of several full PPO runs does at rho +0.71 [+0.49, +0.84]) or imitation (behaviour
+    cloning of the env's scripted expert, ~10x cheaper there but rho +0.25 [-0.21, +0.64];
     `docs/fidelity.md`)."""
     short_fraction: float = 0.25
     """ppo-short: the fraction of the full PPO steps it trains (1/8 learned nothing on BabyAI)."""

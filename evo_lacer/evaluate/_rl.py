@@ -123,8 +123,8 @@ class RLEvaluator:
       is the mean of their held-out rewards, the metrics are means (plus ``reward_seed_std``), the
       feature statistics are the first agent's, ``max_seconds`` applies to each run, and with
       weight inheritance the last agent's extractor is saved. On BabyAI-GoToRedBallNoDists the
-      mean of 3 seeds ranked 16 encoders as the mean of 3 others did at rho +0.60; about 5 seeds
-      are estimated to reach 0.7 (`docs/fidelity.md`).
+      mean of k seeds ranks 16 encoders as an independent k-seed mean does at rho +0.38 (k = 1),
+      +0.64 (3) and +0.74 (5) (`docs/fidelity.md`).
     """
 
     isolate = True
