@@ -170,11 +170,11 @@ def check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> None
                            timeout_s=cfg.llm_timeout_s)
     except Exception as exc:  # the check informs; it must not stop the search
         warnings.warn(f"the LLM check could not run ({type(exc).__name__}: {exc}); the search goes on "
-                      "without it", RuntimeWarning, stacklevel=3)
+                      "without it", RuntimeWarning, stacklevel=4)  # the caller of run_session
         return
     store.write_artifact(LLM_CHECK_ARTIFACT, json.dumps(result.to_dict(), indent=2) + "\n")
     if result.warning():
-        warnings.warn(result.warning(), RuntimeWarning, stacklevel=3)
+        warnings.warn(result.warning(), RuntimeWarning, stacklevel=4)
 
 
 LLM_CHECK_ARTIFACT = "llm_check.json"
