@@ -11,11 +11,11 @@ encoder drawn in more than one run (SB3's CombinedExtractor) counts once, from t
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from fidelity_agreement import load, rank_stats
 from scipy.stats import spearmanr
 
 SPLITS = 500
@@ -28,8 +28,7 @@ def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], d
     from imitation-r3."""
     ppo: dict[int, dict[str, float]] = defaultdict(dict)
     cheap: dict[str, dict[str, float]] = defaultdict(dict)
-    for line in (folder / "results.jsonl").read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
+    for r in {r["key"]: r for r in load(folder / "results.jsonl")}.values():  # a rerun replaces a line
         if r["status"] != "ok":
             continue
         if r["run"] == "ppo":
@@ -42,16 +41,10 @@ def read(folder: Path) -> tuple[dict[str, float], dict[str, dict[str, float]], d
     return {h: float(np.mean([ppo[s][h] for s in ppo])) for h in common}, dict(cheap), dict(ppo)
 
 
-def rho_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-           n: int = 2000) -> tuple[float, float, float]:
-    rho = float(spearmanr(x, y).statistic)
-    boot = []
-    for _ in range(n):
-        i = rng.integers(0, len(x), len(x))
-        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
-            boot.append(float(spearmanr(x[i], y[i]).statistic))
-    low, high = np.nanpercentile(boot, [2.5, 97.5])
-    return rho, float(low), float(high)
+def rho_ci(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
+    """Spearman rho and its 95% bootstrap interval over encoders (`fidelity_agreement.rank_stats`)."""
+    stats = rank_stats(x, y, rng, n_boot=2000)
+    return stats["rho"], *stats["rho_ci"]
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from evo_lacer.compare._comparison import CompareResult, Reference, dump_json
+from evo_lacer.evaluate._budget import scaled_steps
 
 
 def _pm(values: list[float], digits: int = 3) -> str:
@@ -63,7 +64,7 @@ def markdown(result: CompareResult, plot_name: str) -> str:
     if cfg.imitation:
         fitness = "imitation skill (1 - BC loss / constant-guess loss, held-out episodes)"
     else:
-        steps = max(8, math.ceil(cfg.steps * cfg.short_fraction)) if cfg.fidelity == "cheap" else cfg.steps
+        steps = scaled_steps(cfg.steps, cfg.short_fraction, 8) if cfg.fidelity == "cheap" else cfg.steps
         seeds = cfg.fidelity == "full" and cfg.ppo_seeds > 1
         agents = f", mean of {cfg.ppo_seeds} PPO seeds" if seeds else ""
         short = " (ppo-short)" if cfg.fidelity == "cheap" else ""

@@ -69,6 +69,7 @@ class GPModel:
     def __init__(self, rows: Sequence[Mapping[str, float]], y: Sequence[float],
                  keys: Sequence[str] | None = None, kernel: str = "rbf", noise: float | None = NOISE) -> None:
         self.keys = sorted({k for r in rows for k in r}) if keys is None else list(keys)
+        self.index = {k: j for j, k in enumerate(self.keys)}
         parts = sorted({k.split("|", 1)[0] for k in self.keys}) if kernel == "additive" else [""]
         self.groups = [np.array([i for i, k in enumerate(self.keys) if not p or k.split("|", 1)[0] == p],
                                 dtype=int) for p in parts]
@@ -106,11 +107,10 @@ class GPModel:
     def _matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         """One row per tree, one column per key (0 where the tree lacks it; keys not in `keys` are
         left out), filled from each row's own few features rather than every key."""
-        index = {k: j for j, k in enumerate(self.keys)}
         out = np.zeros((len(rows), len(self.keys)))
         for i, row in enumerate(rows):
             for key, value in row.items():
-                j = index.get(key)
+                j = self.index.get(key)
                 if j is not None:
                     out[i, j] = value
         return out

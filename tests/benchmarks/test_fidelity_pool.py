@@ -26,6 +26,8 @@ def write_run(folder: Path, hashes: list[str], truth: list[float], seeds: int, n
                          "reward": -v})
     rows.append({"run": "ppo", "run_id": "ppo:s64", "hash": "lost", "seed": 0, "status": "failed",
                  "fitness": None})
+    for r in rows:  # keyed as fidelity_agreement.py keys its lines
+        r["key"] = f"{r['run_id']}|{r['hash']}|{r['seed']}"
     (folder / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
 
 
