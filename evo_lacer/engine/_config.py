@@ -94,6 +94,10 @@ class SearchConfig:
     screen_designs: int = 0
     """hybrid: random whole designs of the flat space added to each screened slot's children, so
     the screen's model weighs a global move against the local edits (0: edits only)."""
+    screen_design_source: Literal["random", "tpe"] = "random"
+    """hybrid with ``screen_designs``: where those whole designs come from. random: uniform draws of
+    the flat space; tpe: suggestions of a TPE study over the flat space that learns every flat
+    design's outcome (the screen's unchosen suggestions are discarded, not scored)."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
@@ -244,6 +248,9 @@ class SearchConfig:
         if self.screen_noise not in ("fixed", "fitted"):
             raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "
                               f"got {self.screen_noise!r}")
+        if self.screen_design_source not in ("random", "tpe"):
+            raise ConfigError(f"SearchConfig.screen_design_source must be 'random' or 'tpe', "
+                              f"got {self.screen_design_source!r}")
         if self.screen_pool not in ("plan", "parents"):
             raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
                               f"got {self.screen_pool!r}")

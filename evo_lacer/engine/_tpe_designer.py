@@ -86,6 +86,14 @@ class TPEDesigner:
         told = {t for t, _ in outcomes}
         self.pending = [t for t in self.pending if t not in told]
 
+    def discard(self, trials: Sequence[int]) -> None:
+        """Asked trials that will not be evaluated (a screen chose another design): told FAIL, which
+        TPE's model leaves out, so they count neither for nor against their region."""
+        with quiet_optuna():
+            for trial in trials:
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self.pending = [t for t in self.pending if t not in set(trials)]
+
     def add(self, config: Mapping[str, Any], fitness: float | None) -> None:
         """A design made elsewhere, with its outcome (None: it failed or was rejected)."""
         replay = _Replay(config)

@@ -88,7 +88,7 @@ class TreeStrategy(Strategy):
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
-        screen_designs: int = 0, select_every: int = 0,
+        screen_designs: int = 0, select_every: int = 0, screen_design_source: str = "random",
     ) -> None:
         self.name = name
         self.planner = planner
@@ -116,6 +116,8 @@ class TreeStrategy(Strategy):
         self.screen_designs = screen_designs if space is not None else 0
         """Random whole designs of the flat space added to each screened slot's pool (a global move
         the screen's model weighs against the local edits)."""
+        self.screen_design_source = screen_design_source if tpe is not None else "random"
+        """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -266,23 +268,31 @@ class TreeStrategy(Strategy):
         return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
 
     def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
-        """`screen_designs` random whole designs of the flat space for slot `cid`'s screen (seeded by
-        candidate and draw). Chosen, one is told to the planner as its slot's plan (no parent: no
-        improvement) and learned by the TPE arm like any flat design."""
+        """`screen_designs` whole designs of the flat space for slot `cid`'s screen (seeded by candidate
+        and draw): uniform draws, or TPE's suggestions (``screen_design_source="tpe"``). Chosen, one is
+        told to the planner as its slot's plan (no parent: no improvement) and learned by TPE like any
+        flat design; TPE's suggestions the screen does not choose are discarded (`_screen`)."""
         out: list[Proposal] = []
         if not self.screen_designs:
             return out
         assert self.space is not None
         for k in range(self.screen_designs):
             start = time.perf_counter()
-            config = self.space.sample(np.random.default_rng([self.seed, cid, k, 0xD35]))
+            rng = np.random.default_rng([self.seed, cid, k, 0xD35])
+            extra: dict[str, Any] = {"plan_index": index}
+            if self.screen_design_source == "tpe" and self.tpe is not None:
+                config, extra["tpe_trial"] = self.tpe.ask(rng)
+                designer = "tpe"
+            else:
+                config, designer = self.space.sample(rng), "random"
             try:
                 tree: Node | None = self.space.to_tree(config)
             except Exception:  # a space bug must not stop the search: the edits remain
+                if "tpe_trial" in extra:
+                    self.tpe.discard([extra["tpe_trial"]])  # type: ignore[union-attr]
                 continue
-            out.append(Proposal(tree=tree, transformation="screen_design", designer="random",
-                                choice=dict(config), propose_s=time.perf_counter() - start,
-                                extra={"plan_index": index}))
+            out.append(Proposal(tree=tree, transformation="screen_design", designer=designer,
+                                choice=dict(config), propose_s=time.perf_counter() - start, extra=extra))
         return out
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:
@@ -308,6 +318,10 @@ class TreeStrategy(Strategy):
         per_slot = (time.perf_counter() - t0) / len(screened)
         for (pos, variants, made_s), slot, (i, said) in zip(screened, slots, picks, strict=True):
             chosen = slot[i] if i >= 0 else variants[0]
+            unchosen = [int(p.extra["tpe_trial"]) for p in variants
+                        if p is not chosen and "tpe_trial" in p.extra]
+            if unchosen and self.tpe is not None:
+                self.tpe.discard(unchosen)
             info = {"variants": len(variants), "distinct": len(slot), **said}
             out[pos] = replace(chosen, propose_s=made_s + per_slot,
                                extra={**chosen.extra, "arm": out[pos].extra["arm"],
@@ -527,7 +541,7 @@ class TreeStrategy(Strategy):
         if own:
             self.tpe.tell(own)
         for c in cands:
-            if c.choice and c.transformation in FLAT_DESIGNS and c.transformation != "tpe_design":
+            if c.choice and c.transformation in FLAT_DESIGNS and "tpe_trial" not in c.extra:
                 self.tpe.add(c.choice, c.fitness)
 
     def _reflect(self, cands: list[Candidate]) -> None:

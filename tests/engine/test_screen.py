@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import optuna
 import pytest
 from search_helpers import param_fitness, small_space
 
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
+from evo_lacer.engine._optuna_state import add_trials
 from evo_lacer.engine._screen import GPModel, Screen, expected_improvement, tree_features
 from evo_lacer.errors import ConfigError
 from evo_lacer.tree import Node, branch, encoder, fusion, module
@@ -150,3 +154,25 @@ def test_whole_designs_join_the_screens_pool_and_can_be_picked(tmp_path) -> None
     designs = [c for c in screened if c.transformation == "screen_design"]
     assert designs and all(not c.parents and c.choice for c in designs)  # whole designs, no parent
     assert [c.tree_hash for c in runs[0].history] == [c.tree_hash for c in runs[1].history]  # deterministic
+
+
+def test_tpe_can_suggest_the_screens_whole_designs_and_learns_only_what_was_evaluated(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="screen_design_source"):
+        SearchConfig(screen_design_source="llm")  # type: ignore[arg-type]
+    kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=24,
+              llm="none", seed=5, screen_designs=4, screen_design_source="tpe")
+    runs = [search(run_dir=tmp_path / f"r{i}", **kw) for i in range(2)]  # type: ignore[arg-type]
+    designs = [c for c in runs[0].history if c.transformation == "screen_design"]
+    assert designs and all(c.designer == "tpe" and "tpe_trial" in c.extra for c in designs)
+    assert [c.tree_hash for c in runs[0].history] == [c.tree_hash for c in runs[1].history]  # deterministic
+    state = json.loads((tmp_path / "r0" / "state" / "checkpoint.json").read_text())
+    assert state["strategy"]["tpe"]["pending_trials"] == []
+    study = optuna.create_study(direction="maximize")
+    add_trials(study, state["strategy"]["tpe"]["study"])
+    complete = {t.number: t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    for c in designs:  # each evaluated suggestion is told its own fitness ...
+        assert complete[int(c.extra["tpe_trial"])] == pytest.approx(c.fitness)
+    asked = {int(c.extra["tpe_trial"]) for c in designs}
+    unchosen = [t for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE]
+    assert unchosen and all(t.state == optuna.trial.TrialState.FAIL for t in unchosen)
+    assert not asked & {t.number for t in unchosen}
