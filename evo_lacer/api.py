@@ -277,6 +277,8 @@ def resume(
         data = renamed(store.config, str(store.path / "run.json"))
         if data.get("fidelity") in ("cheap", "halving") and "cheap_fidelity" not in data:
             data = {**data, "cheap_fidelity": "imitation"}  # recorded before ppo-short was the default
+        if "screen_designs" in data and "screen_design_source" not in data:
+            data = {**data, "screen_design_source": "random"}  # recorded before TPE filled the screen
         fields = {f.name for f in dataclasses.fields(SearchConfig)}
         try:
             cfg = SearchConfig.from_dict({k: v for k, v in data.items() if k in fields})

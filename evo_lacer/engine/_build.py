@@ -176,10 +176,10 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         tournament_size=config.tournament_size, objectives=config.objectives,
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
-        if space is not None and (DESIGN_TPE in arms.arms or (config.screen_designs
+        if space is not None and (DESIGN_TPE in arms.arms or (config.screen_design_count
                                   and config.screen_design_source == "tpe")) else None,
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
-        screen_pool=config.screen_pool, screen_designs=config.screen_designs,
+        screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
         screen_design_source=config.screen_design_source,
         reflect_every=config.generation_size if config.loop_kind == "steady" else 0,
         select_every=config.generation_size

@@ -91,13 +91,15 @@ class SearchConfig:
     """hybrid: where the screened children come from. plan: all from the one parent and plan the
     planner chose; parents: each from its own tournament parent, the plan mapped to the closest move
     legal there (a wider pool for the model to choose from)."""
-    screen_designs: int = 0
-    """hybrid: random whole designs of the flat space added to each screened slot's children, so
-    the screen's model weighs a global move against the local edits (0: edits only)."""
-    screen_design_source: Literal["random", "tpe"] = "random"
-    """hybrid with ``screen_designs``: where those whole designs come from. random: uniform draws of
-    the flat space; tpe: suggestions of a TPE study over the flat space that learns every flat
-    design's outcome (the screen's unchosen suggestions are discarded, not scored)."""
+    screen_designs: int | None = None
+    """hybrid: whole designs of the flat space added to each screened slot's children, so the
+    screen's model weighs a global move against the local edits (0: edits only; None: 8 for hybrid,
+    0 otherwise -- adopted on development seeds, see the README's "Does the hybrid beat its
+    baselines?")."""
+    screen_design_source: Literal["random", "tpe"] = "tpe"
+    """hybrid with ``screen_designs``: where those whole designs come from. tpe: suggestions of a TPE
+    study over the flat space that learns every flat design's outcome (the screen's unchosen
+    suggestions are discarded, not scored; each costs one TPE ask, ~10-30 ms); random: uniform draws."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
@@ -229,7 +231,7 @@ class SearchConfig:
                      "screen_variants", "screen_designs"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                          "screen_variants"):
+                                          "screen_variants", "screen_designs"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
                        "screen_designs")
@@ -345,6 +347,13 @@ class SearchConfig:
         if self.screen_variants is not None:
             return self.screen_variants
         return self.spec.screen_variants
+
+    @property
+    def screen_design_count(self) -> int:
+        """`screen_designs`, or its default: 8 for hybrid, 0 otherwise."""
+        if self.screen_designs is not None:
+            return self.screen_designs
+        return self.spec.screen_designs
 
     @property
     def spec(self) -> StrategySpec:

@@ -52,6 +52,8 @@ class StrategySpec:
     """The LLM designer reflects on feedback (if `SearchConfig.reflection`)."""
     screen_variants: int = 1
     """Default of `SearchConfig.screen_variants` (1: no surrogate screen)."""
+    screen_designs: int = 0
+    """Default of `SearchConfig.screen_designs` (whole designs added to each screened slot)."""
     steady: bool = True
     """Runs in the steady loop; else (pepnas's archive merge, the one-shot supernet phases) only in
     the generational loop, which ``loop="auto"`` then picks."""
@@ -67,7 +69,7 @@ class StrategySpec:
 
 STRATEGY_REGISTRY: Mapping[str, StrategySpec] = {spec.name: spec for spec in (
     StrategySpec("hybrid", build_tree_strategy, tree_based=True, uses_llm=True, planner=optuna_planner,
-                 arms=True, reflection=True, screen_variants=8),
+                 arms=True, reflection=True, screen_variants=8, screen_designs=8),
     StrategySpec("evolution", build_tree_strategy, tree_based=True, uses_llm=False),
     StrategySpec("random", build_flat_strategy, tree_based=False, uses_llm=False),
     StrategySpec("tpe", build_flat_strategy, tree_based=False, uses_llm=False),
