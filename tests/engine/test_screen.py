@@ -9,8 +9,10 @@ import optuna
 import pytest
 from search_helpers import param_fitness, small_space
 
+import evo_lacer
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
+from evo_lacer.engine._engine import config_fingerprint
 from evo_lacer.engine._optuna_state import add_trials
 from evo_lacer.engine._screen import GPModel, Screen, expected_improvement, tree_features
 from evo_lacer.errors import ConfigError
@@ -176,3 +178,25 @@ def test_tpe_can_suggest_the_screens_whole_designs_and_learns_only_what_was_eval
     unchosen = [t for t in study.trials if t.state != optuna.trial.TrialState.COMPLETE]
     assert unchosen and all(t.state == optuna.trial.TrialState.FAIL for t in unchosen)
     assert not asked & {t.number for t in unchosen}
+
+
+def test_the_hybrid_screens_tpe_designs_by_default_and_older_runs_resume_with_random_ones(tmp_path) -> None:
+    assert SearchConfig(strategy="hybrid").screen_design_count == 8
+    assert SearchConfig(strategy="evolution").screen_design_count == 0
+    assert SearchConfig(strategy="hybrid", screen_designs=0).screen_design_count == 0
+    kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", llm="none", seed=2)
+    first = search(budget=14, run_dir=tmp_path / "run", screen_designs=2,  # type: ignore[arg-type]
+                   screen_design_source="random", **kw)
+    assert {c.designer for c in first.history if c.transformation == "screen_design"} <= {"random"}
+    path = tmp_path / "run" / "run.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["config"]["screen_design_source"]  # as versions before the option wrote it
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for name in ("checkpoint.json", "pending.json"):
+        state_path = tmp_path / "run" / "state" / name
+        if state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            state["config"] = config_fingerprint(data["config"])
+            state_path.write_text(json.dumps(state), encoding="utf-8")
+    resumed = evo_lacer.resume(tmp_path / "run")
+    assert resumed.config.screen_design_source == "random"
