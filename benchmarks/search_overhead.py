@@ -21,11 +21,13 @@ and the LLM's share of the wall time.
 
     python benchmarks/search_overhead.py [--budget 32] [--sleep-ms 50] [--workers 1 2]
         [--loop generational steady] [--executor auto|process] [--llm-budget 6] [--skip-llm]
+        [--option KEY=JSON ...]     # SearchConfig options of every row, e.g. screen_designs=0
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import tempfile
@@ -85,9 +87,12 @@ def main() -> None:
                         help="SearchConfig.executor of every row")
     parser.add_argument("--llm-budget", type=int, default=6)
     parser.add_argument("--skip-llm", action="store_true")
+    parser.add_argument("--option", action="append", default=[],
+                        help="SearchConfig option KEY=JSON of every row (repeatable)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"))
     args = parser.parse_args()
     os.environ["EVO_BENCH_SLEEP"] = str(args.sleep_ms / 1000.0)
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="evo-lacer-bench-"))
@@ -98,11 +103,12 @@ def main() -> None:
     for strategy in args.strategies:
         for loop in args.loop:
             for workers in args.workers:
-                result = run(strategy, args.budget, workers, "none", folder, loop, executor=args.executor)
+                result = run(strategy, args.budget, workers, "none", folder, loop, executor=args.executor,
+                             **options)
                 rows.append((strategy, loop, workers, breakdown(result)))
     base_wall = {(s, loop): b["wall"] for s, loop, w, b in rows if w == min(args.workers)}
     print(f"Part 1: framework overhead, random designer (llm=none), fitness sleeps {args.sleep_ms:g} ms, "
-          f"budget {args.budget}, executor {args.executor}")
+          f"budget {args.budget}, executor {args.executor}" + (f", options {options}" if options else ""))
     header = (f"{'strategy':<10} {'loop':<12} {'workers':>7} {'evals':>5} {'wall s':>7} {'eval s':>7} "
               f"{'gate s':>7} {'propose s':>9} {'rest s':>7} {'wall/eval':>9} {'eval/wall':>9} "
               f"{'wall/(eval+gate)':>16} {'rest ms/cand':>12} {'speedup':>7}")
