@@ -114,8 +114,8 @@ class TreeStrategy(Strategy):
         self.screen_pool = screen_pool
         """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.screen_designs = screen_designs if space is not None else 0
-        """Random whole designs of the flat space added to each screened slot's pool (a global move
-        the screen's model weighs against the local edits)."""
+        """Whole designs of the flat space added to each screened slot's pool (a global move the
+        screen's model weighs against the local edits)."""
         self.screen_design_source = screen_design_source if tpe is not None else "random"
         """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
         self.reflect_every = reflect_every
