@@ -69,7 +69,7 @@ def test_hybrid_screens_its_random_edits_and_the_screen_can_be_switched_off(tmp_
                 llm="none", seed=3, run_dir=tmp_path / "on")
     start = SearchConfig(budget=16).initial_count
     edits = [c for c in on.history[start:] if c.extra.get("arm") == "edit:random"]
-    assert edits and all(c.extra["screen"]["variants"] == 8 for c in edits)
+    assert edits and all(c.extra["screen"]["variants"] == 8 + 8 for c in edits)  # 8 edits, 8 TPE designs
     assert any("ei" in c.extra["screen"] for c in edits)  # the model picked, once it had data
     assert len({c.tree_hash for c in on.history}) == len(on.history)  # no evaluated tree proposed again
     off = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=16,
@@ -98,7 +98,7 @@ def test_a_parents_pool_draws_screened_children_from_several_parents(tmp_path) -
                    llm="none", seed=5, run_dir=tmp_path / f"r{i}", screen_pool="parents") for i in range(2)]
     start = SearchConfig(budget=20).initial_count
     edits = [c for c in runs[0].history[start:] if "screen" in c.extra]
-    assert edits and all(c.extra["screen"]["variants"] == 8 for c in edits)
+    assert edits and all(c.extra["screen"]["variants"] == 8 + 8 for c in edits)  # 8 edits, 8 TPE designs
     # a pool over parents: the picked children do not all come from the slot's own tournament parent
     plan_run = search(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=20,
                       llm="none", seed=5, run_dir=tmp_path / "plan")
