@@ -229,7 +229,10 @@ class TreeStrategy(Strategy):
                 variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
                                          first_id + i, index, plan_s, self.random_designer, variant=v)
                             for v in range(self.screen.variants)]
-                variants += self._flat_variants(first_id + i, index)
+                if any(ind.score > MISSING_OBJECTIVE for ind in self.population):
+                    # whole designs only once there is a feasible tree to improve on: a search walking
+                    # back under a limit (max_params, latency) does it by editing its smallest trees
+                    variants += self._flat_variants(first_id + i, index)
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
                 prop = variants[0]
