@@ -291,8 +291,8 @@ class TreeStrategy(Strategy):
             try:
                 tree: Node | None = self.space.to_tree(config)
             except Exception:  # a space bug must not stop the search: the edits remain
-                if "tpe_trial" in extra:
-                    self.tpe.discard([extra["tpe_trial"]])  # type: ignore[union-attr]
+                if self.tpe is not None and "tpe_trial" in extra:
+                    self.tpe.discard([extra["tpe_trial"]])
                 continue
             out.append(Proposal(tree=tree, transformation="screen_design", designer=designer,
                                 choice=dict(config), propose_s=time.perf_counter() - start, extra=extra))
