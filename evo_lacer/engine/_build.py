@@ -168,6 +168,8 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
                               channels=spec.channels_for(config.llm_channels),
                               history_shown=max(2, config.history_in_prompt))
     arms = make_arms(config, designer, designs=space is not None)
+    needs_tpe = DESIGN_TPE in arms.arms or (config.screen_design_count > 0
+                                            and config.screen_design_source == "tpe")
     return TreeStrategy(
         name=config.strategy, planner=make_planner(config, list(transforms)), designer=designer,
         transformations=transforms, catalog=parts.catalog, inputs=parts.inputs, seeds=seeds, task=parts.task,
@@ -176,8 +178,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         tournament_size=config.tournament_size, objectives=config.objectives,
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
-        if space is not None and (DESIGN_TPE in arms.arms or (config.screen_design_count
-                                  and config.screen_design_source == "tpe")) else None,
+        if space is not None and needs_tpe else None,
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
         screen_design_source=config.screen_design_source,

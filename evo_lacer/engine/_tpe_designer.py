@@ -92,7 +92,8 @@ class TPEDesigner:
         with quiet_optuna():
             for trial in trials:
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        self.pending = [t for t in self.pending if t not in set(trials)]
+        gone = set(trials)
+        self.pending = [t for t in self.pending if t not in gone]
 
     def add(self, config: Mapping[str, Any], fitness: float | None) -> None:
         """A design made elsewhere, with its outcome (None: it failed or was rejected)."""

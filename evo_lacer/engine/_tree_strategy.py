@@ -116,7 +116,7 @@ class TreeStrategy(Strategy):
         self.screen_designs = screen_designs if space is not None else 0
         """Whole designs of the flat space added to each screened slot's pool (a global move the
         screen's model weighs against the local edits)."""
-        self.screen_design_source = screen_design_source if tpe is not None else "random"
+        self.screen_design_source = screen_design_source
         """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
@@ -213,6 +213,9 @@ class TreeStrategy(Strategy):
         out: list[Proposal] = []
         this_round: list[dict[str, Any]] = list(self.flying_configs.values())
         screened: list[tuple[int, list[Proposal], float]] = []
+        # whole designs join the screen only once there is a feasible tree to improve on: a search
+        # walking back under a limit (max_params, latency) does it by editing its smallest trees
+        designs = self._has_feasible()
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
             t0 = time.perf_counter()
@@ -229,9 +232,7 @@ class TreeStrategy(Strategy):
                 variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
                                          first_id + i, index, plan_s, self.random_designer, variant=v)
                             for v in range(self.screen.variants)]
-                if any(ind.score > MISSING_OBJECTIVE for ind in self.population):
-                    # whole designs only once there is a feasible tree to improve on: a search walking
-                    # back under a limit (max_params, latency) does it by editing its smallest trees
+                if designs:
                     variants += self._flat_variants(first_id + i, index)
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
@@ -487,7 +488,7 @@ class TreeStrategy(Strategy):
         self._tell_tpe(cands)
         # With no feasible member, rejected and failed children compete by how near they are to
         # passing, so a search whose start breaks a limit (max_params, latency) walks back under it.
-        no_feasible = self.started and not any(ind.score > MISSING_OBJECTIVE for ind in self.population)
+        no_feasible = self.started and not self._has_feasible()
         for c in cands:
             if c.tree_hash:
                 self.seen.add(c.tree_hash)
@@ -516,6 +517,10 @@ class TreeStrategy(Strategy):
         self._reflect(cands)
         self.started = self.initial_proposed >= self.initial_total
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
+
+    def _has_feasible(self) -> bool:
+        """Whether a member of the population passed the gate and was evaluated."""
+        return any(ind.score > MISSING_OBJECTIVE for ind in self.population)
 
     def _infeasible(self, c: Candidate) -> Individual:
         assert c.tree is not None
