@@ -100,6 +100,10 @@ class SearchConfig:
     """hybrid with ``screen_designs``: where those whole designs come from. tpe: suggestions of a TPE
     study over the flat space that learns every flat design's outcome (the screen's unchosen
     suggestions are discarded, not scored; each costs one TPE ask, ~10-30 ms); random: uniform draws."""
+    screen_design_reuse: int = 1
+    """hybrid with TPE's ``screen_designs``: how many screens a suggestion stays in while unchosen (1:
+    discarded after its first screen; k: kept for up to k screens, so a screen asks TPE only for the
+    designs the last ones used up or retired -- fewer asks, each ~10-30 ms)."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
@@ -228,10 +232,10 @@ class SearchConfig:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
                      "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
-                     "screen_variants", "screen_designs"):
+                     "screen_variants", "screen_designs", "screen_design_reuse"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                          "screen_variants", "screen_designs"):
+                                          "screen_variants", "screen_designs", "screen_design_reuse"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
                        "screen_designs")

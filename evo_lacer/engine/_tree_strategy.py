@@ -89,6 +89,7 @@ class TreeStrategy(Strategy):
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
         screen_designs: int = 0, select_every: int = 0, screen_design_source: str = "random",
+        screen_design_reuse: int = 1,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -118,6 +119,10 @@ class TreeStrategy(Strategy):
         screen's model weighs against the local edits)."""
         self.screen_design_source = screen_design_source
         """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
+        self.screen_design_reuse = screen_design_reuse
+        """Screens a TPE suggestion stays in while unchosen (1: discarded after its first)."""
+        self.spare: list[tuple[dict[str, Any], int, int]] = []
+        """Unchosen TPE suggestions kept for later screens: (configuration, trial, screens seen)."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -273,22 +278,28 @@ class TreeStrategy(Strategy):
 
     def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
         """`screen_designs` whole designs of the flat space for slot `cid`'s screen (seeded by candidate
-        and draw): uniform draws, or TPE's suggestions (``screen_design_source="tpe"``). Chosen, one is
-        told to the planner as its slot's plan (no parent: no improvement) and learned by TPE like any
-        flat design; TPE's suggestions the screen does not choose are discarded (`_screen`)."""
+        and draw): uniform draws, or TPE's suggestions (``screen_design_source="tpe"``) -- first the
+        spare ones earlier screens did not choose (`screen_design_reuse`), then new asks. Chosen, one
+        is told to the planner as its slot's plan (no parent: no improvement) and learned by TPE like
+        any flat design; unchosen suggestions are kept or discarded by `_screen`."""
         out: list[Proposal] = []
         if not self.screen_designs:
             return out
         assert self.space is not None
-        for k in range(self.screen_designs):
+        spare, self.spare = self.spare[:self.screen_designs], self.spare[self.screen_designs:]
+        draws: list[tuple[dict[str, Any], str, dict[str, Any], float]] = [
+            (config, "tpe", {"plan_index": index, "tpe_trial": trial, "screen_age": age}, time.perf_counter())
+            for config, trial, age in spare]
+        for k in range(len(spare), self.screen_designs):
             start = time.perf_counter()
             rng = np.random.default_rng([self.seed, cid, k, 0xD35])
             extra: dict[str, Any] = {"plan_index": index}
             if self.screen_design_source == "tpe" and self.tpe is not None:
                 config, extra["tpe_trial"] = self.tpe.ask(rng)
-                designer = "tpe"
+                draws.append((config, "tpe", extra, start))
             else:
-                config, designer = self.space.sample(rng), "random"
+                draws.append((self.space.sample(rng), "random", extra, start))
+        for config, designer, extra, start in draws:
             try:
                 tree: Node | None = self.space.to_tree(config)
             except Exception:  # a space bug must not stop the search: the edits remain
@@ -322,14 +333,26 @@ class TreeStrategy(Strategy):
         per_slot = (time.perf_counter() - t0) / len(screened)
         for (pos, variants, made_s), slot, (i, said) in zip(screened, slots, picks, strict=True):
             chosen = slot[i] if i >= 0 else variants[0]
-            unchosen = [int(p.extra["tpe_trial"]) for p in variants
-                        if p is not chosen and "tpe_trial" in p.extra]
-            if unchosen and self.tpe is not None:
-                self.tpe.discard(unchosen)
+            self._keep_or_discard([p for p in variants if p is not chosen and "tpe_trial" in p.extra])
             info = {"variants": len(variants), "distinct": len(slot), **said}
             out[pos] = replace(chosen, propose_s=made_s + per_slot,
                                extra={**chosen.extra, "arm": out[pos].extra["arm"],
                                       "origin": out[pos].extra["origin"], "screen": info})
+
+    def _keep_or_discard(self, unchosen: list[Proposal]) -> None:
+        """Unchosen TPE suggestions: kept for the next screens while they have been in fewer than
+        `screen_design_reuse`, else discarded (told FAIL, so they count neither for nor against)."""
+        if self.tpe is None:
+            return
+        gone = []
+        for p in unchosen:
+            age = int(p.extra.get("screen_age", 0)) + 1
+            if age < self.screen_design_reuse:
+                self.spare.append((dict(p.choice or {}), int(p.extra["tpe_trial"]), age))
+            else:
+                gone.append(int(p.extra["tpe_trial"]))
+        if gone:
+            self.tpe.discard(gone)
 
     def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
@@ -581,6 +604,7 @@ class TreeStrategy(Strategy):
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
             "whole": None if self.whole is None else self.whole.counters(),
             "tpe": None if self.tpe is None else self.tpe.state_dict(),
+            "screen_spare": [[cfg, trial, age] for cfg, trial, age in self.spare],
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
 
@@ -602,6 +626,7 @@ class TreeStrategy(Strategy):
             self.arms.load_state_dict(state["arms"])
         if self.tpe is not None and state.get("tpe"):
             self.tpe.load_state_dict(state["tpe"])
+        self.spare = [(dict(cfg), int(trial), int(age)) for cfg, trial, age in state.get("screen_spare", [])]
         if self.whole is not None and state.get("whole"):
             self.whole.load_counters(state["whole"])
         self.planner.load_state_dict(state["planner"])

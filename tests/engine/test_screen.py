@@ -200,3 +200,58 @@ def test_the_hybrid_screens_tpe_designs_by_default_and_older_runs_resume_with_ra
             state_path.write_text(json.dumps(state), encoding="utf-8")
     resumed = evo_lacer.resume(tmp_path / "run")
     assert resumed.config.screen_design_source == "random"
+
+
+def test_unchosen_tpe_suggestions_stay_for_later_screens_and_resume_exactly(tmp_path, monkeypatch) -> None:
+    """``screen_design_reuse=3``: a suggestion the screen does not choose is offered to the next screens
+    (at most three in all), so TPE is asked less; the spare suggestions are checkpointed and a run
+    resumed from any step ends as the uninterrupted run."""
+    from search_helpers import complete_lines
+
+    from evo_lacer.evaluate import FunctionEvaluator
+    from evo_lacer.runs import RunStore
+
+    with pytest.raises(ConfigError, match="screen_design_reuse"):
+        SearchConfig(screen_design_reuse=0)
+    saved: list[tuple[str, int]] = []
+    original = RunStore.save_state
+
+    def keep(self, name, state, **kw):
+        original(self, name, state, **kw)
+        if name == "checkpoint":
+            saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
+
+    kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=18,
+              llm="none", seed=5, screen_designs=4, screen_design_source="tpe", loop="steady",
+              population_size=4, batch_size=4)
+    monkeypatch.setattr(RunStore, "save_state", keep)
+    reference = search(run_dir=tmp_path / "ref", screen_design_reuse=3, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(RunStore, "save_state", original)
+    search(run_dir=tmp_path / "once", **kw)  # type: ignore[arg-type]
+
+    screens = sum(1 for c in reference.history if "screen" in c.extra)
+    assert screens >= 5
+    spare_states = [json.loads(s)["strategy"]["screen_spare"] for s, _ in saved]
+    assert any(spare_states) and all(0 < age < 3 for spare in spare_states for _, _, age in spare)
+    last = json.loads(saved[-1][0])["strategy"]
+    assert sorted(t for _, t, _ in last["screen_spare"]) == sorted(last["tpe"]["pending_trials"])
+    trials = len(last["tpe"]["study"]["trials"])
+    once_trials = len(json.loads((tmp_path / "once" / "state" / "checkpoint.json").read_text())
+                      ["strategy"]["tpe"]["study"]["trials"])
+    assert trials < once_trials  # fewer asks than a fresh set of suggestions per screen
+    reused = [c for c in reference.history if c.extra.get("screen_age") and c.evaluated]
+    lines = complete_lines(tmp_path / "ref" / "candidates.jsonl")
+    step = next(i for i, spare in enumerate(spare_states[:-1]) if spare)
+    run_dir = tmp_path / "killed"
+    (run_dir / "state").mkdir(parents=True)
+    (run_dir / "run.json").write_text((tmp_path / "ref" / "run.json").read_text())
+    (run_dir / "state" / "checkpoint.json").write_text(saved[step][0])
+    (run_dir / "candidates.jsonl").write_text("".join(line + "\n" for line in lines[:saved[step][1]]))
+    resumed = evo_lacer.resume(run_dir, evaluator=FunctionEvaluator(param_fitness, small_space()))
+
+    def essence(result) -> list[tuple]:
+        return [(c.id, c.transformation, c.tree_hash, c.fitness, c.extra.get("tpe_trial"),
+                 c.extra.get("screen_age")) for c in result.history]
+
+    assert essence(resumed) == essence(reference)
+    assert reused  # a kept suggestion won a later screen (this seed: candidate 15, in its third screen)
