@@ -34,19 +34,29 @@ def quiet_optuna() -> Iterator[None]:
         logger.setLevel(level)
 
 
-_FINISHED: weakref.WeakKeyDictionary[optuna.Study, dict[int, dict[str, str]]] = weakref.WeakKeyDictionary()
-"""Per study: the distributions of each finished trial as JSON (a finished trial never changes,
-so a study checkpointed after every candidate serializes each trial's distributions once)."""
+class _Prefix:
+    """A study's longest run of finished trials from the first, converted: their records, and the
+    shared distributions after them (a finished trial never changes, and trials only append, so a
+    study checkpointed after every candidate converts each finished trial once)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.shared: dict[str, str] = {}
 
 
-def _distribution_texts(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, str]:
-    cache = _FINISHED.setdefault(study, {}) if trial.state.is_finished() else None
-    if cache is not None and trial.number in cache:
-        return cache[trial.number]
-    texts = {name: distribution_to_json(dist) for name, dist in trial.distributions.items()}
-    if cache is not None:
-        cache[trial.number] = texts
-    return texts
+_PREFIX: weakref.WeakKeyDictionary[optuna.Study, _Prefix] = weakref.WeakKeyDictionary()
+
+
+def _convert(trial: optuna.trial.FrozenTrial, shared: dict[str, str]) -> dict[str, Any]:
+    own = {}
+    for name, dist in trial.distributions.items():
+        text = distribution_to_json(dist)
+        if shared.setdefault(name, text) != text:
+            own[name] = text
+    record: dict[str, Any] = {"state": trial.state.name, "params": dict(trial.params), "value": trial.value}
+    if own:
+        record["distributions"] = own
+    return record
 
 
 class SharedSpaceTPE(optuna.samplers.TPESampler):
@@ -68,19 +78,15 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
 
 def study_to_state(study: optuna.Study) -> dict[str, Any]:
     """The trials as JSON: each parameter's distribution is written once (a trial whose
-    distribution of a parameter differs carries its own)."""
-    shared: dict[str, str] = {}
-    trials = []
-    for t in study.get_trials(deepcopy=False):
-        own = {}
-        for name, text in _distribution_texts(study, t).items():
-            if shared.setdefault(name, text) != text:
-                own[name] = text
-        record: dict[str, Any] = {"state": t.state.name, "params": dict(t.params), "value": t.value}
-        if own:
-            record["distributions"] = own
-        trials.append(record)
-    return {"distributions": shared, "trials": trials}
+    distribution of a parameter differs carries its own). The records are shared with later calls:
+    read them, do not change them."""
+    trials = study.get_trials(deepcopy=False)
+    prefix = _PREFIX.setdefault(study, _Prefix())
+    while len(prefix.records) < len(trials) and trials[len(prefix.records)].state.is_finished():
+        prefix.records.append(_convert(trials[len(prefix.records)], prefix.shared))
+    shared = dict(prefix.shared)
+    tail = [_convert(t, shared) for t in trials[len(prefix.records):]]
+    return {"distributions": shared, "trials": [*prefix.records, *tail]}
 
 
 def add_trials(study: optuna.Study, state: Mapping[str, Any]) -> None:

@@ -233,6 +233,38 @@ def test_a_study_round_trips_through_its_state_while_trials_finish() -> None:
     assert any("distributions" in t for t in state["trials"])  # y's range differs on odd trials
 
 
+def test_a_study_state_converted_step_by_step_is_its_fresh_conversion() -> None:
+    """study_to_state converts each finished trial once: with trials left running between finished
+    ones and told later (the steady loop, a screen's kept suggestions), the state after every step
+    is what a fresh study rebuilt from it writes."""
+    import optuna
+
+    from evo_lacer.engine._optuna_state import add_trials, quiet_optuna, study_to_state
+
+    with quiet_optuna():
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=1))
+        running: list[optuna.Trial] = []
+        for i in range(30):
+            trial = study.ask()
+            trial.suggest_categorical("x", ["a", "b", "c"])
+            trial.suggest_float("y", 0.0, float(1 + i % 3))
+            if i % 3 == 0:
+                running.append(trial)
+            elif i % 3 == 1:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, float(i))
+            if i % 4 == 3 and running:
+                study.tell(running.pop(0), -float(i))
+            state = study_to_state(study)
+            assert [(t["state"], t["value"]) for t in state["trials"]] == [
+                (t.state.name, t.value) for t in study.trials], f"step {i}"
+            again = optuna.create_study(direction="maximize")
+            add_trials(again, state)
+            assert study_to_state(again) == state, f"step {i}"
+        assert [t["state"] for t in state["trials"]].count("RUNNING") == len(running) > 0
+
+
 def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
     """SharedSpaceTPE only caches the intersection search space: on a conditional space, with
     trials told out of order (steady loop) and one left running, every ask equals a plain TPE
