@@ -103,7 +103,8 @@ class SearchConfig:
     screen_design_reuse: int = 1
     """hybrid with TPE's ``screen_designs``: how many screens a suggestion stays in while unchosen (1:
     discarded after its first screen; k: kept for up to k screens, so a screen asks TPE only for the
-    designs the last ones used up or retired -- fewer asks, each ~10-30 ms)."""
+    designs the last ones used up or retired -- fewer asks, each ~10-30 ms; k=4 found worse encoders
+    on the development task, see the README's "Global designs in the screen")."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
