@@ -185,6 +185,36 @@ def complete_lines(path: Any) -> list[str]:
     return out
 
 
+def record_checkpoints(monkeypatch: Any) -> list[tuple[str, int]]:
+    """Patch the run store so each saved checkpoint is kept as (its JSON, the complete candidate
+    lines at that moment); ``monkeypatch.undo()`` stops it."""
+    from evo_lacer.runs import RunStore
+
+    saved: list[tuple[str, int]] = []
+    original = RunStore.save_state
+
+    def keep(self: Any, name: str, state: Any, **kw: Any) -> None:
+        original(self, name, state, **kw)
+        if name == "checkpoint":
+            saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
+
+    monkeypatch.setattr(RunStore, "save_state", keep)
+    return saved
+
+
+def cut_run(run_dir: Any, reference: Any, checkpoint: tuple[str, int], lines: list[str]) -> Any:
+    """A run folder as a kill would leave it: `reference`'s config, one of its recorded checkpoints,
+    and the candidate lines written by then (``lines``: the reference's complete lines)."""
+    from pathlib import Path
+
+    run_dir, reference = Path(run_dir), Path(reference)
+    (run_dir / "state").mkdir(parents=True)
+    (run_dir / "run.json").write_text((reference / "run.json").read_text())
+    (run_dir / "state" / "checkpoint.json").write_text(checkpoint[0])
+    (run_dir / "candidates.jsonl").write_text("".join(line + "\n" for line in lines[:checkpoint[1]]))
+    return run_dir
+
+
 def kill_after(proc: Any, log: Any, count: int, limit_s: float = 300.0) -> list[str]:
     """SIGKILL the search `proc` once `log` holds `count` complete lines; returns those lines."""
     import signal

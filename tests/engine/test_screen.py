@@ -206,27 +206,18 @@ def test_unchosen_tpe_suggestions_stay_for_later_screens_and_resume_exactly(tmp_
     """``screen_design_reuse=3``: a suggestion the screen does not choose is offered to the next screens
     (at most three in all), so TPE is asked less; the spare suggestions are checkpointed and a run
     resumed from any step ends as the uninterrupted run."""
-    from search_helpers import complete_lines
+    from search_helpers import complete_lines, cut_run, record_checkpoints
 
     from evo_lacer.evaluate import FunctionEvaluator
-    from evo_lacer.runs import RunStore
 
     with pytest.raises(ConfigError, match="screen_design_reuse"):
         SearchConfig(screen_design_reuse=0)
-    saved: list[tuple[str, int]] = []
-    original = RunStore.save_state
-
-    def keep(self, name, state, **kw):
-        original(self, name, state, **kw)
-        if name == "checkpoint":
-            saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
-
     kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=18,
               llm="none", seed=5, screen_designs=4, screen_design_source="tpe", loop="steady",
               population_size=4, batch_size=4)
-    monkeypatch.setattr(RunStore, "save_state", keep)
+    saved = record_checkpoints(monkeypatch)
     reference = search(run_dir=tmp_path / "ref", screen_design_reuse=3, **kw)  # type: ignore[arg-type]
-    monkeypatch.setattr(RunStore, "save_state", original)
+    monkeypatch.undo()
     search(run_dir=tmp_path / "once", **kw)  # type: ignore[arg-type]
 
     screens = sum(1 for c in reference.history if "screen" in c.extra)
@@ -242,11 +233,7 @@ def test_unchosen_tpe_suggestions_stay_for_later_screens_and_resume_exactly(tmp_
     reused = [c for c in reference.history if c.extra.get("screen_age") and c.evaluated]
     lines = complete_lines(tmp_path / "ref" / "candidates.jsonl")
     step = next(i for i, spare in enumerate(spare_states[:-1]) if spare)
-    run_dir = tmp_path / "killed"
-    (run_dir / "state").mkdir(parents=True)
-    (run_dir / "run.json").write_text((tmp_path / "ref" / "run.json").read_text())
-    (run_dir / "state" / "checkpoint.json").write_text(saved[step][0])
-    (run_dir / "candidates.jsonl").write_text("".join(line + "\n" for line in lines[:saved[step][1]]))
+    run_dir = cut_run(tmp_path / "killed", tmp_path / "ref", saved[step], lines)
     resumed = evo_lacer.resume(run_dir, evaluator=FunctionEvaluator(param_fitness, small_space()))
 
     def essence(result) -> list[tuple]:

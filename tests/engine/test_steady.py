@@ -14,9 +14,11 @@ import pytest
 from search_helpers import (
     SeededBackend,
     complete_lines,
+    cut_run,
     kill_after,
     logging_fitness,
     param_fitness,
+    record_checkpoints,
     small_space,
 )
 
@@ -171,21 +173,11 @@ def test_a_generational_run_is_not_resumed_by_the_steady_loop(tmp_path) -> None:
 def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(tmp_path, monkeypatch) -> None:
     """A kill between recording an outcome and saving the checkpoint, at every step of a run: the
     resumed run takes the recorded outcome (no evaluation) and ends as the uninterrupted run."""
-    from evo_lacer.runs import RunStore
-
-    saved: list[tuple[str, int]] = []
-    original = RunStore.save_state
-
-    def keep(self, name, state, **kw):
-        original(self, name, state, **kw)
-        if name == "checkpoint":
-            saved.append((json.dumps(state), len(complete_lines(self.path / "candidates.jsonl"))))
-
-    monkeypatch.setattr(RunStore, "save_state", keep)
+    saved = record_checkpoints(monkeypatch)
     settings = {**SETTINGS, "budget": 8}
     reference = search(observation_space=small_space(), fitness=param_fitness, run_dir=tmp_path / "ref",
                        **settings)
-    monkeypatch.setattr(RunStore, "save_state", original)
+    monkeypatch.undo()
     lines = complete_lines(tmp_path / "ref" / "candidates.jsonl")
     calls: list[int] = []
 
@@ -194,13 +186,8 @@ def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(t
         return param_fitness(tree, module)
 
     for step in range(len(saved) - 1):
-        state, _ = saved[step]
-        _, recorded = saved[step + 1]  # the next step recorded its outcome, then the kill came
-        run_dir = tmp_path / f"killed{step}"
-        (run_dir / "state").mkdir(parents=True)
-        (run_dir / "run.json").write_text((tmp_path / "ref" / "run.json").read_text())
-        (run_dir / "state" / "checkpoint.json").write_text(state)
-        (run_dir / "candidates.jsonl").write_text("".join(line + "\n" for line in lines[:recorded]))
+        recorded = saved[step + 1][1]  # the next step recorded its outcome, then the kill came
+        run_dir = cut_run(tmp_path / f"killed{step}", tmp_path / "ref", (saved[step][0], recorded), lines)
         calls.clear()
         result = resume(run_dir, evaluator=FunctionEvaluator(counted, small_space()))
         assert _essence(result) == _essence(reference), f"resume from step {step}"
