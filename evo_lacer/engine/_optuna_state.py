@@ -16,8 +16,9 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json, json_to_distribution
+from optuna.samplers._tpe.sampler import _split_trials, default_gamma, default_gamma_multiobjective
 from optuna.search_space import IntersectionSearchSpace
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial, TrialState, create_trial
 
 
 @contextlib.contextmanager
@@ -47,7 +48,7 @@ class _Prefix:
 _PREFIX: weakref.WeakKeyDictionary[optuna.Study, _Prefix] = weakref.WeakKeyDictionary()
 
 
-def _convert(trial: optuna.trial.FrozenTrial, shared: dict[str, str]) -> dict[str, Any]:
+def _convert(trial: FrozenTrial, shared: dict[str, str]) -> dict[str, Any]:
     own = {}
     for name, dist in trial.distributions.items():
         text = distribution_to_json(dist)
@@ -59,21 +60,50 @@ def _convert(trial: optuna.trial.FrozenTrial, shared: dict[str, str]) -> dict[st
     return record
 
 
+_SPLIT_ONCE = optuna.__version__.split(".")[0] == "5"
+"""Whether `SharedSpaceTPE._sample` may split the trials once per ask: its body restates Optuna 5's
+`TPESampler._sample`; other versions use their own (a test compares every ask with a plain sampler)."""
+
+
 class SharedSpaceTPE(optuna.samplers.TPESampler):
     """Multivariate TPE (with the constant liar) built afresh for every ask, seeded from the
     search's rng, that reads the study's intersection search space from `space`, one instance kept
     across asks and updated incrementally -- what a sampler kept for the whole study computes,
     without recomputing it over every trial at each ask (most of an ask's time at a hundred trials).
-    A new study needs a new `space` (`IntersectionSearchSpace(include_pruned=True)`, as TPE's own)."""
+    A new study needs a new `space` (`IntersectionSearchSpace(include_pruned=True)`, as TPE's own).
+
+    It also splits the trials into good and bad once per ask rather than once per parameter (the
+    split depends on the trials only; a conditional space samples most parameters one by one)."""
 
     def __init__(self, space: IntersectionSearchSpace, *, seed: int, n_startup_trials: int) -> None:
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, multivariate=True, constant_liar=True)
         self.space = space
+        self._split: tuple[int, list[FrozenTrial], list[FrozenTrial]] | None = None
 
-    def infer_relative_search_space(self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
                                     ) -> dict[str, BaseDistribution]:
         return {name: dist for name, dist in self.space.calculate(study, use_cache=True).items()
                 if not dist.single()}
+
+    def _sample(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+                ) -> dict[str, Any]:
+        if not _SPLIT_ONCE:
+            return super()._sample(study, trial, search_space)  # type: ignore[no-any-return]
+        if self._split is None or self._split[0] != trial.number:
+            states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING]  # the constant liar's
+            trials = [t for t in study._get_trials(deepcopy=False, states=states, use_cache=False)
+                      if t.number != trial.number]
+            if self._gamma is None:
+                self._gamma = default_gamma if len(study.directions) <= 1 else default_gamma_multiobjective
+            n = sum(t.state != TrialState.RUNNING for t in trials)  # running trials are not counted
+            self._split = (trial.number, *_split_trials(study, trials, self._gamma(n)))
+        _, below, above = self._split
+        mpe_below = self._build_parzen_estimator(study, search_space, below, handle_below=True)
+        mpe_above = self._build_parzen_estimator(study, search_space, above, handle_below=False)
+        samples = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
+        ret = optuna.samplers.TPESampler._compare(
+            samples, self._compute_acquisition_func(samples, mpe_below, mpe_above))
+        return {name: dist.to_external_repr(ret[name]) for name, dist in search_space.items()}
 
 
 def study_to_state(study: optuna.Study) -> dict[str, Any]:
