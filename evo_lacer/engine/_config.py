@@ -236,7 +236,7 @@ class SearchConfig:
                      "screen_variants", "screen_designs", "screen_design_reuse"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                          "screen_variants", "screen_designs", "screen_design_reuse"):
+                                          "screen_variants", "screen_designs"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
                        "screen_designs")

@@ -210,8 +210,9 @@ def test_unchosen_tpe_suggestions_stay_for_later_screens_and_resume_exactly(tmp_
 
     from evo_lacer.evaluate import FunctionEvaluator
 
-    with pytest.raises(ConfigError, match="screen_design_reuse"):
-        SearchConfig(screen_design_reuse=0)
+    for bad in (0, None):
+        with pytest.raises(ConfigError, match="screen_design_reuse"):
+            SearchConfig(screen_design_reuse=bad)  # type: ignore[arg-type]
     kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=18,
               llm="none", seed=5, screen_designs=4, screen_design_source="tpe", loop="steady",
               population_size=4, batch_size=4)
