@@ -22,6 +22,7 @@ second BLAS thread beside busy evaluation workers made each solve ~30x slower (m
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -128,15 +129,11 @@ class GPModel:
         return self.y_mean + self.y_std * mu, self.y_std * np.sqrt(var)
 
 
-_CONTROLLER: list[ThreadpoolController] = []
-
-
+@functools.cache
 def _blas() -> ThreadpoolController:
     """The process's thread pools, inspected once (a fresh inspection costs ~0.3 ms, a limit through
     it ~0.01 ms)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+    return ThreadpoolController()
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
