@@ -80,6 +80,8 @@ class FlatStrategy(Strategy):
             self.client, space, seed=seed, task=task, channels=self.channels, history_shown=history_shown,
             max_tokens=max_tokens)
         self.history: list[tuple[dict[str, Any], Feedback]] = []
+        """Evaluated designs with their feedback, what the LLM designer is shown (kept only when there
+        is one: the run's log holds every candidate, and a checkpoint need not repeat it)."""
         self.flying_configs: dict[int, dict[str, Any]] = {}
         """Configurations proposed and not yet observed (the steady loop's "this round")."""
         self.tpe = TPEDesigner(space, n_startup_trials=n_startup_trials) if name == "tpe" else None
@@ -136,7 +138,7 @@ class FlatStrategy(Strategy):
         for c in cands:
             self.flying_configs.pop(c.id, None)
             self.initial_observed += c.designer == "initial"
-            if c.evaluated:
+            if c.evaluated and self.designer is not None:
                 self.history.append((dict(c.choice), c.feedback))
 
     # --- state ---------------------------------------------------------------------------

@@ -49,6 +49,8 @@ _PREFIX: weakref.WeakKeyDictionary[optuna.Study, _Prefix] = weakref.WeakKeyDicti
 
 
 def _convert(trial: FrozenTrial, shared: dict[str, str]) -> dict[str, Any]:
+    if trial.state is TrialState.FAIL:  # no sampler reads a failed trial: its number is all it keeps
+        return {"state": "FAIL", "params": {}, "value": None}
     own = {}
     for name, dist in trial.distributions.items():
         text = distribution_to_json(dist)
@@ -108,8 +110,10 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
 
 def study_to_state(study: optuna.Study) -> dict[str, Any]:
     """The trials as JSON: each parameter's distribution is written once (a trial whose
-    distribution of a parameter differs carries its own). The records are shared with later calls:
-    read them, do not change them."""
+    distribution of a parameter differs carries its own); a failed trial keeps only its place
+    (TPE, the intersection search space and the constant liar read complete, pruned and running
+    trials; the hybrid's screen fails every suggestion it does not choose). The records are shared
+    with later calls: read them, do not change them."""
     trials = study.get_trials(deepcopy=False)
     prefix = _PREFIX.setdefault(study, _Prefix())
     while len(prefix.records) < len(trials) and trials[len(prefix.records)].state.is_finished():

@@ -139,6 +139,8 @@ class TreeStrategy(Strategy):
         self.lineage: dict[int, list[Edit]] = {}
         self.recent: list[Candidate] = []
         self.configs: list[tuple[dict[str, Any], Feedback]] = []
+        """Whole designs with their feedback, what the LLM's design prompts show (kept only when the
+        LLM designs: the run's log holds every candidate, and a checkpoint need not repeat it)."""
         self.insights: list[list[str]] = []
         self.observed: list[tuple[dict[str, float], float]] = []
         self.seen: set[str] = set()
@@ -528,7 +530,7 @@ class TreeStrategy(Strategy):
             done = [edit_from_dict(e) for e in c.extra.get("edits", [c.extra["edit"]] if "edit" in c.extra
                                                            else [])]
             self.lineage[c.id] = (parent_edits + done)[-LINEAGE_KEPT:]
-            if c.choice and c.transformation in FLAT_DESIGNS:
+            if c.choice and c.transformation in FLAT_DESIGNS and self.whole is not None:
                 self.configs = [*self.configs, (dict(c.choice), c.feedback)][-CONFIGS_KEPT:]
         self._select(new)
         starting = not self.started

@@ -300,3 +300,42 @@ def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
                 value = float(rng.normal())
                 plain.tell(a, value)
                 shared.tell(b, value)
+
+
+def test_a_study_rebuilt_from_its_state_asks_what_it_asks_though_failed_trials_lose_their_params() -> None:
+    """A failed trial is written without its parameters (the hybrid's screen fails every TPE
+    suggestion it does not choose, most of its study): a study rebuilt from the state after every
+    step asks TPE the same as the study itself, with the same seed, and keeps every trial's number."""
+    import numpy as np
+    import optuna
+    from optuna.search_space import IntersectionSearchSpace
+
+    from evo_lacer.engine._optuna_state import SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
+
+    def suggest(trial: optuna.Trial) -> dict:
+        family = trial.suggest_categorical("family", ["mlp", "gru", "conv"])
+        out = {"family": family, "width": trial.suggest_categorical("width", [8, 16, 32])}
+        if family != "mlp":
+            out[f"{family}_depth"] = trial.suggest_categorical(f"{family}_depth", [1, 2, 3])
+        return out
+
+    rng = np.random.default_rng(3)
+    with quiet_optuna():
+        study = optuna.create_study(direction="maximize")
+        space = IntersectionSearchSpace(include_pruned=True)
+        for step in range(40):
+            state = study_to_state(study)
+            again = optuna.create_study(direction="maximize")
+            add_trials(again, state)
+            seed = int(rng.integers(0, 2**31 - 1))
+            study.sampler = SharedSpaceTPE(space, seed=seed, n_startup_trials=4)
+            again.sampler = SharedSpaceTPE(IntersectionSearchSpace(include_pruned=True), seed=seed,
+                                           n_startup_trials=4)
+            a, b = study.ask(), again.ask()
+            assert (a.number, suggest(a)) == (b.number, suggest(b)), step
+            if step % 4 == 3:
+                study.tell(a, float(rng.normal()))
+            else:  # unchosen suggestions: failed, as the screen tells them
+                study.tell(a, state=optuna.trial.TrialState.FAIL)
+    failed = [t for t in study_to_state(study)["trials"] if t["state"] == "FAIL"]
+    assert len(failed) == 30 and all(t["params"] == {} for t in failed)
