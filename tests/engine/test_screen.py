@@ -243,3 +243,44 @@ def test_unchosen_tpe_suggestions_stay_for_later_screens_and_resume_exactly(tmp_
 
     assert essence(resumed) == essence(reference)
     assert reused  # a kept suggestion won a later screen (this seed: candidate 15, in its third screen)
+
+
+def test_a_stalled_hybrid_screens_only_tpe_designs_until_the_best_rises_and_resumes_exactly(
+        tmp_path, monkeypatch) -> None:
+    """``screen_stall=3``: once three candidates in a row did not raise the best fitness, a screened
+    slot weighs only TPE's whole designs; a new best turns the edits back on. The count is
+    checkpointed, so a run resumed from a stalled step ends as the uninterrupted run."""
+    from search_helpers import complete_lines, cut_run, record_checkpoints
+
+    from evo_lacer.evaluate import FunctionEvaluator
+
+    for bad in (-1, None, 1.5):
+        with pytest.raises(ConfigError, match="screen_stall"):
+            SearchConfig(screen_stall=bad)  # type: ignore[arg-type]
+    kw = dict(observation_space=small_space(), fitness=param_fitness, strategy="hybrid", budget=24,
+              llm="none", seed=5, screen_designs=4, screen_design_source="tpe", loop="steady",
+              population_size=4, batch_size=4)
+    saved = record_checkpoints(monkeypatch)
+    reference = search(run_dir=tmp_path / "ref", screen_stall=3, **kw)  # type: ignore[arg-type]
+    monkeypatch.undo()
+    plain = search(run_dir=tmp_path / "plain", **kw)  # type: ignore[arg-type]
+
+    best, since, stalled_screens = -np.inf, 0, 0
+    for c in reference.history:  # replay the count: what each screen saw when it was made
+        if "screen" in c.extra:
+            only_designs = c.extra["screen"]["variants"] == 4
+            assert only_designs == (since >= 3), c.id  # 4 designs alone, or 8 edits + 4 designs
+            stalled_screens += only_designs
+        if c.evaluated and c.feedback.ok and c.fitness is not None and c.fitness > best:
+            best, since = c.fitness, 0
+        else:
+            since += 1
+    assert stalled_screens >= 2
+    assert all(c.extra["screen"]["variants"] == 12 for c in plain.history if "screen" in c.extra)
+    states = [json.loads(s)["strategy"] for s, _ in saved]
+    step = next(i for i, st in enumerate(states[:-1]) if st["since_best"] >= 3 and st["started"])
+    lines = complete_lines(tmp_path / "ref" / "candidates.jsonl")
+    run_dir = cut_run(tmp_path / "killed", tmp_path / "ref", saved[step], lines)
+    resumed = evo_lacer.resume(run_dir, evaluator=FunctionEvaluator(param_fitness, small_space()))
+    assert [(c.id, c.tree_hash, c.fitness) for c in resumed.history] == [
+        (c.id, c.tree_hash, c.fitness) for c in reference.history]
