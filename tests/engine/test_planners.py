@@ -339,30 +339,3 @@ def test_a_study_rebuilt_from_its_state_asks_what_it_asks_though_failed_trials_l
                 study.tell(a, state=optuna.trial.TrialState.FAIL)
     failed = [t for t in study_to_state(study)["trials"] if t["state"] == "FAIL"]
     assert len(failed) == 30 and all(t["params"] == {} for t in failed)
-
-
-def test_tpe_designer_asks_a_batch_from_one_model_and_a_rebuilt_designer_asks_the_same() -> None:
-    """`TPEDesigner.ask_batch`: one configuration of the space per rng, each an open trial of its
-    own; a designer rebuilt from the state asks the same batch with the same rngs (what a resumed
-    hybrid screen asks), before TPE has its startup trials and after."""
-    import numpy as np
-    from search_helpers import small_space
-
-    from evo_lacer.engine._tpe_designer import TPEDesigner
-    from evo_lacer.flat import FlatSpace
-
-    space = FlatSpace.load().for_sources(small_space())
-    designer = TPEDesigner(space, n_startup_trials=4)
-    rng = np.random.default_rng(0)
-    for step in range(4):
-        again = TPEDesigner(space, n_startup_trials=4)
-        again.load_state_dict(designer.state_dict())
-        seeds = [int(s) for s in rng.integers(0, 1000, 5)]
-        batch = designer.ask_batch([np.random.default_rng(s) for s in seeds])
-        assert batch == again.ask_batch([np.random.default_rng(s) for s in seeds]), step
-        assert len({t for _, t in batch}) == 5 and designer.pending[-5:] == [t for _, t in batch]
-        for config, _ in batch:
-            space.to_tree(config)  # a configuration of the space
-        designer.tell([(t, float(rng.normal())) for _, t in batch[:3]])
-        designer.discard([t for _, t in batch[3:]])
-    assert len({str(c) for c, _ in batch}) > 1  # the asks draw apart
