@@ -182,7 +182,6 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
         screen_design_source=config.screen_design_source, screen_design_reuse=config.screen_design_reuse,
-        screen_stall=config.screen_stall,
         reflect_every=config.generation_size if config.loop_kind == "steady" else 0,
         select_every=config.generation_size
         if config.loop_kind == "steady" and config.steady_survival == "generation" else 0,

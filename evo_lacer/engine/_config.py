@@ -105,10 +105,6 @@ class SearchConfig:
     discarded after its first screen; k: kept for up to k screens, so a screen asks TPE only for the
     designs the last ones used up or retired -- fewer asks, each ~10-30 ms; k=4 found worse encoders
     on the development task, see the README's "Global designs in the screen")."""
-    screen_stall: int = 0
-    """hybrid with TPE's ``screen_designs``: once this many candidates in a row were observed without
-    a new best fitness, a screened slot weighs only TPE's whole designs, not the edits, until one
-    beats the best (a search stuck around its population moves on globally); 0: never."""
     screen_kernel: Literal["rbf", "additive"] = "rbf"
     """hybrid: the screen's Gaussian-process kernel. rbf: one RBF on all tree features; additive: the
     mean of one RBF per part of the encoder (each source's branch, the fusion)."""
@@ -237,13 +233,13 @@ class SearchConfig:
             raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
                      "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
-                     "screen_variants", "screen_designs", "screen_design_reuse", "screen_stall"):
+                     "screen_variants", "screen_designs", "screen_design_reuse"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
                                           "screen_variants", "screen_designs"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
-                       "screen_designs", "screen_stall")
+                       "screen_designs")
             least = 0 if name in zero_ok else 1
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 what = "an integer >= 0" if least == 0 else "a positive integer"

@@ -89,7 +89,7 @@ class TreeStrategy(Strategy):
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
         screen_designs: int = 0, select_every: int = 0, screen_design_source: str = "random",
-        screen_design_reuse: int = 1, screen_stall: int = 0,
+        screen_design_reuse: int = 1,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -121,12 +121,6 @@ class TreeStrategy(Strategy):
         """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
         self.screen_design_reuse = screen_design_reuse
         """Screens a TPE suggestion stays in while unchosen (1: discarded after its first)."""
-        self.screen_stall = screen_stall
-        """Candidates observed in a row without a new best after which a screen weighs TPE's designs
-        only (0: never)."""
-        self.best = -np.inf
-        self.since_best = 0
-        """Candidates observed since the best fitness last rose (the start included)."""
         self.spare: list[tuple[dict[str, Any], int, int]] = []
         """Unchosen TPE suggestions kept for later screens: (configuration, trial, screens seen)."""
         self.reflect_every = reflect_every
@@ -242,15 +236,11 @@ class TreeStrategy(Strategy):
                 index += 1
             else:
                 plan = next(plans)
-                variants = [] if designs and self._stalled() else [
-                    self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
-                                 first_id + i, index, plan_s, self.random_designer, variant=v)
-                    for v in range(self.screen.variants)]
+                variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
+                                         first_id + i, index, plan_s, self.random_designer, variant=v)
+                            for v in range(self.screen.variants)]
                 if designs:
                     variants += self._flat_variants(first_id + i, index)
-                if not variants:  # no design could be built: the slot's edit after all
-                    variants = [self._design(parent, ctx, moves, plan, first_id + i, index, plan_s,
-                                             self.random_designer)]
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
                 prop = variants[0]
@@ -287,12 +277,6 @@ class TreeStrategy(Strategy):
             if t not in classes:
                 t = sorted(classes)[int(rng.integers(0, len(classes)))]
         return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
-
-    def _stalled(self) -> bool:
-        """Whether `screen_stall` candidates in a row were observed without a new best (and the
-        screen has TPE's designs to turn to)."""
-        return (self.screen_stall > 0 and self.since_best >= self.screen_stall and self.tpe is not None
-                and self.screen_design_source == "tpe" and self.screen_designs > 0)
 
     def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
         """`screen_designs` whole designs of the flat space for slot `cid`'s screen (seeded by candidate
@@ -536,10 +520,6 @@ class TreeStrategy(Strategy):
         for c in cands:
             if c.tree_hash:
                 self.seen.add(c.tree_hash)
-            if c.evaluated and c.feedback.ok and c.fitness is not None and float(c.fitness) > self.best:
-                self.best, self.since_best = float(c.fitness), 0
-            else:
-                self.since_best += 1
             if not (c.evaluated and c.feedback.ok) or c.tree is None:
                 if no_feasible and c.tree is not None:
                     new.append(self._infeasible(c))
@@ -630,7 +610,6 @@ class TreeStrategy(Strategy):
             "whole": None if self.whole is None else self.whole.counters(),
             "tpe": None if self.tpe is None else self.tpe.state_dict(),
             "screen_spare": [[cfg, trial, age] for cfg, trial, age in self.spare],
-            "best": None if self.best == -np.inf else self.best, "since_best": self.since_best,
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
 
@@ -653,8 +632,6 @@ class TreeStrategy(Strategy):
         if self.tpe is not None and state.get("tpe"):
             self.tpe.load_state_dict(state["tpe"])
         self.spare = [(dict(cfg), int(trial), int(age)) for cfg, trial, age in state.get("screen_spare", [])]
-        self.best = -np.inf if state.get("best") is None else float(state["best"])
-        self.since_best = int(state.get("since_best", 0))
         if self.whole is not None and state.get("whole"):
             self.whole.load_counters(state["whole"])
         self.planner.load_state_dict(state["planner"])
