@@ -67,18 +67,6 @@ _SPLIT_ONCE = optuna.__version__.split(".")[0] == "5"
 `TPESampler._sample`; other versions use their own (a test compares every ask with a plain sampler)."""
 
 
-class Batch:
-    """What the asks of one batch share (`SharedSpaceTPE(batch=...)`): the first ask's split of the
-    trials into good and bad, and the Parzen estimators built from it, by parameter group. Each
-    ask still draws its own candidates with its own seed and takes the best; the batch's asks do
-    not see each other as running trials (the constant liar), so they cost one ask's estimators
-    in all. Valid while no trial is told: make a new one for every batch."""
-
-    def __init__(self) -> None:
-        self.split: tuple[int, list[FrozenTrial], list[FrozenTrial]] | None = None
-        self.estimators: dict[tuple[str, ...], tuple[Any, Any]] = {}
-
-
 class SharedSpaceTPE(optuna.samplers.TPESampler):
     """Multivariate TPE (with the constant liar) built afresh for every ask, seeded from the
     search's rng, that reads the study's intersection search space from `space`, one instance kept
@@ -87,14 +75,11 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
     A new study needs a new `space` (`IntersectionSearchSpace(include_pruned=True)`, as TPE's own).
 
     It also splits the trials into good and bad once per ask rather than once per parameter (the
-    split depends on the trials only; a conditional space samples most parameters one by one), and
-    with a `Batch` once per batch of asks, with the estimators built once per batch too."""
+    split depends on the trials only; a conditional space samples most parameters one by one)."""
 
-    def __init__(self, space: IntersectionSearchSpace, *, seed: int, n_startup_trials: int,
-                 batch: Batch | None = None) -> None:
+    def __init__(self, space: IntersectionSearchSpace, *, seed: int, n_startup_trials: int) -> None:
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, multivariate=True, constant_liar=True)
         self.space = space
-        self.batch = batch
         self._split: tuple[int, list[FrozenTrial], list[FrozenTrial]] | None = None
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
@@ -106,9 +91,7 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
                 ) -> dict[str, Any]:
         if not _SPLIT_ONCE:
             return super()._sample(study, trial, search_space)  # type: ignore[no-any-return]
-        if self.batch is not None and self.batch.split is not None:
-            self._split = self.batch.split
-        elif self._split is None or self._split[0] != trial.number:
+        if self._split is None or self._split[0] != trial.number:
             states = [TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING]  # the constant liar's
             trials = [t for t in study._get_trials(deepcopy=False, states=states, use_cache=False)
                       if t.number != trial.number]
@@ -116,17 +99,9 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
                 self._gamma = default_gamma if len(study.directions) <= 1 else default_gamma_multiobjective
             n = sum(t.state != TrialState.RUNNING for t in trials)  # running trials are not counted
             self._split = (trial.number, *_split_trials(study, trials, self._gamma(n)))
-            if self.batch is not None:
-                self.batch.split = self._split
         _, below, above = self._split
-        key = tuple(search_space)
-        built = None if self.batch is None else self.batch.estimators.get(key)
-        if built is None:
-            built = (self._build_parzen_estimator(study, search_space, below, handle_below=True),
-                     self._build_parzen_estimator(study, search_space, above, handle_below=False))
-            if self.batch is not None:
-                self.batch.estimators[key] = built
-        mpe_below, mpe_above = built
+        mpe_below = self._build_parzen_estimator(study, search_space, below, handle_below=True)
+        mpe_above = self._build_parzen_estimator(study, search_space, above, handle_below=False)
         samples = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
         ret = optuna.samplers.TPESampler._compare(
             samples, self._compute_acquisition_func(samples, mpe_below, mpe_above))

@@ -18,7 +18,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.search_space import IntersectionSearchSpace
 
-from evo_lacer.engine._optuna_state import Batch, SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
+from evo_lacer.engine._optuna_state import SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
 from evo_lacer.engine._whole_designer import FlatSpaceLike
 
 
@@ -54,21 +54,15 @@ class TPEDesigner:
         with quiet_optuna():
             return optuna.create_study(direction="maximize")
 
-    def ask(self, rng: np.random.Generator, batch: Batch | None = None) -> tuple[dict[str, Any], int]:
+    def ask(self, rng: np.random.Generator) -> tuple[dict[str, Any], int]:
         """A configuration and its trial number (tell its outcome with `tell`)."""
         with quiet_optuna():
             self.study.sampler = SharedSpaceTPE(self.space_cache, seed=int(rng.integers(0, 2**31 - 1)),
-                                                n_startup_trials=self.n_startup_trials, batch=batch)
+                                                n_startup_trials=self.n_startup_trials)
             trial = self.study.ask()
             self.pending.append(trial.number)
             config = self.space.suggest(trial)
         return dict(config), trial.number
-
-    def ask_batch(self, rngs: Sequence[np.random.Generator]) -> list[tuple[dict[str, Any], int]]:
-        """One configuration per rng, from one model of the study as it stands (`Batch`): what the
-        hybrid's screen asks for, several at once, at about the cost of one ask."""
-        batch = Batch()
-        return [self.ask(rng, batch) for rng in rngs]
 
     def _failed_value(self) -> float | None:
         values = [t.value for t in self.study.get_trials(deepcopy=False) if t.value is not None]

@@ -281,8 +281,7 @@ class TreeStrategy(Strategy):
     def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
         """`screen_designs` whole designs of the flat space for slot `cid`'s screen (seeded by candidate
         and draw): uniform draws, or TPE's suggestions (``screen_design_source="tpe"``) -- first the
-        spare ones earlier screens did not choose (`screen_design_reuse`), then new asks, made as one
-        batch (`TPEDesigner.ask_batch`: one model of the study for all of them). Chosen, one
+        spare ones earlier screens did not choose (`screen_design_reuse`), then new asks. Chosen, one
         is told to the planner as its slot's plan (no parent: no improvement) and learned by TPE like
         any flat design; unchosen suggestions are kept or discarded by `_screen`."""
         out: list[Proposal] = []
@@ -293,17 +292,15 @@ class TreeStrategy(Strategy):
         draws: list[tuple[dict[str, Any], str, dict[str, Any], float]] = [
             (config, "tpe", {"plan_index": index, "tpe_trial": trial, "screen_age": age}, time.perf_counter())
             for config, trial, age in spare]
-        rngs = [np.random.default_rng([self.seed, cid, k, 0xD35])
-                for k in range(len(spare), self.screen_designs)]
-        if self.screen_design_source == "tpe" and self.tpe is not None:
+        for k in range(len(spare), self.screen_designs):
             start = time.perf_counter()
-            asked = self.tpe.ask_batch(rngs)
-            each = (time.perf_counter() - start) / max(1, len(asked))
-            draws += [(config, "tpe", {"plan_index": index, "tpe_trial": trial}, time.perf_counter() - each)
-                      for config, trial in asked]
-        else:
-            draws += [(self.space.sample(rng), "random", {"plan_index": index}, time.perf_counter())
-                      for rng in rngs]
+            rng = np.random.default_rng([self.seed, cid, k, 0xD35])
+            extra: dict[str, Any] = {"plan_index": index}
+            if self.screen_design_source == "tpe" and self.tpe is not None:
+                config, extra["tpe_trial"] = self.tpe.ask(rng)
+                draws.append((config, "tpe", extra, start))
+            else:
+                draws.append((self.space.sample(rng), "random", extra, start))
         for config, designer, extra, start in draws:
             try:
                 tree: Node | None = self.space.to_tree(config)
