@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -265,6 +266,15 @@ def test_a_study_state_converted_step_by_step_is_its_fresh_conversion() -> None:
         assert [t["state"] for t in state["trials"]].count("RUNNING") == len(running) > 0
 
 
+def _conditional(trial: Any) -> dict:
+    """A conditional space, as a flat space's families make one: depth only for gru and conv."""
+    family = trial.suggest_categorical("family", ["mlp", "gru", "conv"])
+    out = {"family": family, "width": trial.suggest_categorical("width", [8, 16, 32])}
+    if family != "mlp":
+        out[f"{family}_depth"] = trial.suggest_categorical(f"{family}_depth", [1, 2, 3])
+    return out
+
+
 def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
     """SharedSpaceTPE only caches the intersection search space: on a conditional space, with
     trials told out of order (steady loop) and one left running, every ask equals a plain TPE
@@ -274,13 +284,6 @@ def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
     from optuna.search_space import IntersectionSearchSpace
 
     from evo_lacer.engine._optuna_state import SharedSpaceTPE, quiet_optuna
-
-    def suggest(trial: optuna.Trial) -> dict:
-        family = trial.suggest_categorical("family", ["mlp", "gru", "conv"])
-        out = {"family": family, "width": trial.suggest_categorical("width", [8, 16, 32])}
-        if family != "mlp":
-            out[f"{family}_depth"] = trial.suggest_categorical(f"{family}_depth", [1, 2, 3])
-        return out
 
     rng = np.random.default_rng(0)
     with quiet_optuna():
@@ -293,7 +296,7 @@ def test_shared_space_tpe_asks_what_a_fresh_tpe_sampler_asks() -> None:
                                                        constant_liar=True)
             shared.sampler = SharedSpaceTPE(space, seed=seed, n_startup_trials=4)
             a, b = plain.ask(), shared.ask()
-            assert suggest(a) == suggest(b), step
+            assert _conditional(a) == _conditional(b), step
             open_trials.append((a, b))
             if step % 3 != 2:  # tell the oldest but one: outcomes arrive out of order
                 a, b = open_trials.pop(max(0, len(open_trials) - 2))
@@ -312,13 +315,6 @@ def test_a_study_rebuilt_from_its_state_asks_what_it_asks_though_failed_trials_l
 
     from evo_lacer.engine._optuna_state import SharedSpaceTPE, add_trials, quiet_optuna, study_to_state
 
-    def suggest(trial: optuna.Trial) -> dict:
-        family = trial.suggest_categorical("family", ["mlp", "gru", "conv"])
-        out = {"family": family, "width": trial.suggest_categorical("width", [8, 16, 32])}
-        if family != "mlp":
-            out[f"{family}_depth"] = trial.suggest_categorical(f"{family}_depth", [1, 2, 3])
-        return out
-
     rng = np.random.default_rng(3)
     with quiet_optuna():
         study = optuna.create_study(direction="maximize")
@@ -332,7 +328,7 @@ def test_a_study_rebuilt_from_its_state_asks_what_it_asks_though_failed_trials_l
             again.sampler = SharedSpaceTPE(IntersectionSearchSpace(include_pruned=True), seed=seed,
                                            n_startup_trials=4)
             a, b = study.ask(), again.ask()
-            assert (a.number, suggest(a)) == (b.number, suggest(b)), step
+            assert (a.number, _conditional(a)) == (b.number, _conditional(b)), step
             if step % 4 == 3:
                 study.tell(a, float(rng.normal()))
             else:  # unchosen suggestions: failed, as the screen tells them
