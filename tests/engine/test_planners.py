@@ -309,7 +309,6 @@ def test_a_study_rebuilt_from_its_state_asks_what_it_asks_though_failed_trials_l
     """A failed trial is written without its parameters (the hybrid's screen fails every TPE
     suggestion it does not choose, most of its study): a study rebuilt from the state after every
     step asks TPE the same as the study itself, with the same seed, and keeps every trial's number."""
-    import numpy as np
     import optuna
     from optuna.search_space import IntersectionSearchSpace
 
