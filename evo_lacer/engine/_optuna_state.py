@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, distribution_to_json, json_to_distribution
 from optuna.samplers._tpe.sampler import _split_trials, default_gamma, default_gamma_multiobjective
@@ -75,17 +76,34 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
     A new study needs a new `space` (`IntersectionSearchSpace(include_pruned=True)`, as TPE's own).
 
     It also splits the trials into good and bad once per ask rather than once per parameter (the
-    split depends on the trials only; a conditional space samples most parameters one by one)."""
+    split depends on the trials only; a conditional space samples most parameters one by one), and
+    reads each trial's parameters once per ask (a running trial's are the constant liar's JSON)."""
 
     def __init__(self, space: IntersectionSearchSpace, *, seed: int, n_startup_trials: int) -> None:
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, multivariate=True, constant_liar=True)
         self.space = space
         self._split: tuple[int, list[FrozenTrial], list[FrozenTrial]] | None = None
+        self._params: dict[int, list[dict[str, Any]]] = {}  # id of the split's list -> its trials' params
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
                                     ) -> dict[str, BaseDistribution]:
         return {name: dist for name, dist in self.space.calculate(study, use_cache=True).items()
                 if not dist.single()}
+
+    def _get_internal_repr(self, trials: list[FrozenTrial], search_space: dict[str, BaseDistribution],
+                           study: optuna.Study) -> dict[str, np.ndarray]:
+        """TPESampler's, with the parameters of this ask's split read once (same values, same order)."""
+        cached = self._params.get(id(trials)) if self._split is not None and (
+            trials is self._split[1] or trials is self._split[2]) else None
+        if cached is None:
+            return super()._get_internal_repr(trials, search_space, study)  # type: ignore[no-any-return]
+        values: dict[str, list[float]] = {name: [] for name in search_space}
+        keys = search_space.keys()
+        for params in cached:
+            if keys <= params.keys():
+                for name, dist in search_space.items():
+                    values[name].append(dist.to_internal_repr(params[name]))
+        return {k: np.asarray(v) for k, v in values.items()}
 
     def _sample(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
                 ) -> dict[str, Any]:
@@ -99,6 +117,7 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
                 self._gamma = default_gamma if len(study.directions) <= 1 else default_gamma_multiobjective
             n = sum(t.state != TrialState.RUNNING for t in trials)  # running trials are not counted
             self._split = (trial.number, *_split_trials(study, trials, self._gamma(n)))
+            self._params = {id(part): [self._get_params(t, study) for t in part] for part in self._split[1:]}
         _, below, above = self._split
         mpe_below = self._build_parzen_estimator(study, search_space, below, handle_below=True)
         mpe_above = self._build_parzen_estimator(study, search_space, above, handle_below=False)
