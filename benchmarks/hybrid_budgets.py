@@ -31,7 +31,8 @@ task's seed-to-seed noise) with a bootstrap 90% interval of the median, the mean
 seeds (1 = best; ties share), and writes ``report.md``, ``results.jsonl`` (one line per run: the
 best and the best-so-far curve), ``reeval.jsonl`` and ``best_so_far_<task>.png`` (median over
 seeds, band = 25-75 %) into ``--out``. Runs already in
-``results.jsonl`` are skipped, so the grid can be run in pieces and rows added later.
+``results.jsonl`` are skipped, so the grid can be run in pieces and rows added later; a run cut short
+(its folder holds a `run.json`) is resumed from its checkpoint, exactly (one worker).
 
 ``random`` is run once at the largest budget: its designs depend only on the seed and the
 candidate id, so its runs at smaller budgets are exactly the prefixes of that run (read off its
@@ -104,9 +105,12 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(1)
     start = time.perf_counter()
     task = make_task(job["task"], job.get("device", "cpu"))
-    result = evo_lacer.search(**task, strategy=job["strategy"], budget=job["budget"],
-                              seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"],
-                              **{"workers": 1, **job.get("options", {})})
+    if job.get("resume"):  # an interrupted run continues where its checkpoint left it (exactly: one worker)
+        result = evo_lacer.resume(job["run_dir"], **task, llm=job["llm"], workers=1)
+    else:
+        result = evo_lacer.search(**task, strategy=job["strategy"], budget=job["budget"],
+                                  seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"],
+                                  **{"workers": 1, **job.get("options", {})})
     curve, best = [], -np.inf
     for c in result.history:
         if c.evaluated:
@@ -117,7 +121,7 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     return {**{k: job[k] for k in ("task", "label", "strategy", "llm", "budget", "seed")},
             "best": None if result.best_feedback is None else result.best_feedback.fitness, "curve": curve,
             "wall_s": time.perf_counter() - start, "llm_acc": acc.get("llm"), "arms": acc.get("arms"),
-            "evaluations": acc.get("evaluations")}
+            "evaluations": acc.get("evaluations"), "resumed": bool(job.get("resume"))}
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -410,11 +414,12 @@ def main(argv: list[str] | None = None) -> int:
             if (prefix_only and budget != max(args.budgets)) or (task, label, budget, seed) in done:
                 continue
             run_dir = run_folder(out, task, label, budget, seed)
-            if run_dir.exists():  # an interrupted run: start it again from scratch
+            resume = (run_dir / "run.json").is_file()  # an interrupted run: continue it
+            if run_dir.exists() and not resume:  # cut before its first record: start it again
                 shutil.rmtree(run_dir)
             jobs.append({"task": task, "label": label, "strategy": strategy, "llm": args.llm,
                          "budget": budget, "seed": seed, "run_dir": str(run_dir), "options": options,
-                         "device": args.device})
+                         "device": args.device, "resume": resume})
         print(f"{len(jobs)} searches to run ({args.jobs} at a time)", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
