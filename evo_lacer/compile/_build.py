@@ -329,8 +329,8 @@ def _meta_build(cls: type, kwargs: dict[str, Any], spec: ModuleSpec, where: str)
     if not isinstance(mod, nn.Module):
         return None
     _refuse_huge(mod, spec, kwargs, where)
-    try:
-        return mod.to_empty(device="cpu")
+    try:  # what `Module.to_empty` does, with torch.empty: its empty_like of a meta tensor is ~9x slower
+        return mod._apply(lambda t: torch.empty(t.shape, dtype=t.dtype, device="cpu"))
     except Exception:
         return None
 
