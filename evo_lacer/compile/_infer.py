@@ -24,6 +24,7 @@ from evo_lacer.compile._build import (
     lookup,
     module_kwargs,
     probe,
+    probing,
     residual_skip,
     resolve,
     sequential,
@@ -107,7 +108,7 @@ def fusion_signal(
         mod = instantiate(resolve(catalog, spec, _HERE), kwargs, spec, _HERE)
         mod.eval()
         try:
-            with torch.no_grad():
+            with probing():
                 y = mod([torch.randn(PROBE_BATCH, v.d) for v in inputs])
         except Exception as exc:
             raise ShapeError(f"{_HERE}: {spec.short} failed on inputs {list(map(str, inputs))}: "

@@ -205,6 +205,28 @@ def test_module_signal_is_cached() -> None:
         module_signal(node, Vector(3), where="there")
 
 
+def test_a_probe_runs_on_one_thread_and_gives_the_callers_threads_back() -> None:
+    """Shape probes run on one intra-op thread without gradients; the caller's thread count comes
+    back afterwards, also when the probe fails (a module that cannot take its input)."""
+    from evo_lacer.compile._build import probing
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[tuple[int, bool]] = []
+        with probing():
+            seen.append((torch.get_num_threads(), torch.is_grad_enabled()))
+        assert seen == [(1, False)] and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), probing():
+            nn.Linear(3, 4)(torch.zeros(2, 5))
+        assert torch.get_num_threads() == 2 and torch.is_grad_enabled()
+        node = module("AttentionBlock", heads=2, dim=4)
+        assert module_signal(node, Sequence(5, 6)) == Sequence(5, 8)  # probed, not cached before
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_json_round_trip_keeps_parameter_count() -> None:
     tree = load_tree(ROOT / "trees" / "ring_lacer_expert.json")
     again = from_json(to_json(tree))
