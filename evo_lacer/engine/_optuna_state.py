@@ -63,6 +63,10 @@ def _convert(trial: FrozenTrial, shared: dict[str, str]) -> dict[str, Any]:
     return record
 
 
+_BELOW: weakref.WeakKeyDictionary[optuna.Study, tuple[tuple[int, ...], dict[Any, Any]]] = (
+    weakref.WeakKeyDictionary())
+"""Per study, the good trials of its latest split and the Parzen estimators built on them, by search space."""
+
 _SPLIT_ONCE = optuna.__version__.split(".")[0] == "5"
 """Whether `SharedSpaceTPE._sample` may split the trials once per ask: its body restates Optuna 5's
 `TPESampler._sample`; other versions use their own (a test compares every ask with a plain sampler)."""
@@ -80,15 +84,50 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
     reads each trial's parameters once per ask (a running trial's are the constant liar's JSON)."""
 
     def __init__(self, space: IntersectionSearchSpace, *, seed: int, n_startup_trials: int) -> None:
-        super().__init__(seed=seed, n_startup_trials=n_startup_trials, multivariate=True, constant_liar=True)
+        # warn_independent_sampling only logs (quiet_optuna hides it); off, it skips a pass over the trials
+        super().__init__(seed=seed, n_startup_trials=n_startup_trials, multivariate=True, constant_liar=True,
+                         warn_independent_sampling=False)
         self.space = space
         self._split: tuple[int, list[FrozenTrial], list[FrozenTrial]] | None = None
         self._params: dict[int, list[dict[str, Any]]] = {}  # id of the split's list -> its trials' params
+        self._finished: tuple[int, int] | None = None  # (trial number, complete and pruned trials)
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial
                                     ) -> dict[str, BaseDistribution]:
         return {name: dist for name, dist in self.space.calculate(study, use_cache=True).items()
                 if not dist.single()}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        """TPESampler's, counting the finished trials once per ask rather than once per parameter."""
+        if not _SPLIT_ONCE:
+            return super().sample_independent(study, trial, param_name, param_distribution)
+        if self._finished is None or self._finished[0] != trial.number:
+            states = (TrialState.COMPLETE, TrialState.PRUNED)
+            finished = study._get_trials(deepcopy=False, states=states, use_cache=True)
+            self._finished = (trial.number, len(finished))
+        if self._finished[1] < self._n_startup_trials:
+            return self._random_sampler.sample_independent(study, trial, param_name, param_distribution)
+        return self._sample(study, trial, {param_name: param_distribution})[param_name]
+
+    def _build_parzen_estimator(self, study: optuna.Study, search_space: dict[str, BaseDistribution],
+                                trials: list[FrozenTrial], handle_below: bool) -> Any:
+        """TPESampler's; the good trials' estimator is kept for the study's next asks while the split
+        leaves them unchanged (finished trials never change; the constant liar's running trials
+        all go to the bad side), as every SharedSpaceTPE is built with the same estimator settings."""
+        if not (_SPLIT_ONCE and handle_below and self._split is not None and trials is self._split[1]
+                and not study._is_multi_objective()):
+            return super()._build_parzen_estimator(study, search_space, trials, handle_below)
+        below = tuple(t.number for t in trials)
+        cache = _BELOW.get(study)
+        if cache is None or cache[0] != below:
+            cache = (below, {})
+            _BELOW[study] = cache
+        key = tuple(search_space.items())
+        mpe = cache[1].get(key)
+        if mpe is None:
+            mpe = cache[1][key] = super()._build_parzen_estimator(study, search_space, trials, handle_below)
+        return mpe
 
     def _get_internal_repr(self, trials: list[FrozenTrial], search_space: dict[str, BaseDistribution],
                            study: optuna.Study) -> dict[str, np.ndarray]:
