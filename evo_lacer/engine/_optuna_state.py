@@ -27,13 +27,16 @@ def quiet_optuna() -> Iterator[None]:
     """Silence Optuna's per-trial INFO logs and experimental warnings for one call."""
     logger = logging.getLogger("optuna")
     level = logger.level
-    logger.setLevel(logging.WARNING)
+    quiet = level >= logging.WARNING  # already (an enclosing call): setLevel clears every logger's cache
+    if not quiet:
+        logger.setLevel(logging.WARNING)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        logger.setLevel(level)
+        if not quiet:
+            logger.setLevel(level)
 
 
 class _Prefix:
