@@ -29,3 +29,18 @@ def test_search_overhead_smoke(tmp_path) -> None:
                "--loop", "generational", "steady", "--skip-llm", tmp_path=tmp_path)
     assert "wall/eval" in out and (tmp_path / "search_overhead.png").is_file()
     assert "generational" in out and "steady" in out
+
+
+def test_propose_speed_prints_the_same_digest_for_the_same_search() -> None:
+    """Two rounds of the same searches make the same trees, so they print the same digests (what
+    the benchmark relies on to show that two versions of the code made the same search)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "propose_speed.py"), "--budget", "6",
+                           "--strategies", "random", "evolution", "--rounds", "2"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["random", "evolution"] * 2
+    digests = {r[0]: {s[2] for s in rows if s[0] == r[0]} for r in rows}
+    assert all(len(d) == 1 for d in digests.values()), proc.stdout
+    assert digests["random"] != digests["evolution"], proc.stdout
