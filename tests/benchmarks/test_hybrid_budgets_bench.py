@@ -45,6 +45,16 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     assert f"{own['hybrid'] - own['random']:+.3f} [" in line and line.endswith(
         f", {int(own['hybrid'] > own['random'])}/1 |")
     assert "Held-out, paired" in paired.stdout
+    # a run whose row was never written (the grid was cut) is resumed from its folder, not started again
+    log = tmp_path / "runs" / "multisource" / "hybrid" / "b6-s0" / "candidates.jsonl"
+    records = log.read_text()
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(x + "\n" for x in results.read_text().splitlines() if '"hybrid"' not in x))
+    resumed = _run(["--smoke", "--jobs", "1", "--reeval", "0", "--out", str(tmp_path)])
+    assert resumed.returncode == 0 and "1 searches to run" in resumed.stdout, resumed.stderr[-3000:]
+    row = next(json.loads(x) for x in results.read_text().splitlines() if '"hybrid"' in x)
+    assert row["resumed"] and row["curve"] == next(r for r in rows if r["label"] == "hybrid")["curve"]
+    assert log.read_text() == records  # nothing evaluated again
 
 
 def test_the_returned_encoder_is_the_best_of_the_first_b_evaluations() -> None:
