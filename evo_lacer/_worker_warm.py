@@ -3,8 +3,8 @@ evo_lacer itself), so that every worker forked from it starts warm.
 
 Without it, each new worker paid ~0.3 s importing the search API when the evaluator it was sent
 was unpickled (a user's fitness module typically imports evo_lacer), and ~0.35 s on its first
-compiled tree, where torch imports sympy for its symbolic shapes (building on the meta device) and the
-built-in zoo's modules are imported.
+compiled tree, where torch imports sympy for its symbolic shapes and the built-in zoo's modules
+are imported.
 """
 
 import importlib

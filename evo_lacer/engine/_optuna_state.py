@@ -135,8 +135,7 @@ class SharedSpaceTPE(optuna.samplers.TPESampler):
     def _get_internal_repr(self, trials: list[FrozenTrial], search_space: dict[str, BaseDistribution],
                            study: optuna.Study) -> dict[str, np.ndarray]:
         """TPESampler's, with the parameters of this ask's split read once (same values, same order)."""
-        cached = self._params.get(id(trials)) if self._split is not None and (
-            trials is self._split[1] or trials is self._split[2]) else None
+        cached = self._params.get(id(trials))  # the split holds both lists: their ids stay theirs
         if cached is None:
             return super()._get_internal_repr(trials, search_space, study)  # type: ignore[no-any-return]
         values: dict[str, list[float]] = {name: [] for name in search_space}
