@@ -58,6 +58,10 @@ class EmbeddedBackend:
     ``prefix_states``: how many prompt families (calls with the same system message: design
     questions, whole designs, reflection) keep their KV state when another family is asked, so
     each family's unchanging prefix is evaluated once, not at every switch (0: off).
+    ``prefill_chunk``: prompt tokens evaluated between two looks at the call's deadline. A prompt
+    that outlasts ``timeout_s`` stops within one chunk (a 1.5B model reads ~15 tokens a second on
+    one busy core: a 2,500-token prompt took 181 s, three times a 60 s limit, when it was one
+    llama.cpp call), and the part already read stays in the KV cache for the next call.
     Calls are serialised: one llama.cpp context answers one question at a time.
     """
 
@@ -72,11 +76,14 @@ class EmbeddedBackend:
         n_batch: int = 512,
         grammar_cache_size: int = 64,
         prefix_states: int = 4,
+        prefill_chunk: int = 128,
     ) -> None:
         if n_threads is not None and n_threads < 1:
             raise ConfigError(f"n_threads must be >= 1 or None; got {n_threads}")
         if n_batch < 1:
             raise ConfigError(f"n_batch must be >= 1; got {n_batch}")
+        if prefill_chunk < 1:
+            raise ConfigError(f"prefill_chunk must be >= 1; got {prefill_chunk}")
         if n_ctx < 64:
             raise ConfigError(f"n_ctx must be >= 64 tokens; got {n_ctx}")
         _require_llama_cpp()
@@ -91,6 +98,8 @@ class EmbeddedBackend:
         self.n_threads = n_threads
         self.n_ctx = n_ctx
         self.n_batch = n_batch
+        self.prefill_chunk = prefill_chunk
+        self._deadline: float | None = None
         self.load_seconds: float | None = None
         """Seconds the model took to load (None until loaded)."""
         self.last_cached_tokens = 0
@@ -131,6 +140,7 @@ class EmbeddedBackend:
                         f"llama.cpp could not load {str(self.model_path)!r}: {exc}"
                     ) from None
                 self.load_seconds = time.perf_counter() - start
+                self._llama.eval = _DeadlineEval(self._llama.eval, self)  # Llama.generate calls self.eval
         return self
 
     @property
@@ -170,7 +180,7 @@ class EmbeddedBackend:
             self._switch_family(llama, request.system)
             meter = _TokenMeter(llama.input_ids[: llama.n_tokens].tolist())
             start = time.perf_counter()
-            deadline = start + request.timeout_s
+            deadline = self._deadline = start + request.timeout_s
             stream = llama.create_chat_completion(
                 messages=chat_messages(request),
                 grammar=grammar,
@@ -197,12 +207,19 @@ class EmbeddedBackend:
                             f"{request.timeout_s:g} s ({meter.calls} tokens so far); "
                             "raise LLMRequest.timeout_s or lower max_tokens"
                         )
+            except _PromptDeadline as cut:
+                raise LLMTimeout(
+                    f"embedded model {self.model!r} did not finish within {request.timeout_s:g} s: "
+                    f"it had read {cut.read} of the prompt's {cut.total} new tokens (they stay cached "
+                    "for the next call); raise LLMRequest.timeout_s or shorten the prompt"
+                ) from None
             except ValueError as exc:  # llama.cpp: prompt longer than the context
                 raise LLMUnavailable(
                     f"embedded model {self.model!r} cannot take this request ({exc}); "
                     f"shorten the prompt or raise n_ctx (now {self.n_ctx})"
                 ) from None
             finally:
+                self._deadline = None
                 stream.close()
             seconds = time.perf_counter() - start
             self.last_cached_tokens = meter.cached_tokens
@@ -263,6 +280,33 @@ class EmbeddedBackend:
         if len(self._grammars) > self._grammar_cache_size:
             self._grammars.popitem(last=False)
         return grammar
+
+
+class _PromptDeadline(Exception):
+    """Raised between two prompt chunks once the call's deadline has passed."""
+
+    def __init__(self, read: int, total: int) -> None:
+        super().__init__(f"{read} of {total} prompt tokens read")
+        self.read, self.total = read, total
+
+
+class _DeadlineEval:
+    """``Llama.eval`` in chunks of ``backend.prefill_chunk`` tokens, looking at the backend's
+    deadline before each chunk but the first (so every call makes progress): llama.cpp evaluates a
+    prompt in one uninterruptible call otherwise. Each chunk goes through the original ``eval``,
+    which keeps ``n_tokens`` and ``input_ids`` in step with the KV cache, so a cut prompt's read part
+    is a cached prefix for the next call."""
+
+    def __init__(self, evaluate: Any, backend: EmbeddedBackend) -> None:
+        self.evaluate, self.backend = evaluate, backend
+
+    def __call__(self, tokens: Any) -> None:
+        step = self.backend.prefill_chunk
+        for i in range(0, len(tokens), step):
+            deadline = self.backend._deadline
+            if i and deadline is not None and time.perf_counter() > deadline:
+                raise _PromptDeadline(i, len(tokens))
+            self.evaluate(tokens[i: i + step])
 
 
 class _TokenMeter:

@@ -36,6 +36,22 @@ def test_tiny_timeout_raises_and_backend_recovers(embedded: EmbeddedBackend) -> 
     assert embedded.complete(choice_request()).value["module"] in CHOICES["module"]
 
 
+def test_a_prompt_past_its_deadline_stops_between_chunks_and_keeps_what_it_read(
+        embedded: EmbeddedBackend) -> None:
+    facts = " ".join(f"Step {i} of the series has {i % 7} peaks." for i in range(60))  # ~700 tokens
+    request = replace(choice_request(), prompt=f"{facts} {choice_request().prompt}", timeout_s=1e-6)
+    embedded.complete(choice_request())  # the KV cache now holds a shorter, different prompt
+    held = embedded.llama.n_tokens
+    cut = rf"had read {embedded.prefill_chunk} of the prompt's \d+ new tokens"
+    with pytest.raises(LLMTimeout, match=cut):
+        embedded.complete(request)
+    read = embedded.llama.n_tokens  # the prefix shared with the cached prompt, then one chunk
+    assert 0 <= read - embedded.prefill_chunk <= held
+    reply = embedded.generate(replace(request, timeout_s=600.0))
+    assert embedded.last_cached_tokens >= read  # the cut call's chunk was not read again
+    assert reply.prompt_tokens > read + embedded.prefill_chunk
+
+
 def test_length_cut_is_counted(embedded: EmbeddedBackend) -> None:
     gen = embedded.generate(choice_request(max_tokens=3))
     assert gen.finish_reason == "length" and gen.completion_tokens == 3
@@ -76,6 +92,8 @@ def test_bad_model_path_is_config_error(tmp_path: Path) -> None:
         EmbeddedBackend(tmp_path / "missing.gguf")
     with pytest.raises(ConfigError, match="n_threads"):
         EmbeddedBackend(n_threads=0)
+    with pytest.raises(ConfigError, match="prefill_chunk"):
+        EmbeddedBackend(prefill_chunk=0)
 
 
 def test_request_checks_its_limits() -> None:
