@@ -302,7 +302,7 @@ class _DeadlineEval:
 
     def __call__(self, tokens: Any) -> None:
         step = self.backend.prefill_chunk
-        for i in range(0, len(tokens), step):
+        for i in range(0, max(len(tokens), 1), step):  # no tokens: the original's cache trim still runs
             deadline = self.backend._deadline
             if i and deadline is not None and time.perf_counter() > deadline:
                 raise _PromptDeadline(i, len(tokens))
