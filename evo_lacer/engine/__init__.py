@@ -3,7 +3,6 @@ random), strategies, the harness and loop every strategy shares, and the session
 (`run_session`)."""
 
 from evo_lacer.engine._accounting import LLMAccounting
-from evo_lacer.engine._build import build_strategy, default_seed_tree, make_designer, make_planner
 from evo_lacer.engine._config import (
     FLAT_STRATEGIES,
     LLM_STRATEGIES,
@@ -12,11 +11,11 @@ from evo_lacer.engine._config import (
     SearchConfig,
 )
 from evo_lacer.engine._designer import DesignContext, DesignDecision, Designer, RandomDesigner
-from evo_lacer.engine._engine import LoopResult, run_loop
 from evo_lacer.engine._flat_strategy import FlatStrategy
 from evo_lacer.engine._harness import Harness, Progress, Proposal
 from evo_lacer.engine._llm_client import LLMClient
 from evo_lacer.engine._llm_designer import LLMDesigner
+from evo_lacer.engine._loop import LoopResult, run_loop
 from evo_lacer.engine._optuna_planner import OptunaPlanner
 from evo_lacer.engine._planner import Planner, RandomPlanner
 from evo_lacer.engine._population import FITNESS_CLASSES, Individual
@@ -27,6 +26,7 @@ from evo_lacer.engine._session import SessionOutcome, run_session
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tree_strategy import TreeStrategy
+from evo_lacer.engine._wiring import build_strategy, default_seed_tree, make_designer, make_planner
 
 __all__ = [
     "FITNESS_CLASSES",

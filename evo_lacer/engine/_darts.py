@@ -48,9 +48,9 @@ from evo_lacer.engine._supernet import (
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
 if TYPE_CHECKING:
-    from evo_lacer.engine._build import StrategyParts
     from evo_lacer.engine._config import SearchConfig
     from evo_lacer.engine._registry import StrategySpec
+    from evo_lacer.engine._wiring import StrategyParts
 
 ALPHA_LR = 3e-3
 """Adam learning rate of alpha (DARTS: 3e-4 over many more updates than a search budget here gives)."""

@@ -49,9 +49,9 @@ from evo_lacer.evaluate._envtools import rollout, torch_threads
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
 
 if TYPE_CHECKING:
-    from evo_lacer.engine._build import StrategyParts
     from evo_lacer.engine._config import SearchConfig
     from evo_lacer.engine._registry import StrategySpec
+    from evo_lacer.engine._wiring import StrategyParts
 
 CONTROLLER_LR = 0.05
 """Adam learning rate of the controller's logits (few updates: one per PPO update)."""

@@ -62,9 +62,9 @@ from evo_lacer.evaluate._budget import BUDGET_FRACTION
 from evo_lacer.evaluate._inherit import INHERIT
 
 if TYPE_CHECKING:
-    from evo_lacer.engine._build import StrategyParts
     from evo_lacer.engine._config import SearchConfig
     from evo_lacer.engine._registry import StrategySpec
+    from evo_lacer.engine._wiring import StrategyParts
 
 REINJECT_EVERY = 2
 """Observed generations between two merges of the archive back into the population."""

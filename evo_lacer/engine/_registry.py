@@ -8,22 +8,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from evo_lacer.engine._build import (
+from evo_lacer.engine._darts import build_darts
+from evo_lacer.engine._enas import build_enas
+from evo_lacer.engine._pepnas import build_pepnas
+from evo_lacer.engine._wiring import (
     build_flat_strategy,
     build_tree_strategy,
     optuna_planner,
     random_planner,
     thompson_planner,
 )
-from evo_lacer.engine._darts import build_darts
-from evo_lacer.engine._enas import build_enas
-from evo_lacer.engine._pepnas import build_pepnas
 
 if TYPE_CHECKING:
-    from evo_lacer.engine._build import StrategyParts
     from evo_lacer.engine._config import SearchConfig
     from evo_lacer.engine._planner import Planner
     from evo_lacer.engine._strategy import Strategy
+    from evo_lacer.engine._wiring import StrategyParts
 
 StrategyName = Literal["hybrid", "evolution", "random", "tpe", "lacer", "genius", "llmastool", "pepnas",
                        "darts", "enas"]

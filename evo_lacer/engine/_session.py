@@ -15,14 +15,14 @@ from typing import Any
 
 import torch
 
-from evo_lacer.engine._build import build_strategy
 from evo_lacer.engine._config import SearchConfig
-from evo_lacer.engine._engine import run_loop, started_loop
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
 from evo_lacer.engine._harness import Harness
+from evo_lacer.engine._loop import run_loop, started_loop
 from evo_lacer.engine._progress import ProgressBar
 from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.engine._records import Candidate
+from evo_lacer.engine._wiring import build_strategy
 from evo_lacer.evaluate import Evaluator, Feedback
 from evo_lacer.llm import LLMBackend
 from evo_lacer.transform import GateResult

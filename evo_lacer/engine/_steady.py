@@ -32,8 +32,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from evo_lacer.engine._engine import CHECKPOINT, PENDING, LoopResult, _loading, config_fingerprint
 from evo_lacer.engine._harness import Harness
+from evo_lacer.engine._loop import CHECKPOINT, PENDING, LoopResult, _loading, config_fingerprint
 from evo_lacer.engine._records import Candidate
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.errors import RunStoreError

@@ -11,7 +11,7 @@ import pytest
 
 import evo_lacer
 from evo_lacer.engine import SearchConfig
-from evo_lacer.engine._engine import config_fingerprint
+from evo_lacer.engine._loop import config_fingerprint
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import SHORT_PPO, RLEvaluator
 from evo_lacer.runs._components import rebuild

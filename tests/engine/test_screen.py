@@ -12,7 +12,7 @@ from search_helpers import param_fitness, small_space
 import evo_lacer
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
-from evo_lacer.engine._engine import config_fingerprint
+from evo_lacer.engine._loop import config_fingerprint
 from evo_lacer.engine._optuna_state import add_trials
 from evo_lacer.engine._screen import GPModel, Screen, expected_improvement, tree_features
 from evo_lacer.errors import ConfigError
