@@ -6,6 +6,7 @@
         --budgets 24 48                                      # add a row: hybrid with the embedded LLM
     python benchmarks/hybrid_budgets.py --report-only        # tables and plots from what is stored
     python benchmarks/hybrid_budgets.py --reeval-only        # re-evaluate stored runs' returned encoders
+    python benchmarks/hybrid_budgets.py --status --out DIR   # every run folder, finished or cut, so far
 
 Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``--seed0`` ..
 ``--seed0 + seeds - 1``):
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -165,6 +167,44 @@ def ranks(table: dict[str, dict[int, float]]) -> dict[str, float]:
         for lb, r in zip(labels, order, strict=True):
             total[lb] += r + 1
     return {lb: total[lb] / len(seeds) for lb in labels} if seeds else {}
+
+
+CUT = "cut or running: its command resumes it"
+
+
+def status(out: Path, budgets: list[int]) -> str:
+    """Every run folder under `out`, finished or not (read as records, nothing executed): its
+    evaluations so far, own best after each budget it reached and now, evaluation seconds, and
+    whether its row is in ``results.jsonl`` -- a run without one was cut, and the command that
+    started it resumes it."""
+    from evo_lacer.engine import Candidate
+    from evo_lacer.runs import RunStore, is_run_dir
+
+    done = {(r["task"], run_folder(out, r["task"], r["label"], r["budget"], r["seed"]).parts[-2],
+             r["budget"], r["seed"]) for r in load(out / "results.jsonl")}
+    lines = ["| task | label | seed | budget | evaluated | " + " | ".join(f"best after {b}" for b in budgets)
+             + " | best now | evaluation s | state |", "|" + " --- |" * (len(budgets) + 8)]
+    for run_dir in sorted((out / "runs").glob("*/*/b*-s*")):
+        name = re.fullmatch(r"b(\d+)-s(\d+)", run_dir.name)
+        if name is None or not is_run_dir(run_dir):
+            continue
+        budget, seed = int(name[1]), int(name[2])
+        task, label = run_dir.parts[-3], run_dir.parts[-2]
+        curve: list[float | None] = []
+        best, seconds = None, 0.0
+        for record in RunStore.open(run_dir).candidates():
+            c = Candidate.from_dict(record)
+            if c.evaluated:
+                seconds += float(c.timings.get("eval_s", 0.0))
+                if c.feedback.ok and c.fitness is not None:
+                    best = c.fitness if best is None else max(best, c.fitness)
+                curve.append(best)
+        after = [f"{curve[b - 1]:.3f}" if len(curve) >= b and curve[b - 1] is not None else ""
+                 for b in budgets]
+        state = "finished" if (task, label, budget, seed) in done else CUT
+        lines.append(f"| {task} | {label} | {seed} | {budget} | {len(curve)} | " + " | ".join(after)
+                     + f" | {'' if best is None else f'{best:.3f}'} | {seconds:.0f} | {state} |")
+    return "\n".join(lines)
 
 
 def report(out: Path, budgets: list[int], paired: str | None = None) -> str:
@@ -391,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reeval", type=int, default=3, metavar="K",
                    help="re-evaluate each returned encoder on K held-out seeds (0: no)")
     p.add_argument("--reeval-only", action="store_true", help="run no search; re-evaluate what is stored")
+    p.add_argument("--status", action="store_true", help="run nothing; list every run folder under --out, "
+                   "finished or cut, with its evaluations and own best so far")
     p.add_argument("--paired", metavar="LABEL", help="also print each row's paired difference from this "
                    "row on the same seeds (e.g. --paired hybrid)")
     p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda). "
@@ -399,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 1
     out = Path(args.out)
+    if args.status:
+        print(status(out, sorted(args.budgets)))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     failed = 0

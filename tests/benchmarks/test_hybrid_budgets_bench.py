@@ -50,6 +50,13 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     records = log.read_text()
     results = tmp_path / "results.jsonl"
     results.write_text("".join(x + "\n" for x in results.read_text().splitlines() if '"hybrid"' not in x))
+    status = _run(["--status", "--budgets", "3", "6", "--out", str(tmp_path)])
+    hybrid = next(r for r in rows if r["label"] == "hybrid")
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert (f"| multisource | hybrid | 0 | 6 | 6 | {hybrid['curve'][2]:.3f} | {hybrid['curve'][5]:.3f} | "
+            f"{hybrid['best']:.3f} |") in status.stdout
+    assert "| cut or running: its command resumes it |" in status.stdout
+    assert "| multisource | random | 0 | 6 | 6 |" in status.stdout and "| finished |" in status.stdout
     resumed = _run(["--smoke", "--jobs", "1", "--reeval", "0", "--out", str(tmp_path)])
     assert resumed.returncode == 0 and "1 searches to run" in resumed.stdout, resumed.stderr[-3000:]
     row = next(json.loads(x) for x in results.read_text().splitlines() if '"hybrid"' in x)
