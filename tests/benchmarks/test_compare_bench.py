@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,6 +19,7 @@ def _run(args: list[str], timeout: float) -> tuple[subprocess.CompletedProcess[s
     return proc, time.perf_counter() - start
 
 
+@pytest.mark.slow
 def test_compare_smoke_runs_and_resumes(tmp_path: Path) -> None:
     proc, _ = _run(["benchmarks/compare.py", "--smoke", "--out", str(tmp_path)], timeout=180)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -38,6 +41,7 @@ def test_compare_smoke_runs_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "lacer-s0" / "candidates.jsonl").read_text() == before
 
 
+@pytest.mark.slow
 def test_ppo_speed_smoke(tmp_path: Path) -> None:
     png = tmp_path / "speed.png"
     proc, _ = _run(["benchmarks/ppo_speed.py", "--smoke", "--out", str(png)], timeout=180)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,6 +19,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
+@pytest.mark.slow
 def test_smoke_then_resume_then_report_only(tmp_path: Path) -> None:
     proc = _run(["--smoke", "--fidelities", "imitation", "ppo-short", "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -54,6 +57,7 @@ def test_icc_separates_encoder_variance_from_seed_noise() -> None:
     assert icc1(np.zeros((5, 2))) != icc1(np.zeros((5, 2)))  # no variance at all: NaN
 
 
+@pytest.mark.slow
 def test_another_env_draws_from_its_own_space_without_the_ring_expert_tree(tmp_path: Path) -> None:
     proc = _run(["--smoke", "--env", "MiniGrid-Empty-5x5-v0", "--fidelities", "ppo-short",
                  "--out", str(tmp_path)])

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,6 +33,7 @@ def write_run(folder: Path, hashes: list[str], truth: list[float], seeds: int, n
     (folder / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_pools_samples_and_measures_the_full_fidelity_against_itself(tmp_path: Path) -> None:
     truth = [float(i) for i in range(8)]
     hashes = [f"h{i}" for i in range(8)]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -15,6 +17,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow
 def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     proc = _run(["--smoke", "--jobs", "1", "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

@@ -31,6 +31,7 @@ def test_icc_separates_signal_from_noise() -> None:
     assert partial["encoders"] == 3  # an encoder with a failed score is left out
 
 
+@pytest.mark.slow
 def test_a_tiny_run_writes_its_figures(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "benchmarks/task_noise.py", "--task", "multisource", "--n", "3",
                            "--seeds", "2", "--jobs", "1", "--out", str(tmp_path)],

@@ -62,6 +62,7 @@ def enas(tmp_path_factory) -> SearchResult:
     return _run("enas", tmp_path_factory.mktemp("enas") / "run")
 
 
+@pytest.mark.slow
 def test_darts_trains_the_supernet_for_the_budget_then_evaluates_one_derived_architecture(darts) -> None:
     (cand,) = darts.history
     assert cand.evaluated and cand.feedback.ok and cand.designer == "darts"
@@ -95,6 +96,7 @@ def _argmax(values: list[float]) -> int:
     return max(range(len(values)), key=values.__getitem__)
 
 
+@pytest.mark.slow
 def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_widths(darts) -> None:
     (cand,) = darts.history
     extra = cand.extra["darts"]
@@ -130,6 +132,7 @@ def test_darts_derives_a_valid_tree_whose_branches_are_the_argmax_families_and_w
     compile_tree(tree, SlowRingEvaluator().observation_space)  # valid: it compiles
 
 
+@pytest.mark.slow
 def test_enas_records_controller_probabilities_and_finalists(enas) -> None:
     assert [c.designer for c in enas.history] == ["enas", "enas"]
     assert all(c.evaluated and c.feedback.ok for c in enas.history)

@@ -208,6 +208,7 @@ def test_cloning_the_supernet_calls_the_hook_around_every_step_and_changes_its_w
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
 
 
+@pytest.mark.slow
 def test_darts_clones_its_supernet_for_the_budget_then_evaluates_the_argmax(evaluator, space,
                                                                             tmp_path) -> None:
     result = _run(evaluator, "darts", 3, tmp_path)

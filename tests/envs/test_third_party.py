@@ -49,6 +49,7 @@ def test_minigrid_with_its_mission_from_the_id_alone(tmp_path: Path) -> None:
         assert any(b["name"] == "mission" for b in rec["tree"]["children"])  # the tokens branch reads it
 
 
+@pytest.mark.slow
 def test_babyai_level_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = search_in_process("BabyAI-GoToLocal-v0", tmp_path / "run", capsys)
     assert "mission: Tokens(32" in out and "BabyAIMissionSpace" in out
