@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from evo_lacer.engine._arms import DESIGN_LLM, DESIGN_TPE, EDIT_LLM, ArmBandit
-from evo_lacer.engine._designer import DesignContext, Designer, RandomDesigner
+from evo_lacer.engine._designer import Designer, RandomDesigner
+from evo_lacer.engine._edit_maker import EditMaker
 from evo_lacer.engine._edits import (
     Edit,
     beats,
@@ -38,7 +39,6 @@ from evo_lacer.engine._edits import (
     edit_to_dict,
     median_score,
     outcome_of,
-    site_to_dict,
 )
 from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._optuna_planner import closest_legal
@@ -54,12 +54,12 @@ from evo_lacer.engine._population import (
 )
 from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._screen import Screen, tree_features
-from evo_lacer.engine._strategy import Strategy, candidate_rng, candidate_seed
+from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
-from evo_lacer.evaluate import Feedback, probe_quality
+from evo_lacer.evaluate import Feedback
 from evo_lacer.signals import Signal
-from evo_lacer.transform import Site, Transformation, TransformContext, random_move
+from evo_lacer.transform import Site, Transformation, TransformContext
 from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
 from evo_lacer.zoo import Catalog
 
@@ -96,6 +96,8 @@ class TreeStrategy(Strategy):
         self.designer = designer
         self.random_designer = RandomDesigner()
         self.transformations = dict(transformations)
+        self.edit_maker = EditMaker(transformations=self.transformations, catalog=catalog, task=task,
+                                    seed=seed)
         self.catalog = catalog
         self.inputs = dict(inputs)
         self.seeds = list(seeds)
@@ -159,6 +161,10 @@ class TreeStrategy(Strategy):
             configs = sample(n, rng) if callable(sample) else [self.space.sample(rng) for _ in range(n)]
             out += [(self.space.to_tree(c), "initial", dict(c)) for c in configs]
         return out
+
+    def _history(self) -> tuple[Candidate, ...]:
+        """The recent candidates a designer is shown."""
+        return tuple(self.recent[-self.history_kept:])
 
     @property
     def initial_total(self) -> int:
@@ -232,12 +238,14 @@ class TreeStrategy(Strategy):
                 prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
             elif arm == EDIT_LLM or self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
-                prop = self._design(parent, ctx, moves, next(plans), first_id + i, index, plan_s, designer)
+                prop = self.edit_maker.make(parent, ctx, moves, next(plans), first_id + i, index, plan_s,
+                                            designer, self._history())
                 index += 1
             else:
-                plan = next(plans)
-                variants = [self._design(*self._variant_parent(parent, ctx, moves, plan, first_id + i, v),
-                                         first_id + i, index, plan_s, self.random_designer, variant=v)
+                plan, cid = next(plans), first_id + i
+                variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
+                                                 index, plan_s, self.random_designer, self._history(),
+                                                 variant=v)
                             for v in range(self.screen.variants)]
                 if designs:
                     variants += self._flat_variants(first_id + i, index)
@@ -401,94 +409,6 @@ class TreeStrategy(Strategy):
             tree, error = None, f"TPE design could not be built: {type(exc).__name__}: {exc}"
         return Proposal(tree=tree, transformation="tpe_design", designer="tpe", choice=config, error=error,
                         propose_s=time.perf_counter() - start, extra={"tpe_trial": trial})
-
-    def _design(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]], plan: Plan,
-                cid: int, index: int, plan_s: float, designer: Designer, variant: int = 0) -> Proposal:
-        """One child of `parent` by `plan`; `variant` > 0 draws another child for the screen."""
-        start = time.perf_counter()
-        t = self.transformations[plan.transformation]
-        sites = tuple(s for s in moves[plan.transformation]
-                      if plan.site_class is None or s.klass == plan.site_class)
-        parent_fitness = parent.score if parent.score > MISSING_OBJECTIVE else None
-        base: dict[str, Any] = dict(parents=(parent.candidate_id,), parent_tree=parent.tree,
-                                    transformation=plan.transformation, prompt_category=plan.prompt_category,
-                                    plan=plan.to_dict())
-        extra: dict[str, Any] = {"parent_fitness": parent_fitness, "plan_index": index,
-                                 "parent_quality": probe_quality(parent.feedback.features)
-                                 if parent.feedback is not None else None}
-        rng = candidate_rng(self.seed, cid) if not variant else np.random.default_rng(
-            [self.seed, cid, variant, 0x5C7])
-        context = DesignContext(
-            tree=parent.tree, transformation=t, sites=sites, ctx=ctx, plan=plan,
-            rng=rng, parent_feedback=parent.feedback if parent_fitness is not None
-            else None, task=self.task, history=tuple(self.recent[-self.history_kept:]),
-            seed=candidate_seed(self.seed, cid), candidate_id=cid)
-        try:
-            decision = designer.fill(context)
-        except Exception as exc:  # a transformation bug must not stop the search
-            return Proposal(tree=None, error=f"designer failed: {type(exc).__name__}: {exc}",
-                            propose_s=plan_s + time.perf_counter() - start, extra=extra, **base)
-        extra.update(site_data=site_to_dict(decision.site), llm_calls=decision.llm_calls,
-                     differs_from_random=decision.differs_from_random, llm_errors=list(decision.errors))
-        done: dict[str, Any] = dict(site=decision.site.describe(), site_class=decision.site.klass,
-                    choice=dict(decision.choice), designer=decision.designer, fell_back=decision.fell_back)
-        intended: tuple[str, Site, dict[str, Any]] | None = (t.name, decision.site, dict(decision.choice))
-        try:
-            child = t.apply(parent.tree, decision.site, decision.choice, ctx)
-        except Exception as exc:
-            return Proposal(tree=None, error=f"{t.name} could not be applied: {type(exc).__name__}: {exc}",
-                            propose_s=plan_s + time.perf_counter() - start, extra=extra, **base, **done)
-        edits = [self._as_edit(t, decision.site, dict(decision.choice), ctx)]
-        child, more = self._more_edits(child, ctx, plan, cid, designer, context.parent_feedback, variant)
-        edits += more
-        if more:  # the gate checks intent against the parent; later edits may move the first site
-            intended = None
-        extra["edit"] = edit_to_dict(edits[0])
-        if len(edits) > 1:
-            extra["edits"] = [edit_to_dict(e) for e in edits]
-        return Proposal(tree=child, propose_s=plan_s + time.perf_counter() - start, extra=extra,
-                        intended=intended, **base, **done)
-
-    @staticmethod
-    def _as_edit(t: Transformation, site: Site, choice: dict[str, Any], ctx: TransformContext) -> Edit:
-        """The edit to remember (repeat_previous is remembered as what it repeated)."""
-        resolve = getattr(t, "resolve", None)
-        if t.name == "repeat_previous" and callable(resolve):
-            prev = resolve(ctx)
-            if prev is not None:
-                return (prev[0].name, site, dict(prev[2]))
-        return (t.name, site, choice)
-
-    def _more_edits(self, tree: Node, ctx: TransformContext, plan: Plan, cid: int, designer: Designer,
-                    parent_feedback: Feedback | None, variant: int = 0) -> tuple[Node, list[Edit]]:
-        """A compound move: ``plan.edits - 1`` further random legal edits on the child, filled by the
-        same designer; the first that cannot be made, or changes nothing, ends the move (the child
-        so far is kept)."""
-        edits: list[Edit] = []
-        for j in range(1, plan.edits):
-            rng = np.random.default_rng([self.seed, cid, j, 0xC0] + ([variant] if variant else []))
-            picked = random_move(tree, ctx, rng, {n: t for n, t in self.transformations.items()
-                                                  if n != "repeat_previous"})
-            if picked is None:
-                break
-            name, sites = picked
-            t = self.transformations[name]
-            context = DesignContext(
-                tree=tree, transformation=t, sites=tuple(sites), ctx=ctx,
-                plan=replace(plan, transformation=name, site_class=None, edits=1), rng=rng,
-                parent_feedback=parent_feedback, task=self.task,
-                history=tuple(self.recent[-self.history_kept:]),
-                seed=candidate_seed(self.seed, cid) + j, candidate_id=cid)
-            try:
-                decision = designer.fill(context)
-                edited = t.apply(tree, decision.site, decision.choice, ctx)
-            except Exception:
-                break
-            if tree_hash(edited, self.catalog) == tree_hash(tree, self.catalog):
-                break
-            tree = edited
-            edits.append((name, decision.site, dict(decision.choice)))
-        return tree, edits
 
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
