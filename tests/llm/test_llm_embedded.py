@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from _llm_helpers import CHOICES, choice_request
 
+from evo_lacer.cli import build_parser
 from evo_lacer.errors import ConfigError, LLMTimeout, LLMUnavailable
 from evo_lacer.llm import EmbeddedBackend, LLMBackend, LLMRequest, TextGenerator, choice_schema
 
@@ -43,8 +44,10 @@ def test_a_prompt_past_its_deadline_stops_between_chunks_and_keeps_what_it_read(
     embedded.complete(choice_request())  # the KV cache now holds a shorter, different prompt
     held = embedded.llama.n_tokens
     cut = rf"had read {embedded.prefill_chunk} of the prompt's \d+ new tokens"
-    with pytest.raises(LLMTimeout, match=cut):
+    with pytest.raises(LLMTimeout, match=cut) as raised:
         embedded.complete(request)
+    assert "--llm-timeout-s" in str(raised.value)  # the fix it names: SearchConfig.llm_timeout_s's option
+    assert build_parser().parse_args(["search", "--llm-timeout-s", "300"]).llm_timeout_s == 300.0
     read = embedded.llama.n_tokens  # the prefix shared with the cached prompt, then one chunk
     assert 0 <= read - embedded.prefill_chunk <= held
     reply = embedded.generate(replace(request, timeout_s=600.0))
