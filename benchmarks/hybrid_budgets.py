@@ -51,6 +51,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -113,17 +114,24 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         result = evo_lacer.search(**task, strategy=job["strategy"], budget=job["budget"],
                                   seed=job["seed"], llm=job["llm"], run_dir=job["run_dir"],
                                   **{"workers": 1, **job.get("options", {})})
-    curve, best = [], -np.inf
-    for c in result.history:
-        if c.evaluated:
-            if c.feedback.ok and c.fitness is not None:
-                best = max(best, c.fitness)
-            curve.append(None if not np.isfinite(best) else best)
+    curve = best_so_far(result.history)
     acc = result.accounting
     return {**{k: job[k] for k in ("task", "label", "strategy", "llm", "budget", "seed")},
             "best": None if result.best_feedback is None else result.best_feedback.fitness, "curve": curve,
             "wall_s": time.perf_counter() - start, "llm_acc": acc.get("llm"), "arms": acc.get("arms"),
             "evaluations": acc.get("evaluations"), "resumed": bool(job.get("resume"))}
+
+
+def best_so_far(candidates: Iterable[Any]) -> list[float | None]:
+    """The best OK fitness after each evaluated candidate (None until the first)."""
+    curve: list[float | None] = []
+    best: float | None = None
+    for c in candidates:
+        if c.evaluated:
+            if c.feedback.ok and c.fitness is not None:
+                best = c.fitness if best is None else max(best, c.fitness)
+            curve.append(best)
+    return curve
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -190,15 +198,10 @@ def status(out: Path, budgets: list[int]) -> str:
             continue
         budget, seed = int(name[1]), int(name[2])
         task, label = run_dir.parts[-3], run_dir.parts[-2]
-        curve: list[float | None] = []
-        best, seconds = None, 0.0
-        for record in RunStore.open(run_dir).candidates():
-            c = Candidate.from_dict(record)
-            if c.evaluated:
-                seconds += float(c.timings.get("eval_s", 0.0))
-                if c.feedback.ok and c.fitness is not None:
-                    best = c.fitness if best is None else max(best, c.fitness)
-                curve.append(best)
+        cands = [Candidate.from_dict(record) for record in RunStore.open(run_dir).candidates()]
+        curve = best_so_far(cands)
+        best = curve[-1] if curve else None
+        seconds = sum(float(c.timings.get("eval_s", 0.0)) for c in cands if c.evaluated)
         after = [f"{curve[b - 1]:.3f}" if len(curve) >= b and curve[b - 1] is not None else ""
                  for b in budgets]
         state = "finished" if (task, label, budget, seed) in done else CUT

@@ -162,10 +162,6 @@ class TreeStrategy(Strategy):
             out += [(self.space.to_tree(c), "initial", dict(c)) for c in configs]
         return out
 
-    def _history(self) -> tuple[Candidate, ...]:
-        """The recent candidates a designer is shown."""
-        return tuple(self.recent[-self.history_kept:])
-
     @property
     def initial_total(self) -> int:
         return len(self.start) + self.llm_initial
@@ -229,6 +225,7 @@ class TreeStrategy(Strategy):
         # whole designs join the screen only once there is a feasible tree to improve on: a search
         # walking back under a limit (max_params, latency) does it by editing its smallest trees
         designs = self._has_feasible()
+        history = tuple(self.recent[-self.history_kept:])  # what a designer is shown; fixed until observe
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
             t0 = time.perf_counter()
@@ -239,13 +236,12 @@ class TreeStrategy(Strategy):
             elif arm == EDIT_LLM or self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
                 prop = self.edit_maker.make(parent, ctx, moves, next(plans), first_id + i, index, plan_s,
-                                            designer, self._history())
+                                            designer, history)
                 index += 1
             else:
                 plan, cid = next(plans), first_id + i
                 variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
-                                                 index, plan_s, self.random_designer, self._history(),
-                                                 variant=v)
+                                                 index, plan_s, self.random_designer, history, variant=v)
                             for v in range(self.screen.variants)]
                 if designs:
                     variants += self._flat_variants(first_id + i, index)
