@@ -170,8 +170,8 @@ class EmbeddedBackend:
     def generate(self, request: LLMRequest) -> Generation:
         """The raw constrained text with token counts; ``LLMTimeout`` past ``timeout_s``.
 
-        Streams so the deadline is checked after every token (prompt evaluation itself is one
-        llama.cpp call and cannot be interrupted).
+        The deadline is checked between prompt chunks of ``prefill_chunk`` tokens and after every
+        generated token.
         """
         check_schema(request.schema)
         with self._lock:
