@@ -257,6 +257,7 @@ def resume(
     observation_space: Any = None, full_evaluator: Evaluator | None = None,
     llm: str | LLMBackend | None = None, workers: int | None = None, catalog: Catalog | None = None,
     space: Any = None, progress: bool = False, executor: str | None = None, dask_address: str | None = None,
+    llm_timeout_s: float | None = None,
 ) -> SearchResult:
     """Continue a run (killed or finished) with no evaluation lost or repeated.
 
@@ -267,7 +268,8 @@ def resume(
     against the checkpoints first (`RunStoreError` on a mismatch). ``workers``, ``executor`` and
     ``dask_address`` may differ from the original run (``executor="process"`` isolates an evaluation
     that crashed the last session, and drops a recorded Dask address); ``llm`` overrides the recorded
-    backend spec.
+    backend spec and ``llm_timeout_s`` the recorded time limit of one LLM call (raise it when the run's
+    report shows calls that timed out).
     """
     from evo_lacer.runs import RunStore
     from evo_lacer.runs._resume import check_run, recorded_parts
@@ -286,7 +288,8 @@ def resume(
             raise RunStoreError(f"{store.path / 'run.json'}: the recorded config is not valid ({exc}); the "
                                 "file was edited or damaged: restore it, or start a new search") from None
         overrides: dict[str, Any] = {k: v for k, v in (("workers", workers), ("executor", executor),
-                                                       ("dask_address", dask_address)) if v is not None}
+                                                       ("dask_address", dask_address),
+                                                       ("llm_timeout_s", llm_timeout_s)) if v is not None}
         if executor in ("process", "inprocess") and dask_address is None:
             overrides["dask_address"] = None  # the recorded cluster is not used
         cfg = dataclasses.replace(cfg, **overrides)  # a bad override is the caller's ConfigError

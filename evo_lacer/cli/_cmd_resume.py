@@ -20,6 +20,9 @@ def register(subparsers: Any) -> None:
                         "that crashed the last session")
     p.add_argument("--dask-address", help="scheduler address of the Dask cluster to evaluate on (with "
                                           "--executor dask or auto; default: as recorded)")
+    p.add_argument("--llm-timeout-s", type=float,
+                   help="seconds one LLM call may take (default: as recorded); raise it when the report "
+                        "shows calls that timed out")
     p.add_argument("--fitness", help="fitness callable 'module:name' (needed when the run did not record one "
                                      "it can import, e.g. a run from an older evo-lacer)")
     p.add_argument("--observation-space", help="gymnasium space 'module:name' with --fitness (default: the "
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         space = load_object(args.observation_space, "--observation-space")
         task["observation_space"] = space() if callable(space) else space
     result = resume(args.run_dir, workers=args.workers, llm=args.llm, progress=args.progress,
-                    executor=args.executor, dask_address=args.dask_address, **task)
+                    executor=args.executor, dask_address=args.dask_address,
+                    llm_timeout_s=args.llm_timeout_s, **task)
     print_summary(result)
     if args.report:
         from evo_lacer.runs import write_report

@@ -255,10 +255,38 @@ def _llm_rows(run: _Run) -> list[list[Any]]:
     for (backend, model), items in sorted(groups.items()):
         judged = [x["differs_from_random"] for x in items if x.get("differs_from_random") is not None]
         differs = f"{sum(bool(v) for v in judged)}/{len(judged)}" if judged else "-"
-        rows.append([run.name, backend, model, len(items), int(total(items, "prompt_tokens")),
+        counted = [x for x in items if isinstance(x.get("cached_tokens"), int) and x.get("prompt_tokens")]
+        cached = (f"{100 * total(counted, 'cached_tokens') / total(counted, 'prompt_tokens'):.0f}%"
+                  if counted else "-")
+        rows.append([run.name, backend, model, len(items), int(total(items, "prompt_tokens")), cached,
                      int(total(items, "completion_tokens")), f"{total(items, 'seconds'):.1f}",
-                     sum(bool(x.get("fallback")) for x in items), differs])
+                     sum(bool(x.get("fallback")) for x in items), len(_timed_out(items)), differs])
     return rows
+
+
+def _timed_out(exchanges: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [x for x in exchanges if str(x.get("error") or "").startswith("LLMTimeout")]
+
+
+def _timeout_advice(runs: list[_Run]) -> list[str]:
+    """What to change when calls hit the time limit: each such call's choice fell back to random,
+    so a run whose calls all time out measures a random designer that waits."""
+    lines = []
+    for run in runs:
+        late = _timed_out(run.llm)
+        if not late:
+            continue
+        limit = run.store.config.get("llm_timeout_s")
+        finished = [float(x["seconds"]) for x in run.llm
+                    if x.get("ok") and isinstance(x.get("seconds"), int | float)]
+        slowest = f"; the slowest call that finished took {max(finished):.0f} s" if finished else ""
+        lines.append(
+            f"- {run.name}: {len(late)} of {len(run.llm)} calls hit the time limit "
+            f"(`llm_timeout_s` = {limit if limit is not None else 'its default'} s) and fell back to "
+            f"random choices{slowest}. To give the model the time it needs, raise the limit: "
+            "`--llm-timeout-s 300` for `evo-lacer search`, or for `evo-lacer resume` of a run not "
+            "finished yet; `llm_timeout_s=300` from Python.")
+    return [*lines, ""] if lines else []
 
 
 def _llm_check_rows(run: _Run) -> list[list[Any]]:
@@ -406,8 +434,10 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     lines += ["## LLM accounting", ""]
     llm_rows = [row for run in runs for row in _llm_rows(run)]
     if llm_rows:
-        lines += _table(["run", "backend", "model", "calls", "prompt tokens", "completion tokens",
-                         "seconds", "fallbacks", "differs from random"], llm_rows)
+        lines += _table(["run", "backend", "model", "calls", "prompt tokens", "from cache",
+                         "completion tokens", "seconds", "fallbacks", "timed out", "differs from random"],
+                        llm_rows)
+        lines += _timeout_advice(runs)
     else:
         lines += ["No LLM exchanges recorded.", ""]
 

@@ -86,5 +86,11 @@ def test_cli_search_then_resume(tmp_path, capsys) -> None:
     assert main(["resume", str(run_dir), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "4/4 evaluations" in out and (run_dir / "report.md").is_file()
+    # the time limit of an LLM call is the one setting of the search a resume may raise (the report
+    # names it when calls timed out); the override reaches SearchConfig's own check
+    assert main(["resume", str(run_dir), "--llm-timeout-s", "300", "--no-progress", "--no-report"]) == 0
+    capsys.readouterr()
+    assert main(["resume", str(run_dir), "--llm-timeout-s", "0", "--no-progress", "--no-report"]) != 0
+    assert "llm_timeout_s must be > 0, got 0" in capsys.readouterr().err
     assert main(["search", "--budget", "2", "--no-progress"]) == 1
     assert "--fitness" in capsys.readouterr().err

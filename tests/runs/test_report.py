@@ -53,10 +53,27 @@ def test_report_of_one_run(tmp_path: Path) -> None:
     assert render(tree(8 + 5)) in text  # the best candidate is #5 (fitness 20)
     assert "Fitness **20**" in text and "metric reward" in text and "feature ego/effective_rank" in text
     # LLM accounting: 4 calls, 1206 prompt tokens, 160 completion tokens, 5 s, 1 fallback, 1 of 3 differs
-    assert "| run | ollama | qwen2.5:0.5b | 4 | 1206 | 160 | 5.0 | 1 | 1/3 |" in text
+    assert "| run | ollama | qwen2.5:0.5b | 4 | 1206 | - | 160 | 5.0 | 1 | 0 | 1/3 |" in text
+    assert "hit the time limit" not in text
     assert "| run | 7 | " in text  # evaluation time over the 7 evaluated (not rejected) candidates
     assert "| run | evaluate | " in text and "| run | gate | " in text
     assert "failed because of reasons 1" in text
+
+
+def test_report_counts_timed_out_calls_and_says_which_setting_to_raise(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run", {"strategy": "lacer", "seed": 0, "llm_timeout_s": 60.0})
+    store.append_candidate(candidate(0, Status.OK, 1.0, strategy="lacer"))
+    for i in range(2):  # answered; the second from a prompt whose first 250 tokens were cached
+        store.append_llm({**llm_exchange(i), "cached_tokens": 250 * i, "ok": True, "seconds": 40.0 + i})
+    for _ in range(3):
+        store.append_llm({"backend": "ollama", "model": "qwen2.5:0.5b", "ok": False, "fallback": True,
+                          "seconds": 60.2, "error": "LLMTimeout: did not finish within 60 s"})
+    text = write_report(tmp_path / "run").read_text()
+    # 5 calls, 601 prompt tokens of which 250 cached (42%), 3 fallbacks, all 3 timed out
+    assert "| run | ollama | qwen2.5:0.5b | 5 | 601 | 42% | 80 | 261.6 | 3 | 3 | 1/2 |" in text
+    assert ("3 of 5 calls hit the time limit (`llm_timeout_s` = 60.0 s) and fell back to random "
+            "choices; the slowest call that finished took 41 s") in text
+    assert "`--llm-timeout-s 300`" in text and "`llm_timeout_s=300`" in text
 
 
 def test_report_compares_a_folder_of_runs_per_strategy(tmp_path: Path) -> None:
