@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evo_lacer.errors import EvoLacerError, RunStoreError
+from evo_lacer.errors import EvoLacerError, LLMTimeout, RunStoreError
 from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.runs._store import RunStore, _atomic_write, is_run_dir
 from evo_lacer.tree import node_from_dict, render
@@ -265,7 +265,7 @@ def _llm_rows(run: _Run) -> list[list[Any]]:
 
 
 def _timed_out(exchanges: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [x for x in exchanges if str(x.get("error") or "").startswith("LLMTimeout")]
+    return [x for x in exchanges if str(x.get("error") or "").startswith(LLMTimeout.__name__)]
 
 
 def _timeout_advice(runs: list[_Run]) -> list[str]:
@@ -277,12 +277,13 @@ def _timeout_advice(runs: list[_Run]) -> list[str]:
         if not late:
             continue
         limit = run.store.config.get("llm_timeout_s")
+        setting = "`llm_timeout_s`" if limit is None else f"`llm_timeout_s` = {limit} s"
         finished = [float(x["seconds"]) for x in run.llm
                     if x.get("ok") and isinstance(x.get("seconds"), int | float)]
         slowest = f"; the slowest call that finished took {max(finished):.0f} s" if finished else ""
         lines.append(
             f"- {run.name}: {len(late)} of {len(run.llm)} calls hit the time limit "
-            f"(`llm_timeout_s` = {limit if limit is not None else 'its default'} s) and fell back to "
+            f"({setting}) and fell back to "
             f"random choices{slowest}. To give the model the time it needs, raise the limit: "
             "`--llm-timeout-s 300` for `evo-lacer search`, or for `evo-lacer resume` of a run not "
             "finished yet; `llm_timeout_s=300` from Python.")
