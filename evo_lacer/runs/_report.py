@@ -221,26 +221,90 @@ def _timing_rows(run: _Run) -> list[list[Any]]:
             for key, v in sorted(totals.items())]
 
 
-def _time_use_rows(run: _Run) -> list[list[Any]]:
-    """Where the run's wall clock went (from ``state/summary.json``, written when a search ends):
-    the workers' seconds, how many of them evaluated and how many idled, and the LLM's share."""
+@dataclass(frozen=True)
+class _TimeUse:
+    """A finished run's wall clock, workers and the seconds spent evaluating and in LLM calls."""
+
+    loop: str
+    workers: int
+    wall_s: float
+    eval_s: float
+    llm_s: float
+
+    @property
+    def idle_s(self) -> float:
+        return max(0.0, self.workers * self.wall_s - self.eval_s)
+
+
+def _time_use(run: _Run) -> _TimeUse | None:
+    """From ``state/summary.json``, written when a search ends (None before: killed or running)."""
     try:
         summary = run.store.load_state("summary")
     except (EvoLacerError, OSError, ValueError):
-        return []
+        return None
     if not isinstance(summary, Mapping) or not isinstance(summary.get("wall_s"), int | float):
-        return []
-    wall = float(summary["wall_s"])
-    workers = max(1, int(run.store.config.get("workers") or 1))
-    eval_s = float(summary.get("eval_s") or 0.0)
+        return None
     llm = summary.get("llm")
-    llm_s = float(llm.get("seconds") or 0.0) if isinstance(llm, Mapping) else 0.0
-    idle = max(0.0, workers * wall - eval_s)
-    idle_share = f"{100 * idle / (workers * wall):.0f}%" if wall > 0 else "-"
-    llm_share = f"{100 * llm_s / wall:.0f}%" if wall > 0 else "-"
-    loop = str(summary.get("loop") or "generational")  # runs from before the field ran generationally
-    return [[run.name, loop, workers, f"{wall:.1f}", f"{eval_s:.1f}", f"{idle:.1f}", idle_share,
-             f"{llm_s:.1f}", llm_share]]
+    return _TimeUse(loop=str(summary.get("loop") or "generational"),  # older runs ran generationally
+                    workers=max(1, int(run.store.config.get("workers") or 1)),
+                    wall_s=float(summary["wall_s"]), eval_s=float(summary.get("eval_s") or 0.0),
+                    llm_s=float(llm.get("seconds") or 0.0) if isinstance(llm, Mapping) else 0.0)
+
+
+def _time_use_rows(run: _Run) -> list[list[Any]]:
+    """Where the run's wall clock went: the workers' seconds, how many of them evaluated and how
+    many idled, and the LLM's share."""
+    use = _time_use(run)
+    if use is None:
+        return []
+    wall = use.wall_s
+    idle_share = f"{100 * use.idle_s / (use.workers * wall):.0f}%" if wall > 0 else "-"
+    llm_share = f"{100 * use.llm_s / wall:.0f}%" if wall > 0 else "-"
+    return [[run.name, use.loop, use.workers, f"{wall:.1f}", f"{use.eval_s:.1f}", f"{use.idle_s:.1f}",
+             idle_share, f"{use.llm_s:.1f}", llm_share]]
+
+
+IDLE_WORTH_SAYING = 0.25
+"""Idle share of the workers' seconds above which the report says what kept them waiting."""
+
+
+def _mean_timing(run: _Run, key: str) -> float | None:
+    values = []
+    for record in run.records:
+        timings = record.get("timings")
+        value = timings.get(key) if isinstance(timings, Mapping) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            values.append(float(value))
+    return sum(values) / len(values) if values else None
+
+
+def _waiting_advice(runs: list[_Run]) -> list[str]:
+    """What kept the workers waiting when the search process could not keep up with them: its own
+    seconds per candidate (proposing, then the gate) above an evaluation's seconds per worker."""
+    lines = []
+    for run in runs:
+        use = _time_use(run)
+        propose, gate = _mean_timing(run, "propose_s"), _mean_timing(run, "gate_s")
+        evaluate = _mean_timing(run, "eval_s")
+        if use is None or use.wall_s <= 0 or propose is None or not evaluate:
+            continue
+        own = propose + (gate or 0.0)
+        idle = use.idle_s / (use.workers * use.wall_s)
+        if idle < IDLE_WORTH_SAYING or own < evaluate / use.workers:
+            continue
+        text = (f"- {run.name}: the workers idled {100 * idle:.0f}% of their time, waiting on the search "
+                f"process: it spent {1e3 * own:.0f} ms a candidate proposing ({1e3 * propose:.0f} ms) and "
+                f"checking it (the gate, {1e3 * (gate or 0.0):.0f} ms), against {1e3 * evaluate:.0f} ms an "
+                f"evaluation shared by {use.workers} worker(s), so more workers will not help.")
+        if use.llm_s >= 0.5 * propose * len(run.records):
+            text += (f" LLM calls took {use.llm_s:.0f} s of it: a faster model or server (README, "
+                     "\"Which model?\") or `--llm none` keeps the workers busy.")
+        elif run.strategy == "hybrid":
+            text += (" The hybrid draws and screens several children for each one it evaluates, which pays "
+                     "when an evaluation takes seconds; for an evaluation this cheap, `--strategy tpe` "
+                     "proposes about 3x faster (README, \"Measured\").")
+        lines.append(text)
+    return [*lines, ""] if lines else []
 
 
 def _llm_rows(run: _Run) -> list[list[Any]]:
@@ -408,6 +472,7 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                   "inside LLM calls / wall clock.", ""]
         lines += _table(["run", "loop", "workers", "wall s", "evaluation s", "idle worker-s", "idle share",
                          "LLM s", "LLM share"], time_rows)
+        lines += _waiting_advice(runs)
 
     arm_rows = [row for run in runs for row in _arm_rows(run)]
     if arm_rows:

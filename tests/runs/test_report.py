@@ -170,3 +170,39 @@ def test_report_says_where_the_wall_clock_went(search_run: Path, tmp_path: Path)
     # a run folder without a summary (a search killed before its end) reports no time row
     (run / "state" / "summary.json").unlink()
     assert "## Time use" not in write_report(run).read_text()
+
+
+def _timed_run(path: Path, strategy: str, *, propose_s: float, eval_s: float, workers: int = 1,
+               llm_s: float = 0.0) -> RunStore:
+    store = RunStore.create(path, {"strategy": strategy, "seed": 0, "workers": workers})
+    for i in range(10):
+        store.append_candidate(candidate(i, strategy=strategy,
+                                         timings={"propose_s": propose_s, "gate_s": 0.01, "eval_s": eval_s}))
+    wall = 10 * max(propose_s + 0.01, eval_s / workers)  # the slower side sets the pace
+    store.save_state("summary", {"wall_s": wall, "eval_s": 10 * eval_s, "loop": "steady",
+                                 "llm": {"seconds": llm_s}})
+    return store
+
+
+def test_report_says_when_the_workers_wait_on_the_search_process(tmp_path: Path) -> None:
+    # the hybrid proposing at 90 ms for a 50 ms fitness: one worker idles 50 of the 100 ms a candidate
+    _timed_run(tmp_path / "hybrid", "hybrid", propose_s=0.09, eval_s=0.05)
+    text = write_report(tmp_path / "hybrid").read_text()
+    assert ("the workers idled 50% of their time, waiting on the search process: it spent 100 ms a "
+            "candidate proposing (90 ms) and checking it (the gate, 10 ms), against 50 ms an evaluation "
+            "shared by 1 worker(s)") in text
+    assert "`--strategy tpe` proposes about 3x faster" in text
+    # the same search with a 2 s fitness keeps its worker busy: nothing to say
+    _timed_run(tmp_path / "slow", "hybrid", propose_s=0.09, eval_s=2.0)
+    assert "waiting on the search process" not in write_report(tmp_path / "slow").read_text()
+    # two workers halve what a proposal may take: 40 ms proposals (50 ms with the gate) against 50 ms
+    # evaluations keep one worker busy, not two
+    _timed_run(tmp_path / "two", "tpe", propose_s=0.04, eval_s=0.05, workers=2)
+    text = write_report(tmp_path / "two").read_text()
+    assert "idled 50% of their time" in text and "shared by 2 worker(s)" in text
+    assert "`--strategy tpe`" not in text  # the advice for the hybrid's screen is the hybrid's alone
+    # most of the proposing in LLM calls: the advice names the model
+    _timed_run(tmp_path / "llm", "hybrid", propose_s=2.0, eval_s=0.05, llm_s=18.0)
+    text = write_report(tmp_path / "llm").read_text()
+    assert "LLM calls took 18 s of it" in text and "`--llm none`" in text
+    assert "`--strategy tpe`" not in text
