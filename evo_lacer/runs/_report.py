@@ -302,7 +302,7 @@ def _waiting_advice(runs: list[_Run]) -> list[str]:
         elif run.strategy == "hybrid":
             text += (" The hybrid draws and screens several children for each one it evaluates, which pays "
                      "when an evaluation takes seconds; for an evaluation this cheap, `--strategy tpe` "
-                     "proposes about 3x faster (README, \"Measured\").")
+                     "needs about a third of its time a candidate (README, \"Measured\").")
         lines.append(text)
     return [*lines, ""] if lines else []
 
