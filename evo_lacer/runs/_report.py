@@ -268,13 +268,18 @@ IDLE_WORTH_SAYING = 0.25
 """Idle share of the workers' seconds above which the report says what kept them waiting."""
 
 
-def _mean_timing(run: _Run, key: str) -> float | None:
+def _timings(run: _Run, key: str) -> list[float]:
+    """One `timings` entry of every record that has it."""
     values = []
     for record in run.records:
         timings = record.get("timings")
         value = timings.get(key) if isinstance(timings, Mapping) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             values.append(float(value))
+    return values
+
+
+def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
@@ -284,8 +289,9 @@ def _waiting_advice(runs: list[_Run]) -> list[str]:
     lines = []
     for run in runs:
         use = _time_use(run)
-        propose, gate = _mean_timing(run, "propose_s"), _mean_timing(run, "gate_s")
-        evaluate = _mean_timing(run, "eval_s")
+        proposing = _timings(run, "propose_s")
+        propose, gate = _mean(proposing), _mean(_timings(run, "gate_s"))
+        evaluate = _mean(_timings(run, "eval_s"))
         if use is None or use.wall_s <= 0 or propose is None or not evaluate:
             continue
         own = propose + (gate or 0.0)
@@ -296,7 +302,7 @@ def _waiting_advice(runs: list[_Run]) -> list[str]:
                 f"process: it spent {1e3 * own:.0f} ms a candidate proposing ({1e3 * propose:.0f} ms) and "
                 f"checking it (the gate, {1e3 * (gate or 0.0):.0f} ms), against {1e3 * evaluate:.0f} ms an "
                 f"evaluation shared by {use.workers} worker(s), so more workers will not help.")
-        if use.llm_s >= 0.5 * propose * len(run.records):
+        if use.llm_s >= 0.5 * sum(proposing):
             text += (f" LLM calls took {use.llm_s:.0f} s of it: a faster model or server (README, "
                      "\"Which model?\") or `--llm none` keeps the workers busy.")
         elif run.strategy == "hybrid":
