@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,21 @@ STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s is not Status.PEN
 """The statuses a recorded evaluation can have (a pending candidate is never recorded)."""
 
 
+@dataclass(frozen=True)
+class _TimeUse:
+    """A finished run's wall clock, workers and the seconds spent evaluating and in LLM calls."""
+
+    loop: str
+    workers: int
+    wall_s: float
+    eval_s: float
+    llm_s: float
+
+    @property
+    def idle_s(self) -> float:
+        return max(0.0, self.workers * self.wall_s - self.eval_s)
+
+
 @dataclass
 class _Run:
     """One run folder, read once."""
@@ -36,6 +52,33 @@ class _Run:
     feedbacks: list[Feedback | None]
     llm: list[dict[str, Any]]
     unreadable: list[str] = field(default_factory=list)
+
+    @cached_property
+    def timings(self) -> dict[str, list[float]]:
+        """Each numeric entry of the records' `timings`, by key, in record order."""
+        out: dict[str, list[float]] = defaultdict(list)
+        for record in self.records:
+            timings = record.get("timings")
+            if isinstance(timings, Mapping):
+                for key, value in timings.items():
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        out[str(key)].append(float(value))
+        return dict(out)
+
+    @cached_property
+    def time_use(self) -> _TimeUse | None:
+        """From ``state/summary.json``, written when a search ends (None before: killed or running)."""
+        try:
+            summary = self.store.load_state("summary")
+        except (EvoLacerError, OSError, ValueError):
+            return None
+        if not isinstance(summary, Mapping) or not isinstance(summary.get("wall_s"), int | float):
+            return None
+        llm = summary.get("llm")
+        return _TimeUse(loop=str(summary.get("loop") or "generational"),  # older runs ran generationally
+                        workers=max(1, int(self.store.config.get("workers") or 1)),
+                        wall_s=float(summary["wall_s"]), eval_s=float(summary.get("eval_s") or 0.0),
+                        llm_s=float(llm.get("seconds") or 0.0) if isinstance(llm, Mapping) else 0.0)
 
     def evaluated(self) -> list[tuple[dict[str, Any], Feedback]]:
         """Candidates that cost an evaluation, in order: not rejected by the gate and not
@@ -210,51 +253,14 @@ def _best_section(runs: list[_Run]) -> list[str]:
 
 
 def _timing_rows(run: _Run) -> list[list[Any]]:
-    totals: dict[str, list[float]] = defaultdict(list)
-    for record in run.records:
-        timings = record.get("timings")
-        if isinstance(timings, Mapping):
-            for key, value in timings.items():
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    totals[str(key)].append(float(value))
     return [[run.name, key, f"{sum(v):.2f}", f"{sum(v) / len(v):.3f}", len(v)]
-            for key, v in sorted(totals.items())]
-
-
-@dataclass(frozen=True)
-class _TimeUse:
-    """A finished run's wall clock, workers and the seconds spent evaluating and in LLM calls."""
-
-    loop: str
-    workers: int
-    wall_s: float
-    eval_s: float
-    llm_s: float
-
-    @property
-    def idle_s(self) -> float:
-        return max(0.0, self.workers * self.wall_s - self.eval_s)
-
-
-def _time_use(run: _Run) -> _TimeUse | None:
-    """From ``state/summary.json``, written when a search ends (None before: killed or running)."""
-    try:
-        summary = run.store.load_state("summary")
-    except (EvoLacerError, OSError, ValueError):
-        return None
-    if not isinstance(summary, Mapping) or not isinstance(summary.get("wall_s"), int | float):
-        return None
-    llm = summary.get("llm")
-    return _TimeUse(loop=str(summary.get("loop") or "generational"),  # older runs ran generationally
-                    workers=max(1, int(run.store.config.get("workers") or 1)),
-                    wall_s=float(summary["wall_s"]), eval_s=float(summary.get("eval_s") or 0.0),
-                    llm_s=float(llm.get("seconds") or 0.0) if isinstance(llm, Mapping) else 0.0)
+            for key, v in sorted(run.timings.items())]
 
 
 def _time_use_rows(run: _Run) -> list[list[Any]]:
     """Where the run's wall clock went: the workers' seconds, how many of them evaluated and how
     many idled, and the LLM's share."""
-    use = _time_use(run)
+    use = run.time_use
     if use is None:
         return []
     wall = use.wall_s
@@ -268,17 +274,6 @@ IDLE_WORTH_SAYING = 0.25
 """Idle share of the workers' seconds above which the report says what kept them waiting."""
 
 
-def _timings(run: _Run, key: str) -> list[float]:
-    """One `timings` entry of every record that has it."""
-    values = []
-    for record in run.records:
-        timings = record.get("timings")
-        value = timings.get(key) if isinstance(timings, Mapping) else None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            values.append(float(value))
-    return values
-
-
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -288,10 +283,9 @@ def _waiting_advice(runs: list[_Run]) -> list[str]:
     seconds per candidate (proposing, then the gate) above an evaluation's seconds per worker."""
     lines = []
     for run in runs:
-        use = _time_use(run)
-        proposing = _timings(run, "propose_s")
-        propose, gate = _mean(proposing), _mean(_timings(run, "gate_s"))
-        evaluate = _mean(_timings(run, "eval_s"))
+        use, proposing = run.time_use, run.timings.get("propose_s", [])
+        propose, gate = _mean(proposing), _mean(run.timings.get("gate_s", []))
+        evaluate = _mean(run.timings.get("eval_s", []))
         if use is None or use.wall_s <= 0 or propose is None or not evaluate:
             continue
         own = propose + (gate or 0.0)
