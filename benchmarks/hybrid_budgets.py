@@ -265,12 +265,14 @@ def report(out: Path, budgets: list[int], paired: str | None = None) -> str:
                     for r in arms:
                         if r["label"] == lb and r["budget"] == b:
                             for arm, st in r["arms"].items():
-                                acc = summed.setdefault(arm, [0, 0, 0.0])
+                                acc = summed.setdefault(arm, [0, 0, 0.0, 0])
                                 acc[0] += st["chosen"]
                                 acc[1] += st["improved"]
                                 acc[2] += st["seconds"]
+                                acc[3] += st.get("screen_won", 0)
                     text = "; ".join(f"{a}: {int(c)} / {int(i)} / {sec:.0f} s"
-                                     for a, (c, i, sec) in summed.items())
+                                     + (f" (screen chose the LLM {int(w)})" if a.endswith(":llm") else "")
+                                     for a, (c, i, sec, w) in summed.items())
                     lines.append(f"- {lb}, budget {b}: {text}")
             lines.append("")
         plot(out, task, [r for r in rows if r["task"] == task and r["budget"] == max(task_budgets)])

@@ -3,14 +3,17 @@
 Arms: ``edit:random`` (a planned edit filled at random), ``edit:llm`` (the same, filled by the
 LLM), ``design:llm`` (the LLM proposes a whole design from the history, LACER's move) and, opt-in,
 ``design:tpe`` (Optuna's TPE proposes a whole design of the flat space from every flat design
-evaluated so far: the tpe baseline as one arm). An
-arm *succeeds* when its child is evaluated and beats the median fitness of the population it
-was made from, one yardstick for every arm. Each arm has a Beta(1 + successes, 1 + failures)
-posterior; the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal
-seconds / the mean evaluation seconds) for the LLM arms (the others' proposals take milliseconds,
-and leaving their clock out keeps ``llm="none"`` deterministic), so an LLM that is slow next to the
-evaluations must succeed more often to be called, a model at chance ends up rarely called, and one
-that helps is called more. With one arm nothing is drawn.
+evaluated so far: the tpe baseline as one arm). An arm *succeeds* when its child is evaluated and
+beats the median fitness of the population it was made from, one yardstick for every arm. With the
+hybrid's surrogate screen, an LLM arm's answer joins the screen beside the random fills (it never
+displaces a screened child), and the arm succeeds only when the screen chose the LLM's own answer
+(not a fallback) and that child beat the median: a model whose answers the screen passes over, or
+that times out, is charged a failure. Each arm has a Beta(1 + successes, 1 + failures) posterior;
+the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal seconds / the mean
+evaluation seconds) for the LLM arms (the others' proposals take milliseconds, and leaving their
+clock out keeps ``llm="none"`` deterministic), so an LLM that is slow next to the evaluations must
+succeed more often to be called, a model at chance ends up rarely called, and one that helps is
+called more. With one arm nothing is drawn.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ class ArmStats:
     scored: int = 0
     """Of those, children whose outcome is known (evaluated, failed or rejected)."""
     improved: int = 0
-    """Children that beat the population's median fitness."""
+    """Children that beat the population's median fitness (for an LLM arm with a screen: only those
+    the LLM's own answer made)."""
+    screen_won: int = 0
+    """LLM arms with a screen: children whose LLM answer the screen chose over the random fills."""
     seconds: float = 0.0
     """Seconds spent proposing (planner, designer, LLM calls)."""
 
@@ -92,11 +98,15 @@ class ArmBandit:
         st.chosen += 1
         st.seconds += max(0.0, seconds)
 
-    def scored(self, arm: str, improved: bool, eval_seconds: float | None = None) -> None:
-        """The outcome of one of `arm`'s children (``eval_seconds``: its evaluation, if it had one)."""
+    def scored(self, arm: str, improved: bool, eval_seconds: float | None = None, *,
+               won_screen: bool | None = None) -> None:
+        """The outcome of one of `arm`'s children (``eval_seconds``: its evaluation, if it had one;
+        ``won_screen``: for an LLM arm's screened child, whether the LLM's answer was chosen --
+        when it was not, the child is not the arm's and counts as a failure)."""
         st = self.stats[arm]
         st.scored += 1
-        st.improved += int(improved)
+        st.improved += int(improved and won_screen is not False)
+        st.screen_won += int(bool(won_screen))
         if eval_seconds is not None:
             self.eval_seconds += max(0.0, eval_seconds)
             self.evaluations += 1

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from evo_lacer.engine._arms import DESIGN_LLM, DESIGN_TPE, EDIT_LLM, ArmBandit
+from evo_lacer.engine._arms import DESIGN_LLM, DESIGN_TPE, EDIT_LLM, LLM_ARMS, ArmBandit
 from evo_lacer.engine._designer import Designer, RandomDesigner
 from evo_lacer.engine._edit_maker import EditMaker
 from evo_lacer.engine._edits import (
@@ -202,7 +202,7 @@ class TreeStrategy(Strategy):
         arms = [self.arms.choose() for _ in range(n)]
         picks: list[tuple[str, Individual | None, TransformContext | None, dict[str, list[Site]] | None]] = []
         for arm in arms:
-            if arm in (DESIGN_LLM, DESIGN_TPE):
+            if arm == DESIGN_TPE or (arm == DESIGN_LLM and self.screen is None):
                 picks.append((arm, None, None, None))
                 continue
             chosen = select_parent(self.population, tournament_size=self.tournament_size,
@@ -233,16 +233,20 @@ class TreeStrategy(Strategy):
                 prop = self._design_tpe()
             elif parent is None or ctx is None or moves is None:
                 prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
-            elif arm == EDIT_LLM or self.screen is None:
+            elif self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
                 prop = self.edit_maker.make(parent, ctx, moves, next(plans), first_id + i, index, plan_s,
                                             designer, history)
                 index += 1
-            else:
+            else:  # screened: an LLM arm's answer joins the random fills, never displaces them
                 plan, cid = next(plans), first_id + i
                 variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
-                                                 index, plan_s, self.random_designer, history, variant=v)
+                                                 index, plan_s, self.designer if arm == EDIT_LLM and v == 0
+                                                 else self.random_designer, history, variant=v)
                             for v in range(self.screen.variants)]
+                if arm == DESIGN_LLM:  # told to the planner as its slot's plan when chosen, as a flat draw is
+                    whole = self._design_whole(cid, this_round, origin=DESIGN_LLM)
+                    variants.insert(0, replace(whole, extra={**whole.extra, "plan_index": index}))
                 if designs:
                     variants += self._flat_variants(first_id + i, index)
                 index += 1
@@ -341,9 +345,11 @@ class TreeStrategy(Strategy):
             chosen = slot[i] if i >= 0 else variants[0]
             self._keep_or_discard([p for p in variants if p is not chosen and "tpe_trial" in p.extra])
             info = {"variants": len(variants), "distinct": len(slot), **said}
+            arm = out[pos].extra["arm"]
+            credit = {"llm_won": chosen.designer == "llm" and not chosen.fell_back} if arm in LLM_ARMS else {}
             out[pos] = replace(chosen, propose_s=made_s + per_slot,
-                               extra={**chosen.extra, "arm": out[pos].extra["arm"],
-                                      "origin": out[pos].extra["origin"], "screen": info})
+                               extra={**chosen.extra, "arm": arm, "origin": out[pos].extra["origin"],
+                                      "screen": info, **credit})
 
     def _keep_or_discard(self, unchosen: list[Proposal]) -> None:
         """Unchosen TPE suggestions: kept for the next screens while they have been in fewer than
@@ -423,8 +429,9 @@ class TreeStrategy(Strategy):
         for c in cands:
             arm = c.extra.get("arm")
             if isinstance(arm, str) and arm in self.arms.arms:
-                self.arms.scored(arm, beats(c, median),
-                                 c.feedback.cost.seconds if c.evaluated else None)
+                won = c.extra.get("llm_won")
+                self.arms.scored(arm, beats(c, median), c.feedback.cost.seconds if c.evaluated else None,
+                                 won_screen=won if isinstance(won, bool) else None)
         new = []
         self._tell_tpe(cands)
         # With no feasible member, rejected and failed children compete by how near they are to

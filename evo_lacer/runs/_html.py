@@ -176,8 +176,9 @@ def _llm_check(run: _Run) -> dict[str, Any] | None:
 
 
 def _arms(run: _Run) -> list[dict[str, Any]]:
-    """Per arm: times chosen, children scored, improved, improvement rate, proposal seconds."""
-    keys = ("chosen", "scored", "improved", "rate", "seconds")
+    """Per arm: times chosen, children scored, improved, improvement rate, proposal seconds, LLM
+    answers the screen chose."""
+    keys = ("chosen", "scored", "improved", "rate", "seconds", "llm_chosen")
     return [{"arm": str(row[1]), **{k: _num(_float(v)) for k, v in zip(keys, row[2:])}}
             for row in _arm_rows(run)]
 

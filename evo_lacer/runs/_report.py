@@ -416,14 +416,16 @@ def _arm_rows(run: _Run) -> list[list[Any]]:
             if isinstance(arm, str):
                 counts[arm][0] += 1
                 counts[arm][1] += float((r.get("timings") or {}).get("propose_s", 0.0))
-        return [[run.name, a, int(c), "-", "-", "-", f"{sec:.1f}"] for a, (c, sec) in sorted(counts.items())]
+        return [[run.name, a, int(c), "-", "-", "-", f"{sec:.1f}", "-"]
+                for a, (c, sec) in sorted(counts.items())]
     rows = []
     for arm, st in sorted(arms.items()):
         if not isinstance(st, Mapping):
             continue
         rate = st.get("improvement_rate")
         rows.append([run.name, arm, st.get("chosen", 0), st.get("scored", 0), st.get("improved", 0),
-                     "-" if rate is None else f"{float(rate):.2f}", f"{float(st.get('seconds', 0.0)):.1f}"])
+                     "-" if rate is None else f"{float(rate):.2f}", f"{float(st.get('seconds', 0.0)):.1f}",
+                     st.get("screen_won", "-") if arm.endswith(":llm") else "-"])  # the LLM arms
     return rows
 
 
@@ -477,9 +479,11 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     arm_rows = [row for run in runs for row in _arm_rows(run)]
     if arm_rows:
         lines += ["## Arms (who made each child)", "",
-                  "A child *improved* when it beat the median fitness of the population it came from.", ""]
+                  "A child *improved* when it beat the median fitness of the population it came from. "
+                  "With the hybrid's screen, an LLM arm's answer is screened beside random fills: its child "
+                  "counts as improved only when the screen chose the LLM's answer (*LLM chosen*).", ""]
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
-                         "proposal seconds"], arm_rows)
+                         "proposal seconds", "LLM chosen"], arm_rows)
 
     screen_rows = [row for run in runs for row in _screen_rows(run)]
     if screen_rows:

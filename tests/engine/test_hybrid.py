@@ -135,13 +135,46 @@ def test_hybrid_with_an_llm_records_its_arms_and_calls_it_only_for_its_arms(tmp_
     llm_made = [r for r in records if r["extra"].get("arm") in (EDIT_LLM, DESIGN_LLM)
                 or r["extra"].get("origin") == "initial:llm"]
     random_made = [r for r in records if r["extra"].get("arm") == EDIT_RANDOM]
-    assert all(r["designer"] == "random" for r in random_made)
-    assert all(r["designer"] == "llm" for r in llm_made)
+    assert all(r["designer"] != "llm" for r in random_made)
+    # the start's LLM designs are the LLM's; an LLM arm's answer was screened beside random fills
+    assert all(r["designer"] == "llm" for r in llm_made if r["extra"].get("origin") == "initial:llm")
+    screened = [r for r in llm_made if r["extra"].get("origin") != "initial:llm"]
+    assert screened and all(r["extra"]["llm_won"] == (r["designer"] == "llm" and not r["fell_back"])
+                            for r in screened)
     acc = result.accounting["arms"]
     assert {a: acc[a]["chosen"] for a in acc if acc[a]["chosen"]} == dict(arms)
     assert all(acc[a]["scored"] <= acc[a]["chosen"] for a in acc)
+    for arm in (EDIT_LLM, DESIGN_LLM):  # an arm's child counts only when the screen chose the LLM's answer
+        won = [r for r in screened if r["extra"]["arm"] == arm and r["extra"]["llm_won"]]
+        assert acc[arm]["screen_won"] == len(won) and acc[arm]["improved"] <= acc[arm]["screen_won"]
+    assert acc[EDIT_RANDOM]["screen_won"] == 0
     design_calls = sum(1 for r in backend.requests if "design space" in r.system)
     assert design_calls >= 1
+
+
+def test_an_llm_arms_answer_joins_the_screen_and_counts_only_when_chosen(tmp_path) -> None:
+    """With the screen, an LLM answer is one more screened child, never one that displaces them: a
+    design:llm slot screens the LLM's whole design beside the random-filled edits; an arm whose
+    answer the screen passed over is charged a failure, whatever that child scored."""
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=24,
+                    llm=FirstOptionBackend(), seed=2, run_dir=tmp_path / "run", arm_cost_weight=0.0,
+                    llm_initial_designs=0, reflection=False)
+    made = [c for c in result.history if c.extra.get("arm") in (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)]
+    pools = {arm: {c.extra["screen"]["variants"] for c in made if c.extra["arm"] == arm} for arm in
+             (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)}
+    assert pools[DESIGN_LLM] and pools[EDIT_RANDOM]
+    assert pools[DESIGN_LLM] == {v + 1 for v in pools[EDIT_RANDOM]}  # the LLM's design, one more child
+    assert pools[EDIT_LLM] <= pools[EDIT_RANDOM]  # its answer fills variant 0 in place of a random fill
+    lost = [c for c in made if c.extra.get("llm_won") is False]
+    assert lost and all(c.designer != "llm" for c in lost)
+    bandit = ArmBandit(ARMS, seed=0)
+    bandit.scored(EDIT_LLM, True, 1.0, won_screen=False)
+    bandit.scored(DESIGN_LLM, True, 1.0, won_screen=True)
+    bandit.scored(EDIT_RANDOM, True, 1.0)
+    st = bandit.to_dict()
+    assert (st[EDIT_LLM]["improved"], st[EDIT_LLM]["screen_won"]) == (0, 0)
+    assert (st[DESIGN_LLM]["improved"], st[DESIGN_LLM]["screen_won"]) == (1, 1)
+    assert (st[EDIT_RANDOM]["improved"], st[EDIT_RANDOM]["screen_won"]) == (1, 0)
 
 
 def test_the_llm_arms_can_be_switched_off(tmp_path) -> None:

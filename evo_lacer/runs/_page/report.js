@@ -256,12 +256,14 @@ function tradeoffSection(run) {
 }
 function armsSection(run) {
   const s = section("arms", "Who made each child: the arms, and the LLM log",
-    "A child improved when it beat the median fitness of the population it came from. Seconds are proposal time (the LLM's included).");
+    "A child improved when it beat the median fitness of the population it came from; an LLM arm's answer is screened beside random fills, and its child counts only when the screen chose the LLM's answer. Seconds are proposal time (the LLM's included).");
   if (run.arms.length) {
     const row = el("div", { class: "row" }, s), col = (a) => originColor(a);
     bars(row, { title: "times chosen", items: run.arms.map((a) => [a.arm, a.chosen, col(a.arm)]), format: (v) => fmtInt(v) });
     bars(row, { title: "improvement rate", max: 1, items: run.arms.map((a) => [a.arm, a.rate, col(a.arm),
-      `${fmtInt(a.improved)} of ${fmtInt(a.scored)} scored children improved`]), format: (v) => Math.round(v * 100) + "%" });
+      `${fmtInt(a.improved)} of ${fmtInt(a.scored)} scored children improved` +
+      (a.llm_chosen == null ? "" : `; the screen chose the LLM's answer ${fmtInt(a.llm_chosen)} times`)]),
+      format: (v) => Math.round(v * 100) + "%" });
     bars(row, { title: "proposal seconds", items: run.arms.map((a) => [a.arm, a.seconds, col(a.arm)]), format: (v) => fmt(v, 3) + " s" });
   } else {
     el("p", { class: "note", text: "This run has no arms (only the hybrid strategy draws who makes each child)." }, s);
