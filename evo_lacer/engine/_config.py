@@ -77,7 +77,8 @@ class SearchConfig:
     """hybrid: the arms its bandit chooses among -- edit:random, edit:llm, design:llm, design:tpe (the
     LLM arms need an LLM, the design arms a flat space); empty: edit:random, edit:llm and
     design:llm where usable (design:tpe, TPE whole designs of the flat space, is opt-in: ``--arms
-    edit:random design:tpe``). ``--arms edit:llm`` reproduces a hybrid whose LLM fills every edit."""
+    edit:random design:tpe``). With the screen an LLM arm's answer is screened beside random fills;
+    ``--arms edit:llm --screen-variants 1`` reproduces a hybrid whose LLM fills every edit."""
     arm_cost_weight: float = 1.0
     """hybrid: how much an arm's proposal seconds count against it. The arm bandit scores each arm
     by its sampled rate of children that beat the population median, divided by

@@ -48,6 +48,11 @@ def test_the_page_data_holds_every_candidate_and_how_it_was_made(search_run: Pat
     assert run["curves"]["full"][-1] == pytest.approx(best["fit"], rel=1e-4)
     chosen = Counter(r["extra"]["arm"] for r in records if r["extra"].get("arm"))
     assert {a["arm"]: a["chosen"] for a in run["arms"]} == chosen
+    assert any(a["arm"].endswith(":llm") for a in run["arms"])
+    won = Counter(r["extra"]["arm"] for r in records if r["extra"].get("llm_won") is True)
+    assert {a["arm"]: a["llm_chosen"] for a in run["arms"] if a["arm"].endswith(":llm")} == \
+        {a["arm"]: won[a["arm"]] for a in run["arms"] if a["arm"].endswith(":llm")}
+    assert all(a["llm_chosen"] is None for a in run["arms"] if not a["arm"].endswith(":llm"))
     exchanges = RunStore.open(search_run).llm_exchanges()
     assert len(run["llm"]) == len(exchanges) > 0
     assert all(x["prompt"] and x["answer"] for x in run["llm"])
