@@ -11,10 +11,11 @@ or uniform among NSGA-II survivors), the planner plans a transformation, a site 
 number of edits among the parent's legal moves, the designer picks the site and fills the slots,
 and further random legal edits follow for a compound move. With a screen (hybrid) each slot draws
 several children and evaluates the one its model expects most of; an LLM arm's answer (its edit,
-or its whole design) is one of those children, beside the random fills, never in their place. After evaluation the planner is told
-each outcome (improvement over the parent, novelty vs. the population), the arms learn whether
-their children beat the population median, new OK individuals join the survivor selection, and
-the LLM designer reflects on the generation when an LLM arm was used.
+or its whole design) is one of those children, beside the random fills, never in their place.
+After evaluation the planner is told each outcome (improvement over the parent, novelty vs. the
+population), the arms learn whether their children beat the population median, new OK individuals
+join the survivor selection, and the LLM designer reflects on the generation when an LLM arm was
+used.
 
 In the steady-state loop the same happens one child at a time: ``propose(1)`` from the population
 as it stands, ``observe([child])`` as each outcome arrives (plans are asked and told by candidate
