@@ -68,9 +68,12 @@ class SearchConfig:
     """Tree strategies: size of the diverse start -- a Latin-hypercube sample of the flat per-source
     space, evaluated before any edit (the user's seed trees and, for hybrid with an LLM,
     `llm_initial_designs` whole LLM designs come on top); None: scaled with the budget."""
-    llm_initial_designs: int = 2
-    """hybrid with an LLM: whole designs the LLM proposes from the task description for the
-    diverse start (LACER's move); they count against the budget like any evaluation."""
+    llm_initial_designs: int | None = None
+    """hybrid with an LLM: whole designs the LLM proposes from the task description, evaluated
+    after the Latin start without a screen (LACER's move; they count against the budget like any
+    evaluation). None: 2 without a screen (``screen_variants=1``), 0 with one -- there the
+    ``design:llm`` arm brings the LLM's whole designs to the screen from the first generation, and
+    one is evaluated only when the screen picks it. A count given is honoured either way."""
     max_edits: int = 3
     """Tree strategies: most edits in one child (compound moves; the planner chooses 1..max_edits)."""
     arms: tuple[str, ...] = ()
@@ -237,7 +240,7 @@ class SearchConfig:
                      "screen_variants", "screen_designs", "screen_design_reuse"):
             value = getattr(self, name)
             if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                          "screen_variants", "screen_designs"):
+                                          "llm_initial_designs", "screen_variants", "screen_designs"):
                 continue
             zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
                        "screen_designs")
@@ -346,6 +349,13 @@ class SearchConfig:
         if self.initial_designs is not None:
             return self.initial_designs
         return scaled_sizes(self.budget, self.workers)[2]
+
+    @property
+    def llm_initial_count(self) -> int:
+        """`llm_initial_designs`, or its default: 2 without a screen, 0 with one (see the field)."""
+        if self.llm_initial_designs is not None:
+            return self.llm_initial_designs
+        return 2 if self.screen_count <= 1 else 0
 
     @property
     def screen_count(self) -> int:

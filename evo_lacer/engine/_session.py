@@ -160,7 +160,7 @@ def check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> None
     if backend is None or cfg.llm_check_probes <= 0 or store.artifact_path(LLM_CHECK_ARTIFACT).exists():
         return
     llm_arms = [a for a in cfg.arms if "llm" in a]
-    if cfg.spec.arms and cfg.arms and not llm_arms and not cfg.llm_initial_designs:
+    if cfg.spec.arms and cfg.arms and not llm_arms and not cfg.llm_initial_count:
         return  # a hybrid whose LLM arms are off never asks the model
     from evo_lacer.engine._llm_check import llm_check
 

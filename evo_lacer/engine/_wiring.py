@@ -179,7 +179,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
         arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
         if space is not None and needs_tpe else None,
-        llm_initial_designs=config.llm_initial_designs, screen=make_screen(config),
+        llm_initial_designs=config.llm_initial_count, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
         screen_design_source=config.screen_design_source, screen_design_reuse=config.screen_design_reuse,
         reflect_every=config.generation_size if config.loop_kind == "steady" else 0,

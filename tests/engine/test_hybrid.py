@@ -177,6 +177,29 @@ def test_an_llm_arms_answer_joins_the_screen_and_counts_only_when_chosen(tmp_pat
     assert (st[EDIT_RANDOM]["improved"], st[EDIT_RANDOM]["screen_won"]) == (1, 0)
 
 
+def test_with_a_screen_the_llm_designs_go_through_it_and_the_start_is_the_latin_sample(tmp_path) -> None:
+    """By default a screened hybrid evaluates no unscreened LLM design: its start is the one the
+    hybrid without an LLM evaluates, and the LLM's whole designs come through the screened
+    design:llm arm. Without a screen, two LLM designs follow the Latin start, as a count given does."""
+    assert SearchConfig(strategy="hybrid").llm_initial_count == 0
+    assert SearchConfig(strategy="hybrid", screen_variants=1).llm_initial_count == 2
+    assert SearchConfig(strategy="hybrid", llm_initial_designs=3).llm_initial_count == 3
+    with pytest.raises(ConfigError, match="llm_initial_designs"):
+        SearchConfig(llm_initial_designs=-1)
+    start = SearchConfig(budget=16).initial_count
+
+    def run(name: str, llm: object, **kw: object) -> list:
+        return search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=16,
+                      llm=llm, seed=3, run_dir=tmp_path / name, reflection=False, **kw).history
+
+    plain, screened = run("none", "none"), run("llm", FirstOptionBackend())
+    assert [c.tree_hash for c in screened[:start]] == [c.tree_hash for c in plain[:start]]
+    assert not any(c.extra.get("origin") == "initial:llm" for c in screened)
+    unscreened = run("unscreened", FirstOptionBackend(), screen_variants=1)
+    origins = [c.extra.get("origin") for c in unscreened]
+    assert origins[start:start + 2] == ["initial:llm"] * 2 and origins.count("initial:llm") == 2
+
+
 def test_the_llm_arms_can_be_switched_off(tmp_path) -> None:
     backend = FirstOptionBackend()
     result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=8,
