@@ -129,7 +129,7 @@ def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
     space_obs = task_evaluator(cfg).observation_space
     catalog = builtin_catalog()
     space = FlatSpace.load(cfg.flat_space).for_sources(space_obs)
-    gate = Gate(space_obs, catalog, None, cfg.max_latency_ms, latency_runs=3 if cfg.max_latency_ms else 0)
+    gate = Gate(space_obs, catalog, None, cfg.max_latency_ms, latency_runs=5 if cfg.max_latency_ms else 0)
     rng = np.random.default_rng(sample_seed)
     encoders: list[dict[str, Any]] = []
     rejected: list[str] = []

@@ -93,7 +93,7 @@ def _session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
     space = evaluator.observation_space
     inputs = {k: s.signal for k, s in infer_sources(space).items()}
     timed = cfg.max_latency_ms is not None or "-latency_ms" in cfg.objectives
-    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=3 if timed else 0,
+    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=5 if timed else 0,
                 seed=cfg.seed)
 
     def gate_fn(parent: Node | None, child: Node, intended: Any, child_hash: str) -> GateResult:

@@ -4,15 +4,21 @@ In order: the tree is well formed; it differs from its parent (canonical hash) a
 intended change really happened; it compiles; its parameter count is within bounds; a forward
 pass on a dummy batch gives finite features; the forward latency is within bounds. A failed
 check is a `GateResult` with `ok=False`, the check's name and a reason naming the path.
+
+Latency is the fastest of several timed forward passes (the `timeit` convention: a slower pass
+measures the other processes on the machine, not the encoder), and a tree over the bound is timed
+again before it is rejected. On 2 busy cores the median of 3 passes it replaced rejected 15
+proposals of two full-fidelity searches (10 ms bound, 2026-12-02); timed again under the same load,
+this gate rejected 1 of the 15 (a tree of ~100 ms) in each of two re-timings, the median of 3
+rejected 9 and 5 (`benchmarks/gate_latency_retime.py`).
 """
 
 from __future__ import annotations
 
 import copy
-import statistics
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,13 +48,38 @@ class GateResult:
     reason: str = ""
     params: int | None = None
     latency_ms: float | None = None
-    """Median forward time of the dummy batch, when the forward check was reached."""
+    """Fastest timed forward pass of the dummy batch (ms), when the forward check was reached."""
     child_hash: str | None = None
     compile_ms: float | None = None
     forward_ms: float | None = None
     """Time of the first (checked) forward pass."""
     checks_ms: float | None = None
     """Time of the checks before building (structure, canonical hash, intent)."""
+
+
+CONFIRM_RUNS = 25
+"""Forward passes a tree over the latency bound is timed again, at most, before it is rejected."""
+CONFIRM_S = 1.0
+"""Seconds those confirming passes may take in all (a tree far over the bound stops early)."""
+
+
+def fastest_ms(forward: Callable[[], Any], runs: int, bound: float | None = None, *,
+               confirm: int = CONFIRM_RUNS, confirm_s: float = CONFIRM_S,
+               clock: Callable[[], float] = time.perf_counter) -> tuple[float, int]:
+    """The fastest of `runs` timed calls of `forward` in ms, and how many calls were timed. When that
+    is over `bound`, up to `confirm` more calls (for at most `confirm_s` seconds) are timed, stopping
+    at the first under the bound: a tree is rejected only if no pass of it ran under the bound."""
+    best, timed, until = float("inf"), 0, None
+    while timed < runs or (bound is not None and best > bound and timed < runs + confirm):
+        if timed == runs:
+            until = clock() + confirm_s
+        elif until is not None and clock() > until:
+            break
+        start = clock()
+        forward()
+        best = min(best, 1e3 * (clock() - start))
+        timed += 1
+    return best, timed
 
 
 def dummy_batch(space: spaces.Space[Any], batch: int, seed: int = 0) -> Any:
@@ -70,9 +101,10 @@ def dummy_batch(space: spaces.Space[Any], batch: int, seed: int = 0) -> Any:
 class Gate:
     """Screens a child tree against its parent and the intended (transformation, site, choice).
 
-    `max_params` / `max_latency_ms` are optional bounds; latency is the median of
+    `max_params` / `max_latency_ms` are optional bounds; latency is the fastest of
     `latency_runs` forward passes of a `batch_size` dummy batch (sampled once from the space
-    with `seed`; CPU, no grad); ``latency_runs=0`` records the checked forward's time instead
+    with `seed`; CPU, no grad), confirmed by up to `CONFIRM_RUNS` more passes when it is over
+    the bound (see `fastest_ms`); ``latency_runs=0`` records the checked forward's time instead
     (one forward pass per candidate: for searches that neither bound nor optimize latency).
     The intent check knows every built-in transformation; for others, and for
     ``repeat_previous`` (whose choice lives in the history), it only checks
@@ -82,7 +114,7 @@ class Gate:
 
     def __init__(self, observation_space: spaces.Space[Any], catalog: Catalog,
                  max_params: int | None = None, max_latency_ms: float | None = None,
-                 batch_size: int = 8, latency_runs: int = 3, seed: int = 0) -> None:
+                 batch_size: int = 8, latency_runs: int = 5, seed: int = 0) -> None:
         if batch_size < 1:
             raise ConfigError(f"Gate batch_size must be >= 1, got {batch_size}")
         if latency_runs < 0:
@@ -168,18 +200,17 @@ class Gate:
             bad = int((~torch.isfinite(out)).sum())
             why = f"{bad} of {out.numel()} features are NaN or infinite"
             return replace(base, check="forward", reason=why)
-        times = []
-        with torch.no_grad():
-            for _ in range(self.latency_runs):
-                start = time.perf_counter()
-                encoder(self._batch)
-                times.append(1e3 * (time.perf_counter() - start))
-        latency = statistics.median(times) if times else forward_ms
+        latency, timed = forward_ms, 0
+        if self.latency_runs:
+            with torch.no_grad():
+                latency, timed = fastest_ms(lambda: encoder(self._batch), self.latency_runs,
+                                            self.max_latency_ms)
         base = replace(base, latency_ms=latency)
         if self.max_latency_ms is not None and latency > self.max_latency_ms:
+            passes = f"the fastest of {timed} passes" if timed else "its first pass"
             return replace(base, check="latency", reason=(
-                f"forward takes {latency:.2f} ms (median of {len(times)}) for a batch of "
-                f"{self.batch_size}, over the limit of {self.max_latency_ms} ms"))
+                f"forward takes {latency:.2f} ms ({passes}) for a batch of {self.batch_size}, "
+                f"over the limit of {self.max_latency_ms} ms"))
         return replace(base, ok=True)
 
     # --- intent -----------------------------------------------------------------------------

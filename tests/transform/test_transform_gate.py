@@ -9,7 +9,7 @@ from conftest import nested_tree, simple_tree
 from gymnasium import spaces
 
 from evo_lacer.errors import ConfigError, GateRejection
-from evo_lacer.transform import ALL_TRANSFORMATIONS, Gate, GateResult, Site, TransformContext
+from evo_lacer.transform import ALL_TRANSFORMATIONS, Gate, GateResult, Site, TransformContext, fastest_ms
 from evo_lacer.tree import Node, branch, encoder, fusion, module, replace_at
 from evo_lacer.zoo import Catalog, mine
 
@@ -109,6 +109,53 @@ def test_forward(space: spaces.Dict, catalog: Catalog, tmp_path: Path) -> None:
 def test_latency(space: spaces.Dict, catalog: Catalog) -> None:
     result = Gate(space, catalog, max_latency_ms=1e-6).check(simple_tree(), nested_tree())
     assert result.check == "latency" and result.latency_ms is not None and result.latency_ms > 1e-6
+
+
+def test_latency_rejection_names_the_passes(space: spaces.Dict, catalog: Catalog) -> None:
+    result = Gate(space, catalog, max_latency_ms=1e-6, latency_runs=2).check(simple_tree(), nested_tree())
+    assert result.check == "latency" and "the fastest of" in result.reason
+    first = Gate(space, catalog, max_latency_ms=1e-6, latency_runs=0).check(simple_tree(), nested_tree())
+    assert first.check == "latency" and "its first pass" in first.reason
+    assert first.latency_ms == first.forward_ms
+
+
+class ScriptedClock:
+    """A clock whose timed calls take the given milliseconds, one after another (no real time)."""
+
+    def __init__(self, durations_ms: list[float]) -> None:
+        self.now, self.durations, self.calls = 0.0, iter(durations_ms), 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def forward(self) -> None:
+        self.calls += 1
+        self.now += next(self.durations) / 1e3
+
+
+def test_fastest_ms_takes_the_fastest_pass() -> None:
+    clock = ScriptedClock([12.0, 4.0, 30.0, 5.0, 9.0])
+    assert fastest_ms(clock.forward, 5, bound=10.0, clock=clock) == (pytest.approx(4.0), 5)
+
+
+def test_fastest_ms_confirms_a_pass_over_the_bound_before_rejecting() -> None:
+    # five passes slowed by a busy machine, then one that runs at the encoder's own speed
+    clock = ScriptedClock([20.0] * 5 + [18.0, 6.0, 1.0])
+    best, timed = fastest_ms(clock.forward, 5, bound=10.0, clock=clock)
+    assert (best, timed) == (pytest.approx(6.0), 7)
+    assert clock.calls == 7  # it stops at the first pass under the bound
+    slow = ScriptedClock([20.0] * 100)
+    best, timed = fastest_ms(slow.forward, 5, bound=10.0, confirm=25, confirm_s=10.0, clock=slow)
+    assert (best, timed) == (pytest.approx(20.0), 30)
+
+
+def test_fastest_ms_confirming_stops_after_its_time() -> None:
+    slow = ScriptedClock([400.0] * 100)  # a tree far over the bound: 0.4 s a pass
+    best, timed = fastest_ms(slow.forward, 3, bound=10.0, confirm=25, confirm_s=1.0, clock=slow)
+    assert best == pytest.approx(400.0)
+    assert timed == 6  # three passes, then confirming until over 1 s had passed
+    unbounded = ScriptedClock([20.0] * 10)
+    assert fastest_ms(unbounded.forward, 3, bound=None, clock=unbounded) == (pytest.approx(20.0), 3)
 
 
 def test_raise_if_rejected(gate: Gate) -> None:
