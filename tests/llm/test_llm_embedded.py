@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -97,6 +98,12 @@ def test_bad_model_path_is_config_error(tmp_path: Path) -> None:
         EmbeddedBackend(n_threads=0)
     with pytest.raises(ConfigError, match="prefill_chunk"):
         EmbeddedBackend(prefill_chunk=0)
+
+
+def test_prompt_and_answer_share_the_threads_half_the_cores_by_default(embedded: EmbeddedBackend) -> None:
+    # llama.cpp's own default reads prompts on every core: beside busy workers those threads wait
+    assert embedded._llama.n_threads_batch == embedded._llama.n_threads == embedded.n_threads == 1
+    assert EmbeddedBackend(embedded.model_path).n_threads == max(1, (os.cpu_count() or 2) // 2)
 
 
 def test_request_checks_its_limits() -> None:
