@@ -122,14 +122,15 @@ def draw_encoders(cfg: Any, n: int, sample_seed: int) -> dict[str, Any]:
         task_evaluator,
     )
     from evo_lacer.flat import FlatSpace
-    from evo_lacer.transform import Gate
+    from evo_lacer.transform import LATENCY_RUNS, Gate
     from evo_lacer.tree import load_tree, node_to_dict, tree_hash
     from evo_lacer.zoo import builtin_catalog
 
     space_obs = task_evaluator(cfg).observation_space
     catalog = builtin_catalog()
     space = FlatSpace.load(cfg.flat_space).for_sources(space_obs)
-    gate = Gate(space_obs, catalog, None, cfg.max_latency_ms, latency_runs=5 if cfg.max_latency_ms else 0)
+    runs = LATENCY_RUNS if cfg.max_latency_ms else 0
+    gate = Gate(space_obs, catalog, None, cfg.max_latency_ms, latency_runs=runs)
     rng = np.random.default_rng(sample_seed)
     encoders: list[dict[str, Any]] = []
     rejected: list[str] = []

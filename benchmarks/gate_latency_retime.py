@@ -14,7 +14,6 @@ of its rejections the load made; on a quiet machine, to see the trees' own laten
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -25,7 +24,8 @@ import torch
 
 import evo_lacer  # noqa: F401  (registers evo_lacer/RingTraffic-v0)
 from evo_lacer.compile import compile_tree
-from evo_lacer.transform import Gate, dummy_batch
+from evo_lacer.runs import read_jsonl
+from evo_lacer.transform import LATENCY_RUNS, Gate, dummy_batch
 from evo_lacer.tree import node_from_dict
 from evo_lacer.zoo import builtin_catalog
 
@@ -35,8 +35,8 @@ def rejected(run: Path) -> list[dict[str, Any]]:
     path = run / "candidates.jsonl"
     if not path.is_file():
         raise SystemExit(f"{path}: no such file (pass a run folder, the one holding candidates.jsonl)")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if "gate check 'latency'" in str((r.get("feedback") or {}).get("error"))]
+    errors = [(r, str((r.get("feedback") or {}).get("error"))) for r in read_jsonl(path)]
+    return [r for r, error in errors if "gate check 'latency'" in error]
 
 
 def median_of_3(encoder: torch.nn.Module, batch: Any) -> float:
@@ -56,7 +56,7 @@ def main() -> None:
     p.add_argument("runs", nargs="+", type=Path, help="run folders (each with candidates.jsonl)")
     p.add_argument("--env", default="evo_lacer/RingTraffic-v0", help="the searched environment's id")
     p.add_argument("--max-latency-ms", type=float, default=10.0, help="the search's bound")
-    p.add_argument("--latency-runs", type=int, default=5, help="passes today's gate times")
+    p.add_argument("--latency-runs", type=int, default=LATENCY_RUNS, help="passes today's gate times")
     args = p.parse_args()
     torch.set_num_threads(1)  # as the search's gate runs
     space = gym.make(args.env).observation_space

@@ -25,7 +25,14 @@ import torch
 from gymnasium import spaces
 
 from evo_lacer.compile import infer_sources
-from evo_lacer.transform import ALL_TRANSFORMATIONS, Gate, GateResult, TransformContext, legal_moves
+from evo_lacer.transform import (
+    ALL_TRANSFORMATIONS,
+    LATENCY_RUNS,
+    Gate,
+    GateResult,
+    TransformContext,
+    legal_moves,
+)
 from evo_lacer.tree import Node, branch, chain, encoder, fusion, module, repeat, residual
 from evo_lacer.zoo import builtin_catalog
 
@@ -134,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chains", type=int, default=6, help="random chains from the seed tree")
     parser.add_argument("--steps", type=int, default=10, help="transformations per chain")
     parser.add_argument("--batch-size", type=int, default=8, help="dummy batch of the gate's forward")
-    parser.add_argument("--latency-runs", type=int, default=5, help="forwards timed for the latency check")
+    parser.add_argument("--latency-runs", type=int, default=LATENCY_RUNS,
+                        help="forwards timed for the latency check")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = stable timings)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "gate_speed.png")

@@ -88,12 +88,12 @@ def _session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
              full: Evaluator | None) -> SessionOutcome:
     from evo_lacer.compile import infer_sources
     from evo_lacer.execute import make_executor
-    from evo_lacer.transform import Gate
+    from evo_lacer.transform import LATENCY_RUNS, Gate
 
     space = evaluator.observation_space
     inputs = {k: s.signal for k, s in infer_sources(space).items()}
     timed = cfg.max_latency_ms is not None or "-latency_ms" in cfg.objectives
-    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=5 if timed else 0,
+    gate = Gate(space, catalog, cfg.max_params, cfg.max_latency_ms, latency_runs=LATENCY_RUNS if timed else 0,
                 seed=cfg.seed)
 
     def gate_fn(parent: Node | None, child: Node, intended: Any, child_hash: str) -> GateResult:

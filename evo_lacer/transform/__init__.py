@@ -15,7 +15,7 @@ from evo_lacer.transform._base import (
 from evo_lacer.transform._composite import CreateComposite
 from evo_lacer.transform._crossover import Crossover
 from evo_lacer.transform._fusion import ChangeFusion
-from evo_lacer.transform._gate import CHECKS, Gate, GateResult, dummy_batch, fastest_ms
+from evo_lacer.transform._gate import CHECKS, LATENCY_RUNS, Gate, GateResult, dummy_batch, fastest_ms
 from evo_lacer.transform._modules import DeleteModule, InsertModule, SwapModule
 from evo_lacer.transform._params import ChangeParameter
 from evo_lacer.transform._redraw import RedrawBranch
@@ -26,6 +26,7 @@ __all__ = [
     "ALL_TRANSFORMATIONS",
     "CHECKS",
     "DEPTHS",
+    "LATENCY_RUNS",
     "ROLES",
     "SITE_CLASSES",
     "SOURCE_KINDS",

@@ -57,6 +57,8 @@ class GateResult:
     """Time of the checks before building (structure, canonical hash, intent)."""
 
 
+LATENCY_RUNS = 5
+"""Forward passes the gate times by default when latency is bounded or optimised."""
 CONFIRM_RUNS = 25
 """Forward passes a tree over the latency bound is timed again, at most, before it is rejected."""
 CONFIRM_S = 1.0
@@ -114,7 +116,7 @@ class Gate:
 
     def __init__(self, observation_space: spaces.Space[Any], catalog: Catalog,
                  max_params: int | None = None, max_latency_ms: float | None = None,
-                 batch_size: int = 8, latency_runs: int = 5, seed: int = 0) -> None:
+                 batch_size: int = 8, latency_runs: int = LATENCY_RUNS, seed: int = 0) -> None:
         if batch_size < 1:
             raise ConfigError(f"Gate batch_size must be >= 1, got {batch_size}")
         if latency_runs < 0:
