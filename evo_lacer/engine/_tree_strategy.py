@@ -11,7 +11,8 @@ or uniform among NSGA-II survivors), the planner plans a transformation, a site 
 number of edits among the parent's legal moves, the designer picks the site and fills the slots,
 and further random legal edits follow for a compound move. With a screen (hybrid) each slot draws
 several children and evaluates the one its model expects most of; an LLM arm's answer (its edit,
-or its whole design) is one of those children, beside the random fills, never in their place.
+or its whole design) is one more child after the random fills, never in their place, and an answer
+that fell back is left out -- so a model whose answers the screen passes over changes nothing.
 After evaluation the planner is told each outcome (improvement over the parent, novelty vs. the
 population), the arms learn whether their children beat the population median, new OK individuals
 join the survivor selection, and the LLM designer reflects on the generation when an LLM arm was
@@ -232,6 +233,7 @@ class TreeStrategy(Strategy):
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
             t0 = time.perf_counter()
+            status = ""
             if arm == DESIGN_TPE:
                 prop = self._design_tpe()
             elif parent is None or ctx is None or moves is None:
@@ -241,27 +243,49 @@ class TreeStrategy(Strategy):
                 prop = self.edit_maker.make(parent, ctx, moves, next(plans), first_id + i, index, plan_s,
                                             designer, history)
                 index += 1
-            else:  # screened: an LLM arm's answer joins the random fills, never displaces them
+            else:  # screened: the pool edit:random would screen, then an LLM arm's answer, if any
                 plan, cid = next(plans), first_id + i
                 variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
-                                                 index, plan_s, self.designer if arm == EDIT_LLM and v == 0
-                                                 else self.random_designer, history, variant=v)
+                                                 index, plan_s, self.random_designer, history, variant=v)
                             for v in range(self.screen.variants)]
-                if arm == DESIGN_LLM:  # told to the planner as its slot's plan when chosen, as a flat draw is
-                    whole = self._design_whole(cid, this_round, origin=DESIGN_LLM)
-                    variants.insert(0, replace(whole, extra={**whole.extra, "plan_index": index}))
                 if designs:
                     variants += self._flat_variants(first_id + i, index)
+                answer, status = self._llm_answer(arm, parent, ctx, moves, plan, cid, index, plan_s, history,
+                                                  this_round)
+                variants += [answer] if answer is not None else []
                 index += 1
                 screened.append((len(out), variants, time.perf_counter() - t0))
                 prop = variants[0]
             prop.extra = {**prop.extra, "arm": arm, "origin": arm}
+            if self.screen is not None and arm in LLM_ARMS:
+                prop.extra["llm_answer"] = status
             self.arms.spent(arm, plan_s + time.perf_counter() - t0)
             out.append(prop)
         if screened:
             self._screen(out, screened)
         self._fly(out, first_id)
         return out
+
+    def _llm_answer(self, arm: str, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]],
+                    plan: Plan, cid: int, index: int, plan_s: float, history: tuple[Candidate, ...],
+                    this_round: list[dict[str, Any]]) -> tuple[Proposal | None, str]:
+        """An LLM arm's answer for a screened slot, and what became of it: ``screened`` (it joins the
+        pool, after the random fills), ``fell back`` or ``no tree`` (left out: a fallback is a random
+        fill, not the model's, and the pool has those already). Only the model's own answers enter a
+        screen, so a run whose answers the screen passes over makes the trees of the run without an LLM."""
+        if arm == EDIT_LLM:  # variant 0's parent, plan and seeds, filled by the LLM
+            answer = self.edit_maker.make(parent, ctx, moves, plan, cid, index, plan_s, self.designer,
+                                          history)
+        elif arm == DESIGN_LLM:  # told to the planner as its slot's plan when chosen, as a flat draw is
+            whole = self._design_whole(cid, this_round, origin=DESIGN_LLM)
+            answer = replace(whole, extra={**whole.extra, "plan_index": index})
+        else:
+            return None, ""
+        if answer.fell_back:
+            return None, "fell back"
+        if answer.tree is None:
+            return None, "no tree"
+        return answer, "screened"
 
     def _variant_parent(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]],
                         plan: Plan, cid: int, variant: int
@@ -349,7 +373,8 @@ class TreeStrategy(Strategy):
             self._keep_or_discard([p for p in variants if p is not chosen and "tpe_trial" in p.extra])
             info = {"variants": len(variants), "distinct": len(slot), **said}
             arm = out[pos].extra["arm"]
-            credit = {"llm_won": chosen.designer == "llm" and not chosen.fell_back} if arm in LLM_ARMS else {}
+            credit = {"llm_won": chosen.designer == "llm" and not chosen.fell_back,
+                      "llm_answer": out[pos].extra.get("llm_answer", "")} if arm in LLM_ARMS else {}
             out[pos] = replace(chosen, propose_s=made_s + per_slot,
                                extra={**chosen.extra, "arm": arm, "origin": out[pos].extra["origin"],
                                       "screen": info, **credit})

@@ -8,7 +8,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from search_helpers import FirstOptionBackend, param_fitness, rich_fitness, small_space
+from search_helpers import (
+    FirstOptionBackend,
+    SeededBackend,
+    TimeoutBackend,
+    param_fitness,
+    rich_fitness,
+    small_space,
+)
 
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
@@ -164,7 +171,7 @@ def test_an_llm_arms_answer_joins_the_screen_and_counts_only_when_chosen(tmp_pat
              (EDIT_RANDOM, EDIT_LLM, DESIGN_LLM)}
     assert pools[DESIGN_LLM] and pools[EDIT_RANDOM]
     assert pools[DESIGN_LLM] == {v + 1 for v in pools[EDIT_RANDOM]}  # the LLM's design, one more child
-    assert pools[EDIT_LLM] <= pools[EDIT_RANDOM]  # its answer fills variant 0 in place of a random fill
+    assert pools[EDIT_LLM] == {v + 1 for v in pools[EDIT_RANDOM]}  # its edit, one more child too
     lost = [c for c in made if c.extra.get("llm_won") is False]
     assert lost and all(c.designer != "llm" for c in lost)
     bandit = ArmBandit(ARMS, seed=0)
@@ -175,6 +182,40 @@ def test_an_llm_arms_answer_joins_the_screen_and_counts_only_when_chosen(tmp_pat
     assert (st[EDIT_LLM]["improved"], st[EDIT_LLM]["screen_won"]) == (0, 0)
     assert (st[DESIGN_LLM]["improved"], st[DESIGN_LLM]["screen_won"]) == (1, 1)
     assert (st[EDIT_RANDOM]["improved"], st[EDIT_RANDOM]["screen_won"]) == (1, 0)
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_a_model_changes_the_run_only_where_the_screen_picks_its_answer(tmp_path, seed: int) -> None:
+    """A run with an LLM makes the trees of the run without one until the screen chooses the model's
+    own answer: the screened pool of an LLM arm is the pool edit:random would screen, plus the
+    model's answer after it. (Seed 8: when the LLM's edit took the place of a random fill, this run
+    parted from the run without an LLM at its seventh candidate, the model's answer not chosen.
+    Seed 9: the screen chooses the model's answer at candidate 19, where the runs part.)"""
+    def run(name: str, llm: object) -> list:
+        return search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=24,
+                      llm=llm, seed=seed, run_dir=tmp_path / name, arm_cost_weight=0.0,
+                      reflection=False).history
+
+    plain, guided = run("none", "none"), run("llm", SeededBackend())
+    won = next((i for i, c in enumerate(guided) if c.extra.get("llm_won")), len(guided))
+    passed_over = [c for c in guided[:won] if c.extra.get("llm_answer") == "screened"]
+    assert passed_over, "no LLM answer was screened and passed over before the first one chosen"
+    assert [c.tree_hash for c in guided[:won]] == [c.tree_hash for c in plain[:won]]
+
+
+def test_answers_that_fell_back_are_not_screened(tmp_path) -> None:
+    """A model that never answers in time leaves the run as the run without an LLM makes it, tree
+    for tree, and each of its arms' children is a failure of that arm."""
+    def run(name: str, llm: object) -> list:
+        return search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=20,
+                      llm=llm, seed=1, run_dir=tmp_path / name, arm_cost_weight=0.0,
+                      reflection=False).history
+
+    plain, slow = run("none", "none"), run("slow", TimeoutBackend())
+    asked = [c for c in slow if c.extra.get("arm") in (EDIT_LLM, DESIGN_LLM)]
+    assert asked and {c.extra["llm_answer"] for c in asked} == {"fell back"}
+    assert not any(c.extra["llm_won"] for c in asked)
+    assert [c.tree_hash for c in slow] == [c.tree_hash for c in plain]
 
 
 def test_with_a_screen_the_llm_designs_go_through_it_and_the_start_is_the_latin_sample(tmp_path) -> None:
