@@ -2,7 +2,8 @@
 
 Layout of ``RUN_DIR``::
 
-    run.json          manifest: format marker, version, created time, evo-lacer version, config
+    run.json          manifest: format marker, version, created time, evo-lacer version, config,
+                      the versions of the libraries a search's choices depend on
     candidates.jsonl  one JSON object per evaluated (or rejected) candidate
     llm.jsonl         one JSON object per LLM exchange
     state/NAME.json   planner state, checkpoint, ... (replaced atomically)
@@ -16,6 +17,7 @@ loses at most the line being written; readers drop such a truncated last line wi
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import os
 import re
@@ -189,6 +191,33 @@ def _repair_tail(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+LIBRARIES = ("torch", "numpy", "scipy", "optuna", "deap", "stable-baselines3", "gymnasium",
+             "llama-cpp-python")
+"""Libraries whose releases can change what a seeded search makes (samplers, training, sampling):
+their versions are kept in the manifest, and a resume under other versions is warned about."""
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed version of each of `LIBRARIES` (None: not installed)."""
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def library_changes(recorded: object) -> str:
+    """What differs between a manifest's recorded library versions and the installed ones, as
+    "optuna 5.0.0 -> 5.1.0, ..." ('' when nothing, or when the run recorded none: an older run)."""
+    if not isinstance(recorded, dict):
+        return ""
+    now = library_versions()
+    return ", ".join(f"{name} {recorded[name]} -> {now[name]}" for name in LIBRARIES
+                     if name in recorded and recorded[name] != now[name])
+
+
 class RunStore:
     """Handle on one run directory. Create with :meth:`create`, reopen with :meth:`open`.
 
@@ -223,6 +252,13 @@ class RunStore:
                     f"{path} already holds a run (created {store.created}); choose a new folder, "
                     "or resume it (resume_ok=True / `evo-lacer resume`)"
                 )
+            changed = library_changes(store.manifest.get("libraries"))
+            if changed:
+                warnings.warn(
+                    f"{path / MANIFEST}: this run was started with other library versions ({changed}); "
+                    "the resumed search goes on, but need not make the trees the uninterrupted one would "
+                    "have made (samplers and training change between releases) -- to reproduce it exactly, "
+                    "install the versions it names", RuntimeWarning, stacklevel=2)
             if store.config != normalized:
                 keys = sorted(
                     k for k in set(store.config) | set(normalized)
@@ -247,6 +283,7 @@ class RunStore:
             "version": VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "evo_lacer_version": __version__,
+            "libraries": library_versions(),
             "config": normalized,
         }
         path.mkdir(parents=True, exist_ok=True)

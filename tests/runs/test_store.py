@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import pytest
 from evo_lacer.errors import RunStoreError
 from evo_lacer.evaluate import Feedback, Status
 from evo_lacer.runs import FORMAT, RunStore, TruncatedRecordWarning
+from evo_lacer.runs._store import LIBRARIES
 
 from ._records import candidate, llm_exchange
 
@@ -44,6 +46,8 @@ def test_round_trip(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "run" / "run.json").read_text())
     assert manifest["format"] == FORMAT and manifest["version"] == 1
     assert manifest["created"] and manifest["evo_lacer_version"]
+    assert manifest["libraries"]["optuna"] == importlib.metadata.version("optuna")
+    assert set(manifest["libraries"]) == set(LIBRARIES)
     artifact = again.artifact_path("optuna.journal")
     assert artifact.parent.is_dir() and artifact.name == "optuna.journal"
 
@@ -69,6 +73,25 @@ def test_create_refuses_existing_runs_and_foreign_folders(tmp_path: Path) -> Non
     empty = tmp_path / "empty"
     empty.mkdir()
     assert RunStore.create(empty, CONFIG).config["seed"] == 3
+
+
+def test_a_resume_under_other_library_versions_is_warned_about(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    RunStore.create(run, CONFIG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RunStore.create(run, CONFIG, resume_ok=True)  # the same libraries: no warning
+    manifest = json.loads((run / "run.json").read_text())
+    optuna_now = manifest["libraries"]["optuna"]
+    manifest["libraries"]["optuna"] = "0.0.1"
+    (run / "run.json").write_text(json.dumps(manifest))
+    with pytest.warns(RuntimeWarning, match=rf"other library versions \(optuna 0.0.1 -> {optuna_now}\)"):
+        assert RunStore.create(run, CONFIG, resume_ok=True).config["seed"] == 3
+    del manifest["libraries"]  # a run from before the versions were kept: nothing to compare
+    (run / "run.json").write_text(json.dumps(manifest))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RunStore.create(run, CONFIG, resume_ok=True)
 
 
 @pytest.mark.parametrize(
