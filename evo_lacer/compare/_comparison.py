@@ -99,8 +99,10 @@ class CompareConfig:
     """If > 0, re-evaluate every run's best tree and the CombinedExtractor with PPO for this many steps."""
     llm: str = "auto"
     """LLM backend spec for the LLM strategies (auto | none | embedded | ollama:MODEL)."""
-    llm_timeout_s: float = 30.0
-    """Time limit of one LLM request (then the choice falls back to random)."""
+    llm_timeout_s: float = 60.0
+    """Time limit of one LLM request (then the choice falls back to random); a search's default.
+    (It was 30 s until session 25: on 2 busy cores SmolLM2 reads a whole-design prompt of ~2,000
+    tokens in 30-40 s, and every design:llm answer of the full-fidelity ring row timed out.)"""
     workers: int = 1
     """Parallel evaluations inside each run."""
     threshold: float | None = None

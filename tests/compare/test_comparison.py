@@ -55,6 +55,7 @@ def test_config_checks_and_smoke_preset() -> None:
     assert CompareConfig(strategies=("random", "darts"), fidelity="full").resolved().strategies
     smoke = CompareConfig(smoke=True).resolved()
     assert smoke.seeds == 1 and smoke.budget == 2 and smoke.llm == "none"
+    assert CompareConfig().llm_timeout_s == SearchConfig().llm_timeout_s  # the searches' default
 
 
 def test_cli_options_come_from_the_config() -> None:
