@@ -9,11 +9,13 @@ hybrid's surrogate screen, an LLM arm's answer joins the screen beside the rando
 displaces a screened child), and the arm succeeds only when the screen chose the LLM's own answer
 (not a fallback) and that child beat the median: a model whose answers the screen passes over, or
 that times out, is charged a failure. Each arm has a Beta(1 + successes, 1 + failures) posterior;
-the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal seconds / the mean
-evaluation seconds) for the LLM arms (the others' proposals take milliseconds, and leaving their
-clock out keeps ``llm="none"`` deterministic), so an LLM that is slow next to the evaluations must
-succeed more often to be called, a model at chance ends up rarely called, and one that helps is
-called more. With one arm nothing is drawn.
+the arm chosen maximizes its sampled rate divided by 1 + w * (its mean proposal seconds beyond
+``edit:random``'s / the mean evaluation seconds) for the LLM arms (the others' proposals take
+milliseconds, and leaving their clock out keeps ``llm="none"`` deterministic; an LLM slot also
+makes the screen's random fills, which ``edit:random`` pays for too, so only the model's own time
+counts against it), so an LLM that is slow next to the evaluations must succeed more often to be
+called, a model at chance ends up rarely called, and one that helps is called more. With one arm
+nothing is drawn.
 """
 
 from __future__ import annotations
@@ -80,13 +82,15 @@ class ArmBandit:
         if len(self.arms) == 1:
             return self.arms[0]
         mean_eval = self.eval_seconds / self.evaluations if self.evaluations else 0.0
+        base = self.stats.get(EDIT_RANDOM)
+        base_s = base.seconds / base.chosen if base is not None and base.chosen else 0.0
         best, best_score = self.arms[0], -1.0
         for arm in self.arms:
             st = self.stats[arm]
             draw = float(self.rng.beta(1 + st.improved, 1 + st.scored - st.improved))
             cost = 0.0
             if arm in LLM_ARMS and st.chosen and mean_eval > 0:  # the others take milliseconds
-                cost = self.cost_weight * (st.seconds / st.chosen) / mean_eval
+                cost = self.cost_weight * max(0.0, st.seconds / st.chosen - base_s) / mean_eval
             score = draw / (1.0 + cost)
             if score > best_score:
                 best, best_score = arm, score

@@ -12,7 +12,9 @@ number of edits among the parent's legal moves, the designer picks the site and 
 and further random legal edits follow for a compound move. With a screen (hybrid) each slot draws
 several children and evaluates the one its model expects most of; an LLM arm's answer (its edit,
 or its whole design) is one more child after the random fills, never in their place, and an answer
-that fell back is left out -- so a model whose answers the screen passes over changes nothing.
+that fell back is left out -- so a model whose answers the screen passes over changes nothing
+(with ``llm_trust="learned"``, `AnswerTrust` may also take an answer unscreened, once the model's
+answers have done better than the screen's picks).
 After evaluation the planner is told each outcome (improvement over the parent, novelty vs. the
 population), the arms learn whether their children beat the population median, new OK individuals
 join the survivor selection, and the LLM designer reflects on the generation when an LLM arm was
@@ -60,6 +62,7 @@ from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._screen import Screen, tree_features
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._tpe_designer import TPEDesigner
+from evo_lacer.engine._trust import AnswerTrust
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback
 from evo_lacer.signals import Signal
@@ -93,7 +96,7 @@ class TreeStrategy(Strategy):
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
         reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
         screen_designs: int = 0, select_every: int = 0, screen_design_source: str = "random",
-        screen_design_reuse: int = 1,
+        screen_design_reuse: int = 1, trust: AnswerTrust | None = None,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -118,6 +121,8 @@ class TreeStrategy(Strategy):
         self.tpe = tpe
         """The ``design:tpe`` arm's study: told every flat design's outcome (start, LLM and TPE designs)."""
         self.screen = screen if screen is not None and screen.variants > 1 else None
+        self.trust = trust if trust is not None else AnswerTrust("screen", seed=seed)
+        """Whether a screened LLM slot takes the model's answer without the screen (`AnswerTrust`)."""
         self.screen_pool = screen_pool
         """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.screen_designs = screen_designs if space is not None else 0
@@ -252,10 +257,15 @@ class TreeStrategy(Strategy):
                     variants += self._flat_variants(first_id + i, index)
                 answer, status = self._llm_answer(arm, parent, ctx, moves, plan, cid, index, plan_s, history,
                                                   this_round)
-                variants += [answer] if answer is not None else []
                 index += 1
-                screened.append((len(out), variants, time.perf_counter() - t0))
-                prop = variants[0]
+                if answer is not None and self.trust.trusts(arm):  # taken as it is, unscreened
+                    self._keep_or_discard([p for p in variants if "tpe_trial" in p.extra])
+                    prop, status = replace(answer, propose_s=time.perf_counter() - t0), "trusted"
+                    prop.extra = {**prop.extra, "llm_won": True}
+                else:
+                    variants += [answer] if answer is not None else []
+                    screened.append((len(out), variants, time.perf_counter() - t0))
+                    prop = variants[0]
             prop.extra = {**prop.extra, "arm": arm, "origin": arm}
             if self.screen is not None and arm in LLM_ARMS:
                 prop.extra["llm_answer"] = status
@@ -460,6 +470,10 @@ class TreeStrategy(Strategy):
                 won = c.extra.get("llm_won")
                 self.arms.scored(arm, beats(c, median), c.feedback.cost.seconds if c.evaluated else None,
                                  won_screen=won if isinstance(won, bool) else None)
+                if won is True:
+                    self.trust.answer_scored(arm, beats(c, median))
+                elif "screen" in c.extra:
+                    self.trust.pick_scored(beats(c, median))
         new = []
         self._tell_tpe(cands)
         # With no feasible member, rejected and failed children compete by how near they are to
@@ -553,7 +567,7 @@ class TreeStrategy(Strategy):
             "unreflected": [c.to_dict() for c in self.unreflected],
             "flying_configs": [[k, v] for k, v in self.flying_configs.items()],
             "configs": [[cfg, fb.to_dict()] for cfg, fb in self.configs],
-            "insights": self.insights, "arms": self.arms.state_dict(),
+            "insights": self.insights, "arms": self.arms.state_dict(), "trust": self.trust.state_dict(),
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
             "whole": None if self.whole is None else self.whole.counters(),
             "tpe": None if self.tpe is None else self.tpe.state_dict(),
@@ -577,6 +591,8 @@ class TreeStrategy(Strategy):
         self.seen = set(state.get("seen", []))
         if "arms" in state:
             self.arms.load_state_dict(state["arms"])
+        if "trust" in state:  # (a checkpoint from before llm_trust: the default, nothing learned)
+            self.trust.load_state_dict(state["trust"])
         if self.tpe is not None and state.get("tpe"):
             self.tpe.load_state_dict(state["tpe"])
         self.spare = [(dict(cfg), int(trial), int(age)) for cfg, trial, age in state.get("screen_spare", [])]
@@ -588,7 +604,8 @@ class TreeStrategy(Strategy):
     def accounting(self) -> dict[str, Any]:
         acc = getattr(self.designer, "accounting", None)
         out: dict[str, Any] = {"planner": self.planner.name, "designer": self.designer.name,
-                               "population": len(self.population), "arms": self.arms.to_dict()}
+                               "population": len(self.population), "arms": self.arms.to_dict(),
+                               "llm_trust": self.trust.to_dict()}
         if acc is not None:
             llm = acc.to_dict()
             if self.whole is not None:

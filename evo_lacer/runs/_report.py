@@ -429,6 +429,26 @@ def _arm_rows(run: _Run) -> list[list[Any]]:
     return rows
 
 
+def _trust_lines(run: _Run) -> list[str]:
+    """With ``llm_trust="learned"``: how many answers were taken unscreened, and the two records the
+    trust was drawn from (the model's evaluated answers and the screen's picks, won / lost)."""
+    try:
+        summary = run.store.load_state("summary") or {}
+    except EvoLacerError:
+        return []
+    trust = summary.get("llm_trust") if isinstance(summary, Mapping) else None
+    if not isinstance(trust, Mapping) or trust.get("mode") != "learned":
+        return []
+    answers = trust.get("answers") or {}
+    said = ", ".join(f"{arm} {r.get('wins', 0)} won / {r.get('losses', 0)} lost"
+                     for arm, r in sorted(answers.items()))
+    picks = trust.get("screen_picks") or {}
+    return ["", f"{run.name}, `llm_trust=learned`: {trust.get('trusted', 0)} LLM answers taken without the "
+            f"screen; the model's evaluated answers: {said or 'none yet'}; the screen's picks: "
+            f"{picks.get('wins', 0)} won / {picks.get('losses', 0)} lost (won: beat the population's "
+            "median)."]
+
+
 def _markdown(runs: list[_Run], plot_name: str) -> str:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}. Every candidate, the lineage, "
@@ -484,6 +504,7 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                   "counts as improved only when the screen chose the LLM's answer (*LLM chosen*).", ""]
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
                          "proposal seconds", "LLM chosen"], arm_rows)
+        lines += [line for run in runs for line in _trust_lines(run)]
 
     screen_rows = [row for run in runs for row in _screen_rows(run)]
     if screen_rows:

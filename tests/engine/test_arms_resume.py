@@ -1,5 +1,6 @@
 """The hybrid's arm choices are recorded in the run and resume exactly: a run with all four arms
-(a scripted LLM, time ignored so the choices are reproducible; design:tpe's study is checkpointed)
+(a scripted LLM, time ignored so the choices are reproducible; design:tpe's study and the learned
+trust in the LLM's answers are checkpointed)
 killed with SIGKILL mid-run continues to the same candidates, arms and bandit figures as an
 uninterrupted run."""
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BUDGET = 14
 SETTINGS = dict(strategy="hybrid", budget=BUDGET, seed=5, arm_cost_weight=0.0, llm_initial_designs=1,
-                batch_size=3, arms=("edit:random", "edit:llm", "design:llm", "design:tpe"))
+                batch_size=3, arms=("edit:random", "edit:llm", "design:llm", "design:tpe"),
+                llm_trust="learned")
 
 SCRIPT = """
 import sys
@@ -33,7 +35,7 @@ search(observation_space=small_space(), fitness=logging_fitness, run_dir=sys.arg
 
 def _essence(result) -> list[tuple]:
     return [(c.id, c.transformation, c.tree_hash, c.status.value, c.fitness, c.extra.get("arm"),
-             c.extra.get("origin"), c.designer) for c in result.history]
+             c.extra.get("origin"), c.designer, c.extra.get("llm_answer")) for c in result.history]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,7 @@ def reference(tmp_path_factory):
 def test_arms_are_recorded_and_resume_exactly_after_kill_9(tmp_path, monkeypatch, reference) -> None:
     arms = {c.extra.get("arm") for c in reference.history} - {None}
     assert len(arms) >= 2, f"the reference run used only {arms}"
+    assert reference.accounting["llm_trust"]["trusted"] >= 1, "no answer was taken unscreened"
     run_dir, log = tmp_path / "run", tmp_path / "calls.log"
     env = dict(os.environ, EVO_TEST_LOG=str(log), EVO_TEST_SLEEP="0.15")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
@@ -63,4 +66,5 @@ def test_arms_are_recorded_and_resume_exactly_after_kill_9(tmp_path, monkeypatch
         return {arm: (st["chosen"], st["scored"], st["improved"]) for arm, st in acc["arms"].items()}
 
     assert counts(result.accounting) == counts(reference.accounting)
+    assert result.accounting["llm_trust"] == reference.accounting["llm_trust"]
     assert BUDGET <= len(log.read_text().splitlines()) <= BUDGET + 1  # at most the one in flight twice
