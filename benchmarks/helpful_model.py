@@ -151,7 +151,7 @@ def run_one(label: str, seed: int, budget: int, salt: str, noise: float) -> dict
     strategy, _, rest = label.partition("+")
     model, _, trust = rest.partition("+")
     llm: Any = StandIn(model, salt) if model else "none"
-    options = {"llm_trust": trust} if trust else {}
+    options = {"llm_trust": trust or "screen"} if model else {}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="the fitness is recorded by name only")

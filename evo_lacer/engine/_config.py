@@ -87,14 +87,16 @@ class SearchConfig:
     by its sampled rate of children that beat the population median, divided by
     1 + w * (arm's mean proposal seconds / mean evaluation seconds): with cheap evaluations a slow
     LLM must improve more often to be called. 0: time is ignored."""
-    llm_trust: Literal["screen", "learned"] = "screen"
+    llm_trust: Literal["auto", "screen", "learned"] = "screen"
     """hybrid with an LLM and the screen: when the model's answer is evaluated. screen: only when the
     screen picks it among the random fills (a model at chance then changes no tree, but a model that
-    knows better than the screen is rarely heard); learned: a slot may take the answer unscreened,
+    knows better than the screen is never heard); learned: a slot may take the answer unscreened,
     by Thompson sampling between the rate at which the model's evaluated answers beat the
-    population's median and the rate of the screen's picks (`AnswerTrust`). Measured on a task whose
-    answers a stand-in model knows, and with SmolLM2: see the README's "Would the hybrid use a model
-    that helps?"."""
+    population's median and the rate of the screen's picks (`AnswerTrust`); auto: learned when the
+    search's LLM check (``llm_check_probes``) finds the model above chance, else screen (with the
+    default 6 probes SmolLM2 passes on some seeds: 1 of 5 ring seeds). Measured on a task whose
+    answers a stand-in model knows, and with SmolLM2: see the README's "Would the hybrid use a
+    model that helps?"; screen stays the default until learned is measured on both tasks."""
     screen_variants: int | None = None
     """hybrid: children drawn per random-filled edit, of which a Gaussian process over tree features
     (trained on every evaluated tree) picks the one with the highest expected improvement; only that
@@ -270,8 +272,9 @@ class SearchConfig:
         if self.screen_design_source not in ("random", "tpe"):
             raise ConfigError(f"SearchConfig.screen_design_source must be 'random' or 'tpe', "
                               f"got {self.screen_design_source!r}")
-        if self.llm_trust not in ("screen", "learned"):
-            raise ConfigError(f"SearchConfig.llm_trust must be 'screen' or 'learned', got {self.llm_trust!r}")
+        if self.llm_trust not in ("auto", "screen", "learned"):
+            raise ConfigError(f"SearchConfig.llm_trust must be 'auto', 'screen' or 'learned', "
+                              f"got {self.llm_trust!r}")
         if self.screen_pool not in ("plan", "parents"):
             raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
                               f"got {self.screen_pool!r}")

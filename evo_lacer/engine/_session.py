@@ -22,6 +22,7 @@ from evo_lacer.engine._loop import run_loop, started_loop
 from evo_lacer.engine._progress import ProgressBar
 from evo_lacer.engine._promotion import PROMOTE, promote, promotion_summary
 from evo_lacer.engine._records import Candidate
+from evo_lacer.engine._trust import resolve_trust
 from evo_lacer.engine._wiring import build_strategy
 from evo_lacer.evaluate import Evaluator, Feedback
 from evo_lacer.llm import LLMBackend
@@ -108,6 +109,7 @@ def _session(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
         return tree_hash(tree, catalog)
 
     check_llm(store, cfg, backend)
+    cfg = replace(cfg, llm_trust=resolve_trust(cfg.llm_trust, read_check(store)))
     kind = cfg.executor if cfg.executor != "auto" else auto_executor(cfg, evaluator)
     cfg = replace(cfg, loop=cfg.resolve_loop(kind, started_loop(store)))
     strategy = build_strategy(cfg, catalog=catalog, inputs=inputs, seeds=seeds, space=flat, backend=backend,
@@ -175,6 +177,16 @@ def check_llm(store: Any, cfg: SearchConfig, backend: LLMBackend | None) -> None
     store.write_artifact(LLM_CHECK_ARTIFACT, json.dumps(result.to_dict(), indent=2) + "\n")
     if result.warning():
         warnings.warn(result.warning(), RuntimeWarning, stacklevel=4)
+
+
+def read_check(store: Any) -> dict[str, Any] | None:
+    """The run's LLM check result (JSON, read as data), or None when there is none or it is unreadable."""
+    path = store.artifact_path(LLM_CHECK_ARTIFACT)
+    try:
+        data = json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 LLM_CHECK_ARTIFACT = "llm_check.json"

@@ -9,9 +9,11 @@ first asks whether to take the answer as it is: it draws a rate from Beta(1 + wi
 of that arm's evaluated answers and one from the screen's evaluated picks among random fills, and
 takes the answer when the model's draw is higher. Both records use the arms' yardstick (the child
 beats the population's median), so a model whose answers do better than the screen's picks is
-trusted more and more, and one at chance less and less. ``"screen"`` (the default) never trusts:
-the answer only joins the screen, and a run makes the trees of the run without a model until the
-screen picks an answer. The draws use their own generator, so they move nothing else of the run.
+trusted more and more, and one at chance less and less. ``"screen"`` never trusts: the answer only
+joins the screen, and a run makes the trees of the run without a model until the screen picks an
+answer (the default). ``"auto"`` is ``"learned"`` when the search's LLM check (`llm_check`, run
+before the first call) found the model above chance, and ``"screen"`` otherwise (at or below
+chance, or no check). The draws use their own generator, so they move nothing else of the run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ import numpy as np
 from evo_lacer.errors import ConfigError
 
 TRUST_MODES: tuple[str, ...] = ("screen", "learned")
+"""What `AnswerTrust` does; ``llm_trust="auto"`` becomes one of them (`resolve_trust`)."""
+
+
+def resolve_trust(setting: str, check: Mapping[str, Any] | None) -> str:
+    """The trust mode of a search: `setting` itself unless it is ``"auto"``, which is ``"learned"``
+    when the LLM check's verdict (`check`, ``artifacts/llm_check.json``) is above chance, else
+    ``"screen"``."""
+    if setting != "auto":
+        return setting
+    verdict = check.get("verdict") if isinstance(check, Mapping) else None
+    return "learned" if verdict == "above chance" else "screen"
 
 
 class AnswerTrust:

@@ -27,7 +27,7 @@ from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._thompson import ThompsonPlanner
 from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._tree_strategy import TreeStrategy
-from evo_lacer.engine._trust import AnswerTrust
+from evo_lacer.engine._trust import AnswerTrust, resolve_trust
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.llm import LLMBackend
 from evo_lacer.signals import Signal
@@ -183,7 +183,7 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         llm_initial_designs=config.llm_initial_count, screen=make_screen(config),
         screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
         screen_design_source=config.screen_design_source, screen_design_reuse=config.screen_design_reuse,
-        trust=AnswerTrust(config.llm_trust, seed=config.seed),
+        trust=AnswerTrust(resolve_trust(config.llm_trust, None), seed=config.seed),  # auto: see run_session
         reflect_every=config.generation_size if config.loop_kind == "steady" else 0,
         select_every=config.generation_size
         if config.loop_kind == "steady" and config.steady_survival == "generation" else 0,

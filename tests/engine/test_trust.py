@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from search_helpers import SeededBackend, rich_fitness, small_space
+from search_helpers import FirstOptionBackend, SeededBackend, rich_fitness, small_space
+from test_llm_check import read_evidence
 
 from evo_lacer.api import search
 from evo_lacer.engine import SearchConfig
 from evo_lacer.engine._arms import EDIT_LLM, EDIT_RANDOM, LLM_ARMS, ArmBandit
-from evo_lacer.engine._trust import AnswerTrust
+from evo_lacer.engine._trust import AnswerTrust, resolve_trust
 from evo_lacer.errors import ConfigError
+from evo_lacer.llm import LLMReply, LLMRequest
 from evo_lacer.runs import write_report
 
 
@@ -45,10 +49,51 @@ def test_learned_trust_follows_how_the_answers_did_against_the_screens_picks() -
 
 
 def test_a_bad_trust_setting_is_refused_naming_it() -> None:
-    with pytest.raises(ConfigError, match="llm_trust must be 'screen' or 'learned', got 'always'"):
+    with pytest.raises(ConfigError, match="llm_trust must be 'auto', 'screen' or 'learned', got 'always'"):
         SearchConfig(llm_trust="always")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="the checkpoint's llm_trust is 'screen'"):
         AnswerTrust("learned", seed=0).load_state_dict(AnswerTrust("screen", seed=0).state_dict())
+
+
+def test_auto_trusts_a_model_only_when_its_check_found_it_above_chance() -> None:
+    assert SearchConfig().llm_trust == "screen"
+    assert resolve_trust("auto", {"verdict": "above chance"}) == "learned"
+    for check in ({"verdict": "at chance"}, {"verdict": "below chance"}, None, {"verdict": 3}, []):
+        assert resolve_trust("auto", check) == "screen"  # type: ignore[arg-type]
+    for setting in ("screen", "learned"):
+        assert resolve_trust(setting, {"verdict": "above chance"}) == setting
+        assert resolve_trust(setting, None) == setting
+
+
+class ReadsTheCheck(SeededBackend):
+    """Answers the LLM check's probes (the run's first requests) from their evidence, then as
+    SeededBackend: a model the check finds above chance."""
+
+    def __init__(self, probes: int) -> None:
+        super().__init__()
+        self.probes = probes
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        if len(self.requests) >= self.probes:
+            return super().complete(request)
+        self.requests.append(request)
+        (field, prop), = request.schema["properties"].items()
+        value = {field: read_evidence(request.prompt, field, prop["enum"])}
+        return LLMReply(value, json.dumps(value), 10, 5, 0.0, self.name, self.model)
+
+
+@pytest.mark.parametrize(("backend", "probes", "mode"), [
+    (SeededBackend(), 0, "screen"), (FirstOptionBackend(), 6, "screen"), (ReadsTheCheck(6), 6, "learned")])
+def test_a_search_resolves_auto_from_its_own_check(tmp_path, backend, probes: int, mode: str) -> None:
+    result = search(observation_space=small_space(), fitness=rich_fitness, strategy="hybrid", budget=12,
+                    llm=backend, seed=0, run_dir=tmp_path / "run", reflection=False, llm_check_probes=probes,
+                    llm_trust="auto")
+    check = tmp_path / "run" / "artifacts" / "llm_check.json"
+    assert check.exists() == bool(probes)
+    if probes:
+        expected = "above chance" if mode == "learned" else "at chance"
+        assert json.loads(check.read_text())["verdict"] == expected
+    assert result.accounting["llm_trust"]["mode"] == mode
 
 
 def test_llm_arms_pay_only_for_the_time_beyond_a_random_fill() -> None:
