@@ -501,7 +501,8 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
         lines += ["## Arms (who made each child)", "",
                   "A child *improved* when it beat the median fitness of the population it came from. "
                   "With the hybrid's screen, an LLM arm's answer is screened beside random fills: its child "
-                  "counts as improved only when the screen chose the LLM's answer (*LLM chosen*).", ""]
+                  "counts as improved only when the LLM's answer was evaluated (*LLM chosen*: the screen "
+                  "chose it or, with `llm_trust=learned`, it was taken unscreened).", ""]
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
                          "proposal seconds", "LLM chosen"], arm_rows)
         lines += [line for run in runs for line in _trust_lines(run)]
