@@ -467,13 +467,13 @@ class TreeStrategy(Strategy):
         for c in cands:
             arm = c.extra.get("arm")
             if isinstance(arm, str) and arm in self.arms.arms:
-                won = c.extra.get("llm_won")
-                self.arms.scored(arm, beats(c, median), c.feedback.cost.seconds if c.evaluated else None,
+                won, better = c.extra.get("llm_won"), beats(c, median)
+                self.arms.scored(arm, better, c.feedback.cost.seconds if c.evaluated else None,
                                  won_screen=won if isinstance(won, bool) else None)
                 if won is True:
-                    self.trust.answer_scored(arm, beats(c, median))
+                    self.trust.answer_scored(arm, better)
                 elif "screen" in c.extra:
-                    self.trust.pick_scored(beats(c, median))
+                    self.trust.pick_scored(better)
         new = []
         self._tell_tpe(cands)
         # With no feasible member, rejected and failed children compete by how near they are to
