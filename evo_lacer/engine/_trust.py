@@ -19,17 +19,20 @@ chance, or no check). The draws use their own generator, so they move nothing el
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from evo_lacer.errors import ConfigError
 
+TrustSetting = Literal["auto", "screen", "learned"]
+"""What a user sets (`SearchConfig.llm_trust`)."""
+
 TRUST_MODES: tuple[str, ...] = ("screen", "learned")
 """What `AnswerTrust` does; ``llm_trust="auto"`` becomes one of them (`resolve_trust`)."""
 
 
-def resolve_trust(setting: str, check: Mapping[str, Any] | None) -> str:
+def resolve_trust(setting: TrustSetting, check: Mapping[str, Any] | None) -> TrustSetting:
     """The trust mode of a search: `setting` itself unless it is ``"auto"``, which is ``"learned"``
     when the LLM check's verdict (`check`, ``artifacts/llm_check.json``) is above chance, else
     ``"screen"``."""
