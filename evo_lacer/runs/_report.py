@@ -431,22 +431,41 @@ def _arm_rows(run: _Run) -> list[list[Any]]:
 
 def _trust_lines(run: _Run) -> list[str]:
     """With ``llm_trust="learned"``: how many answers were taken unscreened, and the two records the
-    trust was drawn from (the model's evaluated answers and the screen's picks, won / lost)."""
+    trust was drawn from (the model's evaluated answers and the screen's picks, won / lost). With
+    ``"auto"``: which of the two it became, and why (the run's LLM check)."""
     try:
         summary = run.store.load_state("summary") or {}
     except EvoLacerError:
         return []
     trust = summary.get("llm_trust") if isinstance(summary, Mapping) else None
-    if not isinstance(trust, Mapping) or trust.get("mode") != "learned":
+    if not isinstance(trust, Mapping):
         return []
+    lines = []
+    if run.store.config.get("llm_trust") == "auto":
+        verdict = _check_verdict(run)
+        why = f"the LLM check found the model {verdict}" if verdict else "no LLM check result"
+        lines += ["", f"{run.name}, `llm_trust=auto` became `{trust.get('mode')}`: {why} (learned only "
+                  "above chance)."]
+    if trust.get("mode") != "learned":
+        return lines
     answers = trust.get("answers") or {}
     said = ", ".join(f"{arm} {r.get('wins', 0)} won / {r.get('losses', 0)} lost"
                      for arm, r in sorted(answers.items()))
     picks = trust.get("screen_picks") or {}
-    return ["", f"{run.name}, `llm_trust=learned`: {trust.get('trusted', 0)} LLM answers taken without the "
-            f"screen; the model's evaluated answers: {said or 'none yet'}; the screen's picks: "
+    return [*lines, "", f"{run.name}, `llm_trust=learned`: {trust.get('trusted', 0)} LLM answers taken "
+            f"without the screen; the model's evaluated answers: {said or 'none yet'}; the screen's picks: "
             f"{picks.get('wins', 0)} won / {picks.get('losses', 0)} lost (won: beat the population's "
             "median)."]
+
+
+def _check_verdict(run: _Run) -> str | None:
+    """The verdict of the run's LLM check (``artifacts/llm_check.json``, read as data), if any."""
+    try:
+        data = json.loads((run.store.path / "artifacts" / "llm_check.json").read_text())
+    except (OSError, ValueError):
+        return None
+    verdict = data.get("verdict") if isinstance(data, dict) else None
+    return verdict if isinstance(verdict, str) else None
 
 
 def _markdown(runs: list[_Run], plot_name: str) -> str:
@@ -505,7 +524,10 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                   "chose it or, with `llm_trust=learned`, it was taken unscreened).", ""]
         lines += _table(["run", "arm", "chosen", "scored", "improved", "improvement rate",
                          "proposal seconds", "LLM chosen"], arm_rows)
-        lines += [line for run in runs for line in _trust_lines(run)]
+    trust_lines = [line for run in runs for line in _trust_lines(run)]
+    if trust_lines and not arm_rows:
+        lines += ["## LLM trust (whether an LLM answer may skip the screen)"]
+    lines += [*trust_lines, ""] if trust_lines else []
 
     screen_rows = [row for run in runs for row in _screen_rows(run)]
     if screen_rows:

@@ -90,10 +90,12 @@ def test_a_search_resolves_auto_from_its_own_check(tmp_path, backend, probes: in
                     llm_trust="auto")
     check = tmp_path / "run" / "artifacts" / "llm_check.json"
     assert check.exists() == bool(probes)
+    expected = "above chance" if mode == "learned" else "at chance"
     if probes:
-        expected = "above chance" if mode == "learned" else "at chance"
         assert json.loads(check.read_text())["verdict"] == expected
     assert result.accounting["llm_trust"]["mode"] == mode
+    why = f"the LLM check found the model {expected}" if probes else "no LLM check result"
+    assert f"`llm_trust=auto` became `{mode}`: {why}" in write_report(tmp_path / "run").read_text()
 
 
 def test_llm_arms_pay_only_for_the_time_beyond_a_random_fill() -> None:
