@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,10 @@ class StandIn:
         return float(np.mean([self.score(v) for v in leaves])) if leaves else 0.0
 
 
+TRUSTS = ("screen", "learned", "auto")
+"""``llm_trust`` of the rows with a stand-in."""
+
+
 def run_one(label: str, seed: int, budget: int, salt: str, noise: float) -> dict[str, Any]:
     """One search of the grid; its result row."""
     import torch
@@ -151,18 +156,21 @@ def run_one(label: str, seed: int, budget: int, salt: str, noise: float) -> dict
     strategy, _, rest = label.partition("+")
     model, _, trust = rest.partition("+")
     llm: Any = StandIn(model, salt) if model else "none"
-    options = {"llm_trust": trust or "screen"} if model else {}
+    options: dict[str, Any] = {"llm_trust": trust or "screen"} if model else {}
+    if trust == "auto":  # the search's own LLM check (6 probes, the default) decides
+        options["llm_check_probes"] = 6
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="the fitness is recorded by name only")
         result = evo_lacer.search(fitness=KnownFitness(salt, noise), observation_space=multisource.SPACE,
                                   strategy=strategy, budget=budget, seed=seed, llm=llm, workers=1,
-                                  run_dir=Path(tmp) / "run", llm_check_probes=0, **options)
+                                  run_dir=Path(tmp) / "run", **{"llm_check_probes": 0, **options})
     return {"task": TASK, "label": label, "strategy": strategy, "llm": model or "none", "budget": budget,
             "seed": seed, "best": None if result.best_feedback is None else result.best_feedback.fitness,
             "curve": hybrid_budgets.best_so_far(result.history), "arms": result.accounting.get("arms"),
             "llm_calls": llm.calls if isinstance(llm, StandIn) else 0,
             "trusted": result.accounting.get("llm_trust", {}).get("trusted", 0),
+            "trust_mode": result.accounting.get("llm_trust", {}).get("mode"),
             "wall_s": time.perf_counter() - start}
 
 
@@ -184,7 +192,9 @@ def arm_lines(rows: list[dict[str, Any]], labels: list[str]) -> list[str]:
             calls = sum(r["llm_calls"] for r in mine)
             lines.append(f"| {lb} | {arm} | {chosen} ({chosen / max(total, 1):.0%}) | {won} | {improved} | "
                          f"{calls if arm == 'edit:llm' else ''} |")
-        lines.append(f"| {lb} | both | | {trusted} unscreened | | |")
+        modes = Counter(r.get("trust_mode") for r in mine)
+        became = "; auto became " + ", ".join(f"{m} {n}x" for m, n in sorted(modes.items(), key=str))
+        lines.append(f"| {lb} | both | | {trusted} unscreened{became if lb.endswith('+auto') else ''} | | |")
     return lines
 
 
@@ -211,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--seed0", type=int, default=0)
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    p.add_argument("--trusts", nargs="+", default=["screen", "learned"], choices=["screen", "learned"],
-                   help="llm_trust modes of the rows with a stand-in")
+    p.add_argument("--trusts", nargs="+", default=["screen", "learned"], choices=TRUSTS,
+                   help="llm_trust modes of the rows with a stand-in (auto: the search's 6-probe LLM check "
+                        "on the stand-in decides; the arms table says what it became)")
     p.add_argument("--salt", default="helpful-0", help="which tokens are worth what (a new task per salt)")
     p.add_argument("--noise", type=float, default=0.0, help="SD of the fitness noise (seeded by the tree)")
     p.add_argument("--budget", type=int, default=max(BUDGETS))

@@ -64,3 +64,13 @@ def test_a_tiny_grid_writes_rows_arms_and_a_report(tmp_path: Path) -> None:
     assert main(["--seeds", "1", "--budget", "20", "--models", "knows", "--trusts", "learned",
                  "--out", str(tmp_path)]) == 0  # nothing left to run: no row twice
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3
+
+
+def test_an_auto_row_runs_the_search_s_check_on_the_stand_in_and_says_what_it_became(tmp_path: Path) -> None:
+    assert main(["--seeds", "1", "--budget", "12", "--models", "knows", "--trusts", "auto",
+                 "--out", str(tmp_path)]) == 0
+    rows = {r["label"]: r for r in map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())}
+    auto = rows["hybrid+knows+auto"]
+    assert auto["trust_mode"] in ("screen", "learned")
+    assert auto["llm_calls"] >= 6  # the check's probes went to the stand-in
+    assert f"auto became {auto['trust_mode']} 1x" in (tmp_path / "report.md").read_text()
