@@ -94,7 +94,11 @@ class SearchConfig:
     by Thompson sampling between the rate at which the model's evaluated answers beat the
     population's median and the rate of the screen's picks (`AnswerTrust`); auto: learned when the
     search's LLM check (``llm_check_probes``) finds the model above chance, else screen (with the
-    default 6 probes SmolLM2 passes on some seeds: 1 of 5 ring seeds). Measured on a task whose
+    default 6 probes SmolLM2 passes on some seeds: 1 of 5 ring seeds). The check measures whether
+    a model follows the evidence its prompt shows, not whether it knows the task: on the stand-in
+    task auto became screen for the model that knows on all 20 runs (two variants, 10 seeds each),
+    and learned for the one that misleads on 1 of 20 (``benchmarks/helpful_model.py --trusts
+    auto``). Measured on a task whose
     answers a stand-in model knows, and with SmolLM2: see the README's "Would the hybrid use a
     model that helps?"; screen stays the default until learned is measured on both tasks."""
     screen_variants: int | None = None
