@@ -19,7 +19,7 @@ from typing import Any
 
 from evo_lacer.errors import EvoLacerError
 from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.runs._report import _arm_rows, _fidelity_rank, _Run, _tree_text
+from evo_lacer.runs._report import _arm_rows, _fidelity_rank, _Run, _tree_text, _trust_lines
 from evo_lacer.runs._store import _atomic_write
 
 HTML = "report.html"
@@ -234,6 +234,7 @@ def run_data(run: _Run) -> dict[str, Any]:
         "arms": _arms(run),
         "llm": _llm(run, differs),
         "check": _llm_check(run),
+        "trust": [line.removeprefix(f"{run.name}, ") for line in _trust_lines(run) if line],
         "unreadable": run.unreadable[:20],
     }
 

@@ -15,6 +15,8 @@ from evo_lacer.engine._trust import AnswerTrust, resolve_trust
 from evo_lacer.errors import ConfigError
 from evo_lacer.llm import LLMReply, LLMRequest
 from evo_lacer.runs import write_report
+from evo_lacer.runs._html import run_data
+from evo_lacer.runs._report import load_runs
 
 
 def record(trust: AnswerTrust, answers: tuple[int, int], picks: tuple[int, int]) -> AnswerTrust:
@@ -127,3 +129,5 @@ def test_a_learned_trust_takes_some_answers_unscreened_and_records_them(tmp_path
     assert evaluated == sum(1 for c in asked if c.extra.get("llm_won"))
     report = write_report(tmp_path / "run").read_text()
     assert f"`llm_trust=learned`: {len(trusted)} LLM answers taken without the screen" in report
+    page = run_data(load_runs([tmp_path / "run"])[0])  # the HTML page's data: the same line
+    assert any(line.startswith(f"`llm_trust=learned`: {len(trusted)} LLM answers") for line in page["trust"])

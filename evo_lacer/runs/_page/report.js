@@ -256,7 +256,7 @@ function tradeoffSection(run) {
 }
 function armsSection(run) {
   const s = section("arms", "Who made each child: the arms, and the LLM log",
-    "A child improved when it beat the median fitness of the population it came from; an LLM arm's answer is screened beside random fills, and its child counts only when the screen chose the LLM's answer. Seconds are proposal time (the LLM's included).");
+    "A child improved when it beat the median fitness of the population it came from; an LLM arm's answer is screened beside random fills, and its child counts only when the LLM's answer was evaluated (the screen chose it or, with llm_trust=learned, it was taken unscreened). Seconds are proposal time (the LLM's included).");
   if (run.arms.length) {
     const row = el("div", { class: "row" }, s), col = (a) => originColor(a);
     bars(row, { title: "times chosen", items: run.arms.map((a) => [a.arm, a.chosen, col(a.arm)]), format: (v) => fmtInt(v) });
@@ -273,6 +273,7 @@ function armsSection(run) {
     el("p", { text: `LLM check before the search (${c.backend}:${c.model}): ${c.correct}/${c.probes} probes right, ` +
       `95% interval ${Math.round(iv[0] * 100)}–${Math.round(iv[1] * 100)}% against chance ${Math.round(c.chance * 100)}% — ${c.verdict}.` }, s);
   }
+  for (const line of run.trust || []) el("p", { text: line.replace(/`/g, "") }, s);
   el("h3", { text: `LLM log (${run.llm.length} exchanges)` }, s);
   if (!run.llm.length) { el("p", { class: "note", text: "No LLM exchange was recorded in this run." }, s); return; }
   const wrap = el("div", { class: "scroll" }, s), table = el("table", {}, wrap);
