@@ -30,9 +30,19 @@ def space() -> spaces.Dict:
 
 
 def fitness(tree: Any, module: Any) -> float:
-    """Cheap and deterministic: fewer parameters is better; logs the call to $EVO_FAULT_LOG."""
+    """Cheap and deterministic: fewer parameters is better; logs the call to $EVO_FAULT_LOG.
+
+    With $EVO_FAULT_HOLD_AFTER=N (and a log), a call made once N calls are logged waits until a
+    signal stops it, so a test that signals the search after N candidates cannot find it already
+    finished, however loaded the machine (a search that swallowed the signal would fail the test at
+    its time limit)."""
     time.sleep(float(os.environ.get("EVO_FAULT_SLEEP", "0")))
     log = os.environ.get("EVO_FAULT_LOG")
+    hold = os.environ.get("EVO_FAULT_HOLD_AFTER")
+    if hold and log and os.path.exists(log):
+        with open(log, encoding="utf-8") as fh:
+            if sum(1 for _ in fh) >= int(hold):
+                time.sleep(600)
     if log:
         from evo_lacer.tree import tree_hash
 

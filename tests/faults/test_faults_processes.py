@@ -67,9 +67,10 @@ def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> Non
                  "--observation-space", "faults.fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
                              "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log)), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log), EVO_FAULT_HOLD_AFTER="2"),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+    assert proc.poll() is None  # the third evaluation waits for the signal
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130 and "evo-lacer resume" in err and "Traceback" not in err
@@ -147,9 +148,11 @@ def test_sigterm_during_an_in_process_evaluation_exits_143(tmp_path: Path, recor
                              "--observation-space", "faults.fault_helpers:space",
                              "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
                              "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="0.5"), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(tmp_path / "calls.log"),
+                                    EVO_FAULT_HOLD_AFTER="2"),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+    assert proc.poll() is None  # the third evaluation waits for the signal
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 143 and "terminated (SIGTERM)" in err, err
