@@ -84,6 +84,13 @@ def spinning_fitness(tree: Any, module: Any) -> float:
         pass
 
 
+def default_sigint() -> None:
+    """`preexec_fn` for a child that must take Ctrl-C: a shell starts a background job (`cmd &`,
+    `nohup`) with SIGINT ignored, its children inherit that, and Python then never raises
+    KeyboardInterrupt -- a search run that way ignores the test's SIGINT and finishes (exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def env(**extra: str) -> dict[str, str]:
     out = dict(os.environ, **extra)
     out["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE.parent), out.get("PYTHONPATH", "")])

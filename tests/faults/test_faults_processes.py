@@ -21,6 +21,7 @@ from .fault_helpers import (
     SETTINGS,
     alive,
     all_dead,
+    default_sigint,
     env,
     kill_all,
     lines,
@@ -68,11 +69,15 @@ def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> Non
                              "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
                              "--run-dir", str(run_dir), "--no-progress", "--no-report"],
                             env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log), EVO_FAULT_HOLD_AFTER="2"),
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
-    assert proc.poll() is None  # the third evaluation waits for the signal
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    try:
+        wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+        assert proc.poll() is None  # the third evaluation waits for the signal
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
     assert proc.returncode == 130 and "evo-lacer resume" in err and "Traceback" not in err
     done = lines(run_dir / "candidates.jsonl")
     assert len(done) < 8
@@ -151,10 +156,13 @@ def test_sigterm_during_an_in_process_evaluation_exits_143(tmp_path: Path, recor
                             env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(tmp_path / "calls.log"),
                                     EVO_FAULT_HOLD_AFTER="2"),
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
-    assert proc.poll() is None  # the third evaluation waits for the signal
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=300)
+    try:
+        wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+        assert proc.poll() is None  # the third evaluation waits for the signal
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
     assert proc.returncode == 143 and "terminated (SIGTERM)" in err, err
     assert all(r["feedback"]["status"] != "failed" for r in lines(run_dir / "candidates.jsonl"))
     assert resume(run_dir).accounting["evaluations"] == 8

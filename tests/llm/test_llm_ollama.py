@@ -139,7 +139,9 @@ serve(Tiny(), 0)
 
 def test_serve_runs_until_interrupted() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-c", _SERVE], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-u", "-c", _SERVE], stdout=subprocess.PIPE, text=True,
+        # a background job (`cmd &`) starts with SIGINT ignored: give the child the default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
