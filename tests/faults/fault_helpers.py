@@ -97,6 +97,26 @@ def env(**extra: str) -> dict[str, str]:
     return out
 
 
+def signal_an_in_process_search(run_dir: Path, log: Path, sig: int) -> tuple[int, str]:
+    """`evo-lacer search` (evolution, budget 8, in process) sent `sig` while its third evaluation
+    waits (held until a signal, so no load can let it finish first): its exit code and stderr."""
+    proc = subprocess.Popen([*CLI, "search", "--fitness", "faults.fault_helpers:fitness",
+                             "--observation-space", "faults.fault_helpers:space", "--strategy", "evolution",
+                             "--budget", "8", "--llm", "none", "--workers", "0", "--run-dir", str(run_dir),
+                             "--no-progress", "--no-report"],
+                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log), EVO_FAULT_HOLD_AFTER="2"),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    try:
+        wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
+        assert proc.poll() is None  # the third evaluation waits for the signal
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    return proc.returncode, err
+
+
 SEARCH = """
 import sys, json
 from faults import fault_helpers

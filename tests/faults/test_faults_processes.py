@@ -21,11 +21,11 @@ from .fault_helpers import (
     SETTINGS,
     alive,
     all_dead,
-    default_sigint,
     env,
     kill_all,
     lines,
     logging_to,
+    signal_an_in_process_search,
     space,
     start_search,
     tally,
@@ -63,22 +63,8 @@ def test_cli_with_an_exiting_fitness_finishes(tmp_path: Path, record) -> None:
 
 def test_a_real_ctrl_c_stops_an_in_process_search(tmp_path: Path, record) -> None:
     run_dir, log = tmp_path / "r", tmp_path / "calls.log"
-    proc = subprocess.Popen([*CLI, "search", "--fitness",
-                             "faults.fault_helpers:fitness",
-                 "--observation-space", "faults.fault_helpers:space",
-                             "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
-                             "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(log), EVO_FAULT_HOLD_AFTER="2"),
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_sigint)
-    try:
-        wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
-        assert proc.poll() is None  # the third evaluation waits for the signal
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130 and "evo-lacer resume" in err and "Traceback" not in err
+    code, err = signal_an_in_process_search(run_dir, log, signal.SIGINT)
+    assert code == 130 and "evo-lacer resume" in err and "Traceback" not in err
     done = lines(run_dir / "candidates.jsonl")
     assert len(done) < 8
     assert all(r["feedback"]["status"] != "failed" for r in done)  # the interrupted one is not a failure
@@ -149,21 +135,8 @@ def test_sigterm_to_the_cli_stops_checkpoints_and_resumes(tmp_path: Path, record
 @pytest.mark.slow
 def test_sigterm_during_an_in_process_evaluation_exits_143(tmp_path: Path, record) -> None:
     run_dir = tmp_path / "r"
-    proc = subprocess.Popen([*CLI, "search", "--fitness", "faults.fault_helpers:fitness",
-                             "--observation-space", "faults.fault_helpers:space",
-                             "--strategy", "evolution", "--budget", "8", "--llm", "none", "--workers", "0",
-                             "--run-dir", str(run_dir), "--no-progress", "--no-report"],
-                            env=env(EVO_FAULT_SLEEP="0.5", EVO_FAULT_LOG=str(tmp_path / "calls.log"),
-                                    EVO_FAULT_HOLD_AFTER="2"),
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: len(lines(run_dir / "candidates.jsonl")) >= 2, "two candidates", proc)
-        assert proc.poll() is None  # the third evaluation waits for the signal
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
-    assert proc.returncode == 143 and "terminated (SIGTERM)" in err, err
+    code, err = signal_an_in_process_search(run_dir, tmp_path / "calls.log", signal.SIGTERM)
+    assert code == 143 and "terminated (SIGTERM)" in err, err
     assert all(r["feedback"]["status"] != "failed" for r in lines(run_dir / "candidates.jsonl"))
     assert resume(run_dir).accounting["evaluations"] == 8
     record("SIGTERM during an in-process evaluation", "exit 143, the evaluation cut off not recorded as a "
