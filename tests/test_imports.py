@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -113,11 +115,25 @@ def test_the_cycle_finder_finds_a_circle() -> None:
     assert cycles(graph) == [frozenset("abc")]
 
 
-@pytest.mark.parametrize("unit", units())
-def test_a_subpackage_imported_alone_loads_only_what_it_imports(unit: str) -> None:
+def _loaded_alone(unit: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter imports ``evo_lacer.<unit>`` and prints the subpackages it loaded."""
     code = (f"import json, sys, {ROOT}.{unit}\n"
             f"print(json.dumps(sorted({{m.split('.')[1] for m in sys.modules if m.startswith('{ROOT}.')}})))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def loaded_alone() -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every unit's fresh-interpreter import, run side by side (one per core: each waits mostly on
+    importing torch, so running them one after another cost about a minute of the default run)."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(units(), pool.map(_loaded_alone, units()), strict=True))
+
+
+@pytest.mark.parametrize("unit", units())
+def test_a_subpackage_imported_alone_loads_only_what_it_imports(
+        unit: str, loaded_alone: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    proc = loaded_alone[unit]
     assert proc.returncode == 0, proc.stderr[-3000:]
     loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
     graph = import_graph()

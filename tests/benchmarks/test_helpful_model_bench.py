@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -51,6 +52,7 @@ def test_the_stand_ins_answer_validly_and_as_their_kind_says() -> None:
     assert knows > misleads
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_a_tiny_grid_writes_rows_arms_and_a_report(tmp_path: Path) -> None:
     assert main(["--seeds", "1", "--budget", "20", "--models", "knows", "--trusts", "learned",
                  "--out", str(tmp_path)]) == 0
@@ -66,6 +68,7 @@ def test_a_tiny_grid_writes_rows_arms_and_a_report(tmp_path: Path) -> None:
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_an_auto_row_runs_the_search_s_check_on_the_stand_in_and_says_what_it_became(tmp_path: Path) -> None:
     assert main(["--seeds", "1", "--budget", "12", "--models", "knows", "--trusts", "auto",
                  "--out", str(tmp_path)]) == 0

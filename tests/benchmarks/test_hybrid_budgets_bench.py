@@ -81,6 +81,7 @@ def test_the_returned_encoder_is_the_best_of_the_first_b_evaluations() -> None:
     assert best_within([cand(0, None)], 1) is None
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_the_development_task_scores_architectures_apart() -> None:
     """benchmarks/devtask.py: six targets, and the encoder's architecture changes the score."""
     code = """

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "llm_parting.py"
 
@@ -22,6 +24,7 @@ def row(cid: int, tree_hash: str, **extra: Any) -> dict[str, Any]:
     return {"id": cid, "tree_hash": tree_hash, "transformation": "mutate_param", "extra": extra}
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_llm_parting_names_where_and_why_runs_part(tmp_path: Path) -> None:
     plain = write_run(tmp_path / "none", [row(i, f"h{i}", arm="edit:random") for i in range(5)])
     explained = write_run(tmp_path / "won", [

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,12 +20,14 @@ def _run(script: str, *args: str, tmp_path: Path) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_planner_speed_smoke(tmp_path) -> None:
     out = _run("planner_speed.py", "--trials", "12", "--planners", "random", "thompson", "optuna-tpe",
                tmp_path=tmp_path)
     assert "optuna-tpe" in out and (tmp_path / "planner_speed.png").is_file()
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_search_overhead_smoke(tmp_path) -> None:
     out = _run("search_overhead.py", "--budget", "3", "--sleep-ms", "5", "--strategies", "random",
                "--loop", "generational", "steady", "--skip-llm", tmp_path=tmp_path)
@@ -31,6 +35,7 @@ def test_search_overhead_smoke(tmp_path) -> None:
     assert "generational" in out and "steady" in out
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_propose_speed_prints_the_same_digest_for_the_same_search() -> None:
     """Two rounds of the same searches make the same trees, so they print the same digests (what
     the benchmark relies on to show that two versions of the code made the same search)."""

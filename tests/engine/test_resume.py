@@ -55,7 +55,7 @@ def reference(tmp_path_factory):
     return search(observation_space=small_space(), fitness=logging_fitness, run_dir=run_dir, **SETTINGS)
 
 
-@pytest.mark.parametrize("after", [3, 7])
+@pytest.mark.parametrize("after", [3, pytest.param(7, marks=pytest.mark.slow)])  # 7: CI runs it
 def test_resume_after_kill_9(tmp_path, monkeypatch, reference, after: int) -> None:
     run_dir, log = tmp_path / "run", tmp_path / "evaluations.log"
     before = _kill_mid_run(run_dir, log, after)

@@ -194,7 +194,7 @@ def test_outcomes_recorded_after_the_last_checkpoint_are_taken_first_on_resume(t
         assert len(calls) == 8 - sum(json.loads(line)["evaluated"] for line in lines[:recorded])
 
 
-@pytest.mark.parametrize("survival", ["each", "generation"])
+@pytest.mark.parametrize("survival", ["each", pytest.param("generation", marks=pytest.mark.slow)])
 def test_resume_after_kill_9_with_one_worker_ends_as_an_uninterrupted_run(tmp_path, monkeypatch,
                                                                           survival: str) -> None:
     monkeypatch.delenv("EVO_TEST_LOG", raising=False)

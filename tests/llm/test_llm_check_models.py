@@ -95,6 +95,7 @@ def test_smollm2_answers_every_probe_validly(embedded: EmbeddedBackend) -> None:
     assert [r.kind for r in result.results] == [p.kind for p in make_probes(3, 0)]
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_llm_check_benchmark_runs(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "llm_check.py"), "--llm", "random",
                            "--probes", "6", "--out", str(tmp_path / "c")],

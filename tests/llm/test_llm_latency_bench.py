@@ -6,11 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from evo_lacer.llm import EmbeddedBackend
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "llm_latency.py"
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_llm_latency_benchmark_runs(embedded: EmbeddedBackend, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--questions", "1", "--max-tokens", "24",

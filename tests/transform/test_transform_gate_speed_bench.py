@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gate_speed.py"
 
 
+@pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
 def test_gate_speed_benchmark_runs(tmp_path: Path) -> None:
     out = tmp_path / "gate_speed.png"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--chains", "1", "--steps", "3", "--out", str(out)],
