@@ -9,7 +9,7 @@ Python's global `random`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from deap import base, tools
 from evo_lacer.errors import ConfigError
 from evo_lacer.evaluate import Feedback
 from evo_lacer.transform import GateResult
-from evo_lacer.tree import Node
+from evo_lacer.tree import Node, node_from_dict, node_to_dict
 
 MAX_OBJECTIVES = 6
 FITNESS_CLASSES: dict[int, type[base.Fitness]] = {
@@ -102,6 +102,17 @@ class Individual:
     def score(self) -> float:
         """The primary fitness."""
         return float(self.fitness.values[0])
+
+
+def individual_to_dict(ind: Individual) -> dict[str, Any]:
+    """An individual as a checkpoint holds it (`individual_from_dict` reads it back)."""
+    return {"id": ind.candidate_id, "hash": ind.tree_hash, "tree": node_to_dict(ind.tree),
+            "feedback": ind.feedback.to_dict(), "values": list(ind.fitness.values)}
+
+
+def individual_from_dict(p: Mapping[str, Any]) -> Individual:
+    return Individual(node_from_dict(p["tree"]), int(p["id"]), str(p["hash"]),
+                      Feedback.from_dict(p["feedback"]), make_fitness(tuple(p["values"])))
 
 
 def _sort_key(ind: Individual) -> tuple[tuple[float, ...], int]:

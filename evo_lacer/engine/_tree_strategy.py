@@ -46,12 +46,15 @@ from evo_lacer.engine._edits import (
     median_score,
     outcome_of,
 )
+from evo_lacer.engine._flat_designs import FLAT_DESIGNS, FlatDesigns
 from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._optuna_planner import closest_legal
 from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
 from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
     Individual,
+    individual_from_dict,
+    individual_to_dict,
     infeasible_values,
     make_fitness,
     objective_values,
@@ -61,13 +64,12 @@ from evo_lacer.engine._population import (
 from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._screen import Screen, tree_features
 from evo_lacer.engine._strategy import Strategy
-from evo_lacer.engine._tpe_designer import TPEDesigner
 from evo_lacer.engine._trust import AnswerTrust
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
-from evo_lacer.tree import Node, node_from_dict, node_to_dict, tree_hash
+from evo_lacer.tree import Node, tree_hash
 from evo_lacer.zoo import Catalog
 
 LINEAGE_KEPT = 8
@@ -78,8 +80,6 @@ INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 CONFIGS_KEPT = 64
 """Whole designs (flat configurations with their feedback) kept for the LLM's design prompts."""
-FLAT_DESIGNS = ("initial", "llm_design", "tpe_design", "screen_design")
-"""Transformations whose child is a whole configuration of the flat space (`Proposal.choice`)."""
 OBSERVED_KEPT = 300
 """Evaluated trees (features and fitness) the screen's model trains on (the most recent kept)."""
 
@@ -94,9 +94,8 @@ class TreeStrategy(Strategy):
         tournament_size: int, objectives: tuple[str, ...], history_kept: int = 6,
         space: FlatSpaceLike | None = None, initial_designs: int = 0, arms: ArmBandit | None = None,
         whole: WholeDesigner | None = None, llm_initial_designs: int = 0, screen: Screen | None = None,
-        reflect_every: int = 0, screen_pool: str = "plan", tpe: TPEDesigner | None = None,
-        screen_designs: int = 0, select_every: int = 0, screen_design_source: str = "random",
-        screen_design_reuse: int = 1, trust: AnswerTrust | None = None,
+        reflect_every: int = 0, screen_pool: str = "plan", designs: FlatDesigns | None = None,
+        select_every: int = 0, trust: AnswerTrust | None = None,
     ) -> None:
         self.name = name
         self.planner = planner
@@ -118,22 +117,14 @@ class TreeStrategy(Strategy):
         self.space = space
         self.arms = arms if arms is not None else ArmBandit(["edit:random"], seed=seed)
         self.whole = whole
-        self.tpe = tpe
-        """The ``design:tpe`` arm's study: told every flat design's outcome (start, LLM and TPE designs)."""
+        self.designs = designs if space is not None else None
+        """Whole designs of the flat space: the screen's global candidates and the ``design:tpe``
+        arm's (`FlatDesigns`; its TPE study is told every flat design's outcome)."""
         self.screen = screen if screen is not None and screen.variants > 1 else None
         self.trust = trust if trust is not None else AnswerTrust("screen", seed=seed)
         """Whether a screened LLM slot takes the model's answer without the screen (`AnswerTrust`)."""
         self.screen_pool = screen_pool
         """plan: the screened children share the parent and plan; parents: each its own parent."""
-        self.screen_designs = screen_designs if space is not None else 0
-        """Whole designs of the flat space added to each screened slot's pool (a global move the
-        screen's model weighs against the local edits)."""
-        self.screen_design_source = screen_design_source
-        """random: the screen's whole designs are uniform draws; tpe: TPE's suggestions (`tpe`)."""
-        self.screen_design_reuse = screen_design_reuse
-        """Screens a TPE suggestion stays in while unchosen (1: discarded after its first)."""
-        self.spare: list[tuple[dict[str, Any], int, int]] = []
-        """Unchosen TPE suggestions kept for later screens: (configuration, trial, screens seen)."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -240,7 +231,8 @@ class TreeStrategy(Strategy):
             t0 = time.perf_counter()
             status = ""
             if arm == DESIGN_TPE:
-                prop = self._design_tpe()
+                assert self.designs is not None
+                prop = self.designs.design_tpe(self.rng)
             elif parent is None or ctx is None or moves is None:
                 prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
             elif self.screen is None:
@@ -253,13 +245,13 @@ class TreeStrategy(Strategy):
                 variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
                                                  index, plan_s, self.random_designer, history, variant=v)
                             for v in range(self.screen.variants)]
-                if designs:
-                    variants += self._flat_variants(first_id + i, index)
+                if designs and self.designs is not None:
+                    variants += self.designs.variants(first_id + i, index)
                 answer, status = self._llm_answer(arm, parent, ctx, moves, plan, cid, index, plan_s, history,
                                                   this_round)
                 index += 1
                 if answer is not None and self.trust.trusts(arm):  # taken as it is, unscreened
-                    self._keep_or_discard([p for p in variants if "tpe_trial" in p.extra])
+                    self._retire(variants)
                     prop, status = replace(answer, propose_s=time.perf_counter() - t0), "trusted"
                     prop.extra = {**prop.extra, "llm_won": True}
                 else:
@@ -323,40 +315,6 @@ class TreeStrategy(Strategy):
                 t = sorted(classes)[int(rng.integers(0, len(classes)))]
         return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
 
-    def _flat_variants(self, cid: int, index: int) -> list[Proposal]:
-        """`screen_designs` whole designs of the flat space for slot `cid`'s screen (seeded by candidate
-        and draw): uniform draws, or TPE's suggestions (``screen_design_source="tpe"``) -- first the
-        spare ones earlier screens did not choose (`screen_design_reuse`), then new asks. Chosen, one
-        is told to the planner as its slot's plan (no parent: no improvement) and learned by TPE like
-        any flat design; unchosen suggestions are kept or discarded by `_screen`."""
-        out: list[Proposal] = []
-        if not self.screen_designs:
-            return out
-        assert self.space is not None
-        spare, self.spare = self.spare[:self.screen_designs], self.spare[self.screen_designs:]
-        draws: list[tuple[dict[str, Any], str, dict[str, Any], float]] = [
-            (config, "tpe", {"plan_index": index, "tpe_trial": trial, "screen_age": age}, time.perf_counter())
-            for config, trial, age in spare]
-        for k in range(len(spare), self.screen_designs):
-            start = time.perf_counter()
-            rng = np.random.default_rng([self.seed, cid, k, 0xD35])
-            extra: dict[str, Any] = {"plan_index": index}
-            if self.screen_design_source == "tpe" and self.tpe is not None:
-                config, extra["tpe_trial"] = self.tpe.ask(rng)
-                draws.append((config, "tpe", extra, start))
-            else:
-                draws.append((self.space.sample(rng), "random", extra, start))
-        for config, designer, extra, start in draws:
-            try:
-                tree: Node | None = self.space.to_tree(config)
-            except Exception:  # a space bug must not stop the search: the edits remain
-                if self.tpe is not None and "tpe_trial" in extra:
-                    self.tpe.discard([extra["tpe_trial"]])
-                continue
-            out.append(Proposal(tree=tree, transformation="screen_design", designer=designer,
-                                choice=dict(config), propose_s=time.perf_counter() - start, extra=extra))
-        return out
-
     def _fly(self, out: list[Proposal], first_id: int) -> None:
         for i, prop in enumerate(out):
             if prop.choice and prop.transformation in FLAT_DESIGNS:
@@ -380,7 +338,7 @@ class TreeStrategy(Strategy):
         per_slot = (time.perf_counter() - t0) / len(screened)
         for (pos, variants, made_s), slot, (i, said) in zip(screened, slots, picks, strict=True):
             chosen = slot[i] if i >= 0 else variants[0]
-            self._keep_or_discard([p for p in variants if p is not chosen and "tpe_trial" in p.extra])
+            self._retire([p for p in variants if p is not chosen])
             info = {"variants": len(variants), "distinct": len(slot), **said}
             arm = out[pos].extra["arm"]
             credit = {"llm_won": chosen.designer == "llm" and not chosen.fell_back,
@@ -389,20 +347,10 @@ class TreeStrategy(Strategy):
                                extra={**chosen.extra, "arm": arm, "origin": out[pos].extra["origin"],
                                       "screen": info, **credit})
 
-    def _keep_or_discard(self, unchosen: list[Proposal]) -> None:
-        """Unchosen TPE suggestions: kept for the next screens while they have been in fewer than
-        `screen_design_reuse`, else discarded (told FAIL, so they count neither for nor against)."""
-        if self.tpe is None:
-            return
-        gone = []
-        for p in unchosen:
-            age = int(p.extra.get("screen_age", 0)) + 1
-            if age < self.screen_design_reuse:
-                self.spare.append((dict(p.choice or {}), int(p.extra["tpe_trial"]), age))
-            else:
-                gone.append(int(p.extra["tpe_trial"]))
-        if gone:
-            self.tpe.discard(gone)
+    def _retire(self, unchosen: list[Proposal]) -> None:
+        """Unchosen TPE suggestions among a screen's pool: kept for later screens or discarded."""
+        if self.designs is not None:
+            self.designs.keep_or_discard(unchosen)
 
     def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
         out: list[Proposal] = []
@@ -437,19 +385,6 @@ class TreeStrategy(Strategy):
                         fell_back=fell_back, error=error, propose_s=time.perf_counter() - start,
                         extra={**extra, "origin": origin})
 
-    def _design_tpe(self) -> Proposal:
-        """A whole design from TPE over the flat space (the ``design:tpe`` arm)."""
-        assert self.tpe is not None and self.space is not None
-        start = time.perf_counter()
-        config, trial = self.tpe.ask(self.rng)
-        try:
-            tree: Node | None = self.space.to_tree(config)
-            error = ""
-        except Exception as exc:  # a space bug must not stop the search
-            tree, error = None, f"TPE design could not be built: {type(exc).__name__}: {exc}"
-        return Proposal(tree=tree, transformation="tpe_design", designer="tpe", choice=config, error=error,
-                        propose_s=time.perf_counter() - start, extra={"tpe_trial": trial})
-
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
         cands = sorted(candidates, key=lambda c: c.id)
@@ -475,7 +410,8 @@ class TreeStrategy(Strategy):
                 elif "screen" in c.extra:
                     self.trust.pick_scored(better)
         new = []
-        self._tell_tpe(cands)
+        if self.designs is not None:
+            self.designs.tell(cands)
         # With no feasible member, rejected and failed children compete by how near they are to
         # passing, so a search whose start breaks a limit (max_params, latency) walks back under it.
         no_feasible = self.started and not self._has_feasible()
@@ -531,17 +467,6 @@ class TreeStrategy(Strategy):
                                   tournament_size=self.tournament_size,
                                   multi_objective=self.multi_objective, rng=self.rng)
 
-    def _tell_tpe(self, cands: list[Candidate]) -> None:
-        """The TPE arm learns every flat design's outcome: its own by trial, the others' as added trials."""
-        if self.tpe is None:
-            return
-        own = [(int(c.extra["tpe_trial"]), c.fitness) for c in cands if "tpe_trial" in c.extra]
-        if own:
-            self.tpe.tell(own)
-        for c in cands:
-            if c.choice and c.transformation in FLAT_DESIGNS and "tpe_trial" not in c.extra:
-                self.tpe.add(c.choice, c.fitness)
-
     def _reflect(self, cands: list[Candidate]) -> None:
         """Let the designer reflect on a generation (or, steady, on the last `reflect_every`
         candidates) when an LLM arm made one of them."""
@@ -560,8 +485,8 @@ class TreeStrategy(Strategy):
         return {
             "strategy": self.name, "started": self.started, "initial_proposed": self.initial_proposed,
             "rng": rng_state(self.rng),
-            "population": [_individual_to_dict(ind) for ind in self.population],
-            "offspring": [_individual_to_dict(ind) for ind in self.offspring],
+            "population": [individual_to_dict(ind) for ind in self.population],
+            "offspring": [individual_to_dict(ind) for ind in self.offspring],
             "lineage": {str(k): [edit_to_dict(e) for e in v] for k, v in self.lineage.items()},
             "recent": [c.to_dict() for c in self.recent],
             "unreflected": [c.to_dict() for c in self.unreflected],
@@ -570,8 +495,7 @@ class TreeStrategy(Strategy):
             "insights": self.insights, "arms": self.arms.state_dict(), "trust": self.trust.state_dict(),
             "observed": [[f, y] for f, y in self.observed], "seen": sorted(self.seen),
             "whole": None if self.whole is None else self.whole.counters(),
-            "tpe": None if self.tpe is None else self.tpe.state_dict(),
-            "screen_spare": [[cfg, trial, age] for cfg, trial, age in self.spare],
+            **(self.designs.state_dict() if self.designs is not None else {"tpe": None, "screen_spare": []}),
             "planner": self.planner.state_dict(), "designer": self.designer.state_dict(),
         }
 
@@ -579,8 +503,8 @@ class TreeStrategy(Strategy):
         self.started = bool(state["started"])
         self.initial_proposed = int(state.get("initial_proposed", self.initial_total if self.started else 0))
         self.rng = rng_from_state(state["rng"])
-        self.population = [_individual_from_dict(p) for p in state["population"]]
-        self.offspring = [_individual_from_dict(p) for p in state.get("offspring", [])]
+        self.population = [individual_from_dict(p) for p in state["population"]]
+        self.offspring = [individual_from_dict(p) for p in state.get("offspring", [])]
         self.lineage = {int(k): [edit_from_dict(e) for e in v] for k, v in state["lineage"].items()}
         self.recent = [Candidate.from_dict(c) for c in state["recent"]]
         self.unreflected = [Candidate.from_dict(c) for c in state.get("unreflected", [])]
@@ -593,9 +517,8 @@ class TreeStrategy(Strategy):
             self.arms.load_state_dict(state["arms"])
         if "trust" in state:  # (a checkpoint from before llm_trust: the default, nothing learned)
             self.trust.load_state_dict(state["trust"])
-        if self.tpe is not None and state.get("tpe"):
-            self.tpe.load_state_dict(state["tpe"])
-        self.spare = [(dict(cfg), int(trial), int(age)) for cfg, trial, age in state.get("screen_spare", [])]
+        if self.designs is not None:
+            self.designs.load_state_dict(state)
         if self.whole is not None and state.get("whole"):
             self.whole.load_counters(state["whole"])
         self.planner.load_state_dict(state["planner"])
@@ -613,12 +536,3 @@ class TreeStrategy(Strategy):
             out["llm"] = llm
         return out
 
-
-def _individual_to_dict(ind: Individual) -> dict[str, Any]:
-    return {"id": ind.candidate_id, "hash": ind.tree_hash, "tree": node_to_dict(ind.tree),
-            "feedback": ind.feedback.to_dict(), "values": list(ind.fitness.values)}
-
-
-def _individual_from_dict(p: Mapping[str, Any]) -> Individual:
-    return Individual(node_from_dict(p["tree"]), int(p["id"]), str(p["hash"]),
-                      Feedback.from_dict(p["feedback"]), make_fitness(tuple(p["values"])))

@@ -17,6 +17,7 @@ from evo_lacer.engine._arms import (
     ArmBandit,
 )
 from evo_lacer.engine._designer import Designer, RandomDesigner
+from evo_lacer.engine._flat_designs import FlatDesigns
 from evo_lacer.engine._flat_strategy import FlatStrategy, first_config
 from evo_lacer.engine._llm_client import ExchangeSink
 from evo_lacer.engine._llm_designer import LLMDesigner
@@ -171,6 +172,10 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
     arms = make_arms(config, designer, designs=space is not None)
     needs_tpe = DESIGN_TPE in arms.arms or (config.screen_design_count > 0
                                             and config.screen_design_source == "tpe")
+    designs = None if space is None else FlatDesigns(
+        space, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials) if needs_tpe else None,
+        per_screen=config.screen_design_count, source=config.screen_design_source,
+        reuse=config.screen_design_reuse, seed=config.seed)
     return TreeStrategy(
         name=config.strategy, planner=make_planner(config, list(transforms)), designer=designer,
         transformations=transforms, catalog=parts.catalog, inputs=parts.inputs, seeds=seeds, task=parts.task,
@@ -178,11 +183,8 @@ def build_tree_strategy(spec: StrategySpec, config: SearchConfig, parts: Strateg
         population_size=config.population, elitism=config.elitism,
         tournament_size=config.tournament_size, objectives=config.objectives,
         history_kept=config.history_in_prompt, space=space, initial_designs=config.initial_count,
-        arms=arms, whole=whole, tpe=TPEDesigner(space, n_startup_trials=config.n_startup_trials)
-        if space is not None and needs_tpe else None,
-        llm_initial_designs=config.llm_initial_count, screen=make_screen(config),
-        screen_pool=config.screen_pool, screen_designs=config.screen_design_count,
-        screen_design_source=config.screen_design_source, screen_design_reuse=config.screen_design_reuse,
+        arms=arms, whole=whole, designs=designs, llm_initial_designs=config.llm_initial_count,
+        screen=make_screen(config), screen_pool=config.screen_pool,
         trust=AnswerTrust(resolve_trust(config.llm_trust, None), seed=config.seed),  # auto: see run_session
         reflect_every=config.generation_size if config.loop_kind == "steady" else 0,
         select_every=config.generation_size
