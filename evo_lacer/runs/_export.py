@@ -30,7 +30,7 @@ def best_of_run(run_dir: str | os.PathLike[str], candidate: Any = None) -> Expor
     """The run's best tree: the finished search's ``artifacts/best_tree.json``; while the run is
     going (or when it found none), the best evaluation in ``candidates.jsonl`` at the run's
     highest fidelity. `candidate` picks another candidate by id."""
-    from evo_lacer.runs._report import _fidelity_rank, _load
+    from evo_lacer.runs._run_record import _fidelity_rank, _load
 
     path = Path(run_dir)
     run = _load(path, path.name)

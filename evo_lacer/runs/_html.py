@@ -19,7 +19,10 @@ from typing import Any
 
 from evo_lacer.errors import EvoLacerError
 from evo_lacer.evaluate import Feedback, Status
-from evo_lacer.runs._report import _arm_rows, _fidelity_rank, _Run, _tree_text, _trust_lines
+from evo_lacer.runs._report_format import _tree_text
+from evo_lacer.runs._report_llm import _trust_lines
+from evo_lacer.runs._report_rows import _arm_rows
+from evo_lacer.runs._run_record import _fidelity_rank, _Run
 from evo_lacer.runs._store import _atomic_write
 
 HTML = "report.html"

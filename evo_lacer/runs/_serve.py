@@ -25,7 +25,7 @@ class LiveReport:
     """
 
     def __init__(self, run_dirs: RunDirs, port: int = 0) -> None:
-        from evo_lacer.runs._report import _run_folders
+        from evo_lacer.runs._run_record import _run_folders
 
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise RunStoreError(f"port {port!r} is not a TCP port; pass 0 (any free port) to 65535")
@@ -49,7 +49,7 @@ class LiveReport:
     def data(self) -> bytes:
         """``data.json``: rebuilt when a watched file of a run changed (size or time)."""
         from evo_lacer.runs._html import data_json, page_data
-        from evo_lacer.runs._report import _run_folders, load_runs
+        from evo_lacer.runs._run_record import _run_folders, load_runs
 
         with self._lock:
             folders = _run_folders(self._run_dirs)

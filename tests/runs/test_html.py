@@ -13,7 +13,7 @@ import pytest
 from evo_lacer.cli import main
 from evo_lacer.runs import RunStore, write_report
 from evo_lacer.runs._html import data_json, origin, page_data, render_page
-from evo_lacer.runs._report import _load
+from evo_lacer.runs._run_record import _load
 from evo_lacer.tree import node_from_dict, render
 
 from ._records import candidate, llm_exchange

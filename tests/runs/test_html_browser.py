@@ -16,7 +16,7 @@ import pytest
 
 from evo_lacer.runs import RunStore, write_report
 from evo_lacer.runs._html import page_data, render_page
-from evo_lacer.runs._report import _load
+from evo_lacer.runs._run_record import _load
 from evo_lacer.runs._serve import LiveReport
 
 from ._browser import chromium_or_skip, load, screenshot

@@ -135,7 +135,7 @@ def test_report_of_a_halving_run_keeps_fidelities_apart(tmp_path: Path) -> None:
     assert "Fitness **-2.5**" in text and "fidelity full" in text
     assert "| run | hybrid | " in text and "| 5 | -2.5 |" in text
     assert_png(tmp_path / "run" / "best_so_far.png")
-    from evo_lacer.runs._report import _load
+    from evo_lacer.runs._run_record import _load
 
     run = _load(tmp_path / "run", "run")
     assert run.fidelities() == ["cheap", "full"]
