@@ -108,6 +108,13 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(1)
     start = time.perf_counter()
     task = make_task(job["task"], job.get("device", "cpu"))
+    if job.get("eval_cache"):  # the pair's other run's evaluations, reused (see eval_cache.py)
+        from eval_cache import CachingEvaluator
+
+        inner = task_evaluator(job["task"], job.get("device", "cpu"))
+        task = {"evaluator": CachingEvaluator(inner, job["eval_cache"], task=job["task"],
+                                              verify=job.get("eval_cache_verify", 0.0),
+                                              tag=f"{job['label']} b{job['budget']} s{job['seed']}")}
     if job.get("resume"):  # an interrupted run continues where its checkpoint left it (exactly: one worker)
         result = evo_lacer.resume(job["run_dir"], **task, llm=job["llm"], workers=1)
     else:
@@ -442,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
                    "row on the same seeds (e.g. --paired hybrid)")
     p.add_argument("--device", default="cpu", help="where the ring tasks' cloning trains (cpu, cuda). "
                    "A tree scores differently on a GPU (as if on another seed), so keep one device per table")
+    p.add_argument("--eval-cache", metavar="FILE", default=None,
+                   help="share evaluations between runs on this machine through FILE (eval_cache.py): the "
+                   "second run of a pair reuses the trees the first evaluated; quote wall times from "
+                   "uncached runs")
+    p.add_argument("--eval-cache-verify", type=float, default=0.0, metavar="P",
+                   help="with --eval-cache: re-evaluate this share of the hits and log any mismatch")
     args = p.parse_args(argv)
     if args.smoke:
         args.tasks, args.strategies, args.budgets, args.seeds = ["multisource"], ["random", "hybrid"], [6], 1
@@ -469,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(run_dir)
             jobs.append({"task": task, "label": label, "strategy": strategy, "llm": args.llm,
                          "budget": budget, "seed": seed, "run_dir": str(run_dir), "options": options,
-                         "device": args.device, "resume": resume})
+                         "device": args.device, "resume": resume, "eval_cache": args.eval_cache,
+                         "eval_cache_verify": args.eval_cache_verify})
         print(f"{len(jobs)} searches to run ({args.jobs} at a time)", flush=True)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
