@@ -7,6 +7,8 @@
     python benchmarks/hybrid_budgets.py --report-only        # tables and plots from what is stored
     python benchmarks/hybrid_budgets.py --reeval-only        # re-evaluate stored runs' returned encoders
     python benchmarks/hybrid_budgets.py --status --out DIR   # every run folder, finished or cut, so far
+    python benchmarks/hybrid_budgets.py ... --eval-cache FILE  # pairs on one machine: a run with an LLM
+                                                             # reuses its --llm none twin's evaluations
 
 Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``--seed0`` ..
 ``--seed0 + seeds - 1``):
