@@ -84,7 +84,7 @@ class CachingEvaluator:
 
     # an evaluator's other attributes (observation_space, describe, isolate, ...) are the inner one's
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in ("path", "task", "verify", "salt", "tag"):
+        if name.startswith("_"):  # (unpickling: `_inner` is not set yet)
             raise AttributeError(name)
         return getattr(self._inner, name)
 
@@ -138,11 +138,10 @@ class CachingEvaluator:
             self._refresh()
         stored = self._known.get(key)
         if stored is not None:
-            cached = Feedback.from_dict(stored)
             if int(key[:8], 16) / 0xFFFFFFFF >= self.verify:
                 self.hits += 1
                 self._append(self.path.with_suffix(".hits.jsonl"), {"tag": self.tag, "key": key})
-                return cached
+                return Feedback.from_dict(stored)
             fresh = self._inner.evaluate(tree, seed)
             same = fresh.to_dict().get("fitness") == stored.get("fitness")
             self.mismatches += 0 if same else 1

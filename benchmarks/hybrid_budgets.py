@@ -109,7 +109,6 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    task = make_task(job["task"], job.get("device", "cpu"))
     if job.get("eval_cache"):  # the pair's other run's evaluations, reused (see eval_cache.py)
         from eval_cache import CachingEvaluator
 
@@ -117,6 +116,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
         task = {"evaluator": CachingEvaluator(inner, job["eval_cache"], task=job["task"],
                                               verify=job.get("eval_cache_verify", 0.0),
                                               tag=f"{job['label']} b{job['budget']} s{job['seed']}")}
+    else:
+        task = make_task(job["task"], job.get("device", "cpu"))
     if job.get("resume"):  # an interrupted run continues where its checkpoint left it (exactly: one worker)
         result = evo_lacer.resume(job["run_dir"], **task, llm=job["llm"], workers=1)
     else:

@@ -224,7 +224,7 @@ class TreeStrategy(Strategy):
         screened: list[tuple[int, list[Proposal], float]] = []
         # whole designs join the screen only once there is a feasible tree to improve on: a search
         # walking back under a limit (max_params, latency) does it by editing its smallest trees
-        designs = self._has_feasible()
+        feasible = self._has_feasible()
         history = tuple(self.recent[-self.history_kept:])  # what a designer is shown; fixed until observe
         index = 0
         for i, (arm, parent, ctx, moves) in enumerate(picks):
@@ -245,7 +245,7 @@ class TreeStrategy(Strategy):
                 variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
                                                  index, plan_s, self.random_designer, history, variant=v)
                             for v in range(self.screen.variants)]
-                if designs and self.designs is not None:
+                if feasible and self.designs is not None:
                     variants += self.designs.variants(first_id + i, index)
                 answer, status = self._llm_answer(arm, parent, ctx, moves, plan, cid, index, plan_s, history,
                                                   this_round)
