@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from evo_lacer.engine._population import check_objectives
+from evo_lacer.engine._config_checks import check_config
 from evo_lacer.engine._registry import STRATEGY_REGISTRY, StrategyName, StrategySpec
 from evo_lacer.errors import ConfigError
 
@@ -247,108 +247,8 @@ class SearchConfig:
     workers; 0: no limit. Worker processes only (the in-process executor shares the search's memory)."""
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGY_REGISTRY:
-            raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
-        for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
-                     "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
-                     "screen_variants", "screen_designs", "screen_design_reuse"):
-            value = getattr(self, name)
-            if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                          "llm_initial_designs", "screen_variants", "screen_designs"):
-                continue
-            zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
-                       "screen_designs")
-            least = 0 if name in zero_ok else 1
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                what = "an integer >= 0" if least == 0 else "a positive integer"
-                raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}")
-        if not 0 <= self.elitism <= self.population:
-            raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
-                              f"({self.population}), got {self.elitism}")
-        from evo_lacer.engine._screen import KERNELS
-
-        if self.screen_kernel not in KERNELS:
-            raise ConfigError(f"SearchConfig.screen_kernel must be one of {KERNELS}, "
-                              f"got {self.screen_kernel!r}")
-        if self.screen_noise not in ("fixed", "fitted"):
-            raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "
-                              f"got {self.screen_noise!r}")
-        if self.screen_design_source not in ("random", "tpe"):
-            raise ConfigError(f"SearchConfig.screen_design_source must be 'random' or 'tpe', "
-                              f"got {self.screen_design_source!r}")
-        if self.llm_trust not in ("auto", "screen", "learned"):
-            raise ConfigError(f"SearchConfig.llm_trust must be 'auto', 'screen' or 'learned', "
-                              f"got {self.llm_trust!r}")
-        if self.screen_pool not in ("plan", "parents"):
-            raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
-                              f"got {self.screen_pool!r}")
-        if not self.arm_cost_weight >= 0:
-            raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {self.arm_cost_weight!r}")
-        if self.loop not in ("auto", "generational", "steady"):
-            raise ConfigError(f"SearchConfig.loop must be 'auto', 'generational' or 'steady', "
-                              f"got {self.loop!r}")
-        if self.steady_survival not in ("each", "generation"):
-            raise ConfigError(f"SearchConfig.steady_survival must be 'each' or 'generation', "
-                              f"got {self.steady_survival!r}")
-        if self.executor not in ("auto", "inprocess", "process", "dask"):
-            raise ConfigError(f"SearchConfig.executor {self.executor!r} is not auto|inprocess|process|dask")
-        if self.planner_sampler not in ("tpe", "gp"):
-            raise ConfigError(f"SearchConfig.planner_sampler must be 'tpe' or 'gp', "
-                              f"got {self.planner_sampler!r}")
-        if self.fidelity not in ("full", "cheap", "halving"):
-            raise ConfigError(f"SearchConfig.fidelity must be full|cheap|halving, got {self.fidelity!r}")
-        if self.cheap_fidelity not in ("ppo-short", "imitation"):
-            raise ConfigError(f"SearchConfig.cheap_fidelity must be 'ppo-short' or 'imitation', "
-                              f"got {self.cheap_fidelity!r}")
-        if (isinstance(self.short_fraction, bool) or not isinstance(self.short_fraction, int | float)
-                or not 0.0 < self.short_fraction <= 1.0):
-            raise ConfigError(f"SearchConfig.short_fraction must be a fraction in (0, 1], e.g. 0.25; "
-                              f"got {self.short_fraction!r}")
-        if not 0.0 < self.promote <= 1.0:
-            raise ConfigError(f"SearchConfig.promote must be a fraction in (0, 1], got {self.promote!r}")
-        for name in ("novelty_weight", "feature_weight"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"SearchConfig.{name} must be >= 0, got {getattr(self, name)!r}")
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {self.epsilon}")
-        if self.eval_timeout_s is not None and not self.eval_timeout_s > 0:
-            raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {self.eval_timeout_s}")
-        if not self.llm_timeout_s > 0:
-            raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {self.llm_timeout_s}")
-        if (not isinstance(self.initial_evaluations, int) or isinstance(self.initial_evaluations, bool)
-                or self.initial_evaluations < 0):
-            raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
-                              f"got {self.initial_evaluations!r}")
-        object.__setattr__(self, "llm_channels", _channels(self.llm_channels))
-        object.__setattr__(self, "arms", _arms(self.arms))
-        names = (self.objectives,) if isinstance(self.objectives, str) else self.objectives
-        split = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
-        object.__setattr__(self, "objectives", split)
-        check_objectives(self.objectives)
-        if self.worker_memory_mb is not None and (
-                not isinstance(self.worker_memory_mb, int) or isinstance(self.worker_memory_mb, bool)
-                or self.worker_memory_mb < 0):
-            raise ConfigError(f"SearchConfig.worker_memory_mb must be an integer >= 0 (MB; 0: no limit) or "
-                              f"None (automatic), got {self.worker_memory_mb!r}")
-        if self.eval_timeout_s is not None and (self.workers == 0 or self.executor == "inprocess"):
-            raise ConfigError(
-                f"SearchConfig.eval_timeout_s={self.eval_timeout_s:g} cannot hold in process (workers=0 or "
-                "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
-                "or 'process', or drop eval_timeout_s")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {self.seed!r}")
-        if self.dask_address is not None and (not isinstance(self.dask_address, str)
-                                              or not self.dask_address.strip()):
-            raise ConfigError(f"SearchConfig.dask_address must be a scheduler address such as "
-                              f"'tcp://host:8786' or None, got {self.dask_address!r}")
-        if self.dask_address is not None and self.executor not in ("auto", "dask"):
-            raise ConfigError(f"SearchConfig.dask_address={self.dask_address!r} runs evaluations on a Dask "
-                              f"cluster, but executor={self.executor!r}; pass executor='dask' "
-                              "(--executor dask) or drop dask_address")
-        if self.workers == 0 and (self.executor in ("process", "dask") or self.dask_address is not None):
-            what = f"executor={self.executor!r}" if self.dask_address is None else "dask_address"
-            raise ConfigError(f"SearchConfig.{what} needs workers >= 1 (workers=0 evaluates in this "
-                              "process); pass --workers 1 or more")
+        for name, value in check_config(self).items():
+            object.__setattr__(self, name, value)
 
     @property
     def population(self) -> int:
@@ -457,30 +357,3 @@ def scaled_sizes(budget: int, workers: int = 1) -> tuple[int, int, int]:
     population = min(16, max(4, initial))
     generation = max(workers, min(8, max(2, budget // 8)))
     return population, generation, initial
-
-
-def _names(value: object, field: str, known: tuple[str, ...], example: str) -> tuple[str, ...]:
-    """A tuple-of-names field as a tuple of known names (a comma-separated string is accepted)."""
-    items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, tuple | list):
-        raise ConfigError(f"SearchConfig.{field} must be names from {known}, got {value!r}")
-    names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise ConfigError(f"SearchConfig.{field}: unknown name(s) {bad}; choose from {known} "
-                          f"(e.g. {example})")
-    return names
-
-
-def _channels(value: object) -> tuple[str, ...]:
-    """``llm_channels`` as a tuple of known signal names."""
-    from evo_lacer.evaluate._filter import CHANNELS
-
-    return _names(value, "llm_channels", CHANNELS, "--llm-channels metrics features")
-
-
-def _arms(value: object) -> tuple[str, ...]:
-    """``arms`` as a tuple of known arm names."""
-    from evo_lacer.engine._arms import ARMS
-
-    return _names(value, "arms", ARMS, "--arms edit:random design:llm")

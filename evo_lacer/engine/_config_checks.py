@@ -1,0 +1,146 @@
+"""The checks of a `SearchConfig`: each bad setting is a `ConfigError` that names the field, the
+value and a working fix; the name-list fields come back normalized."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from evo_lacer.engine._population import check_objectives
+from evo_lacer.engine._registry import STRATEGY_REGISTRY
+from evo_lacer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from evo_lacer.engine._config import SearchConfig
+
+
+def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
+    """Raise `ConfigError` on the first bad setting of `cfg`; return its name-list fields
+    (``llm_channels``, ``arms``, ``objectives``) as tuples of known names."""
+    if cfg.strategy not in STRATEGY_REGISTRY:
+        raise ConfigError(f"unknown strategy {cfg.strategy!r}; choose one of {tuple(STRATEGY_REGISTRY)}")
+    for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
+                 "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
+                 "screen_variants", "screen_designs", "screen_design_reuse"):
+        value = getattr(cfg, name)
+        if value is None and name in ("population_size", "batch_size", "initial_designs",
+                                      "llm_initial_designs", "screen_variants", "screen_designs"):
+            continue
+        zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
+                   "screen_designs")
+        least = 0 if name in zero_ok else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            what = "an integer >= 0" if least == 0 else "a positive integer"
+            raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}")
+    if not 0 <= cfg.elitism <= cfg.population:
+        raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
+                          f"({cfg.population}), got {cfg.elitism}")
+    from evo_lacer.engine._screen import KERNELS
+
+    if cfg.screen_kernel not in KERNELS:
+        raise ConfigError(f"SearchConfig.screen_kernel must be one of {KERNELS}, "
+                          f"got {cfg.screen_kernel!r}")
+    if cfg.screen_noise not in ("fixed", "fitted"):
+        raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "
+                          f"got {cfg.screen_noise!r}")
+    if cfg.screen_design_source not in ("random", "tpe"):
+        raise ConfigError(f"SearchConfig.screen_design_source must be 'random' or 'tpe', "
+                          f"got {cfg.screen_design_source!r}")
+    if cfg.llm_trust not in ("auto", "screen", "learned"):
+        raise ConfigError(f"SearchConfig.llm_trust must be 'auto', 'screen' or 'learned', "
+                          f"got {cfg.llm_trust!r}")
+    if cfg.screen_pool not in ("plan", "parents"):
+        raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
+                          f"got {cfg.screen_pool!r}")
+    if not cfg.arm_cost_weight >= 0:
+        raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {cfg.arm_cost_weight!r}")
+    if cfg.loop not in ("auto", "generational", "steady"):
+        raise ConfigError(f"SearchConfig.loop must be 'auto', 'generational' or 'steady', "
+                          f"got {cfg.loop!r}")
+    if cfg.steady_survival not in ("each", "generation"):
+        raise ConfigError(f"SearchConfig.steady_survival must be 'each' or 'generation', "
+                          f"got {cfg.steady_survival!r}")
+    if cfg.executor not in ("auto", "inprocess", "process", "dask"):
+        raise ConfigError(f"SearchConfig.executor {cfg.executor!r} is not auto|inprocess|process|dask")
+    if cfg.planner_sampler not in ("tpe", "gp"):
+        raise ConfigError(f"SearchConfig.planner_sampler must be 'tpe' or 'gp', "
+                          f"got {cfg.planner_sampler!r}")
+    if cfg.fidelity not in ("full", "cheap", "halving"):
+        raise ConfigError(f"SearchConfig.fidelity must be full|cheap|halving, got {cfg.fidelity!r}")
+    if cfg.cheap_fidelity not in ("ppo-short", "imitation"):
+        raise ConfigError(f"SearchConfig.cheap_fidelity must be 'ppo-short' or 'imitation', "
+                          f"got {cfg.cheap_fidelity!r}")
+    if (isinstance(cfg.short_fraction, bool) or not isinstance(cfg.short_fraction, int | float)
+            or not 0.0 < cfg.short_fraction <= 1.0):
+        raise ConfigError(f"SearchConfig.short_fraction must be a fraction in (0, 1], e.g. 0.25; "
+                          f"got {cfg.short_fraction!r}")
+    if not 0.0 < cfg.promote <= 1.0:
+        raise ConfigError(f"SearchConfig.promote must be a fraction in (0, 1], got {cfg.promote!r}")
+    for name in ("novelty_weight", "feature_weight"):
+        if not getattr(cfg, name) >= 0:
+            raise ConfigError(f"SearchConfig.{name} must be >= 0, got {getattr(cfg, name)!r}")
+    if not 0.0 <= cfg.epsilon <= 1.0:
+        raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {cfg.epsilon}")
+    if cfg.eval_timeout_s is not None and not cfg.eval_timeout_s > 0:
+        raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {cfg.eval_timeout_s}")
+    if not cfg.llm_timeout_s > 0:
+        raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {cfg.llm_timeout_s}")
+    if (not isinstance(cfg.initial_evaluations, int) or isinstance(cfg.initial_evaluations, bool)
+            or cfg.initial_evaluations < 0):
+        raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
+                          f"got {cfg.initial_evaluations!r}")
+    normalized = {"llm_channels": _channels(cfg.llm_channels), "arms": _arms(cfg.arms)}
+    names = (cfg.objectives,) if isinstance(cfg.objectives, str) else cfg.objectives
+    normalized["objectives"] = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
+    check_objectives(normalized["objectives"])
+    if cfg.worker_memory_mb is not None and (
+            not isinstance(cfg.worker_memory_mb, int) or isinstance(cfg.worker_memory_mb, bool)
+            or cfg.worker_memory_mb < 0):
+        raise ConfigError(f"SearchConfig.worker_memory_mb must be an integer >= 0 (MB; 0: no limit) or "
+                          f"None (automatic), got {cfg.worker_memory_mb!r}")
+    if cfg.eval_timeout_s is not None and (cfg.workers == 0 or cfg.executor == "inprocess"):
+        raise ConfigError(
+            f"SearchConfig.eval_timeout_s={cfg.eval_timeout_s:g} cannot hold in process (workers=0 or "
+            "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
+            "or 'process', or drop eval_timeout_s")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {cfg.seed!r}")
+    if cfg.dask_address is not None and (not isinstance(cfg.dask_address, str)
+                                          or not cfg.dask_address.strip()):
+        raise ConfigError(f"SearchConfig.dask_address must be a scheduler address such as "
+                          f"'tcp://host:8786' or None, got {cfg.dask_address!r}")
+    if cfg.dask_address is not None and cfg.executor not in ("auto", "dask"):
+        raise ConfigError(f"SearchConfig.dask_address={cfg.dask_address!r} runs evaluations on a Dask "
+                          f"cluster, but executor={cfg.executor!r}; pass executor='dask' "
+                          "(--executor dask) or drop dask_address")
+    if cfg.workers == 0 and (cfg.executor in ("process", "dask") or cfg.dask_address is not None):
+        what = f"executor={cfg.executor!r}" if cfg.dask_address is None else "dask_address"
+        raise ConfigError(f"SearchConfig.{what} needs workers >= 1 (workers=0 evaluates in this "
+                          "process); pass --workers 1 or more")
+    return normalized
+
+
+def _names(value: object, field: str, known: tuple[str, ...], example: str) -> tuple[str, ...]:
+    """A tuple-of-names field as a tuple of known names (a comma-separated string is accepted)."""
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, tuple | list):
+        raise ConfigError(f"SearchConfig.{field} must be names from {known}, got {value!r}")
+    names = tuple(dict.fromkeys(n.strip() for item in items for n in str(item).split(",") if n.strip()))
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ConfigError(f"SearchConfig.{field}: unknown name(s) {bad}; choose from {known} "
+                          f"(e.g. {example})")
+    return names
+
+
+def _channels(value: object) -> tuple[str, ...]:
+    """``llm_channels`` as a tuple of known signal names."""
+    from evo_lacer.evaluate._filter import CHANNELS
+
+    return _names(value, "llm_channels", CHANNELS, "--llm-channels metrics features")
+
+
+def _arms(value: object) -> tuple[str, ...]:
+    """``arms`` as a tuple of known arm names."""
+    from evo_lacer.engine._arms import ARMS
+
+    return _names(value, "arms", ARMS, "--arms edit:random design:llm")
