@@ -28,7 +28,6 @@ id, several in flight), and the designer reflects once every `reflect_every` obs
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -48,7 +47,7 @@ from evo_lacer.engine._edits import (
 )
 from evo_lacer.engine._flat_designs import FLAT_DESIGNS, FlatDesigns
 from evo_lacer.engine._harness import Proposal
-from evo_lacer.engine._optuna_planner import closest_legal
+from evo_lacer.engine._moves import LegalMoves
 from evo_lacer.engine._planner import Planner, rng_from_state, rng_state
 from evo_lacer.engine._population import (
     MISSING_OBJECTIVE,
@@ -74,8 +73,6 @@ from evo_lacer.zoo import Catalog
 
 LINEAGE_KEPT = 8
 """Edits remembered per individual (what repeat_previous repeats)."""
-SITES_CACHED = 256
-"""Trees whose context-free sites are kept (least recently used dropped first)."""
 INSIGHT_LOG = 100
 """Generations whose reflection insights the checkpoint keeps (the designer keeps its own memory)."""
 CONFIGS_KEPT = 64
@@ -105,7 +102,9 @@ class TreeStrategy(Strategy):
         self.edit_maker = EditMaker(transformations=self.transformations, catalog=catalog, task=task,
                                     seed=seed)
         self.catalog = catalog
-        self.inputs = dict(inputs)
+        self.moves = LegalMoves(self.transformations, catalog, inputs, seed=seed,
+                                tournament_size=tournament_size, multi_objective=len(objectives) > 1,
+                                screen_pool=screen_pool)
         self.seeds = list(seeds)
         self.task = task
         self.seed = seed
@@ -123,8 +122,6 @@ class TreeStrategy(Strategy):
         self.screen = screen if screen is not None and screen.variants > 1 else None
         self.trust = trust if trust is not None else AnswerTrust("screen", seed=seed)
         """Whether a screened LLM slot takes the model's answer without the screen (`AnswerTrust`)."""
-        self.screen_pool = screen_pool
-        """plan: the screened children share the parent and plan; parents: each its own parent."""
         self.reflect_every = reflect_every
         """0: reflect at every `observe` (a generation); k: once k candidates were observed."""
         self.unreflected: list[Candidate] = []
@@ -148,9 +145,6 @@ class TreeStrategy(Strategy):
         self.seen: set[str] = set()
         self.flying_configs: dict[int, dict[str, Any]] = {}
         """Whole designs proposed and not yet observed (the steady loop's "this round")."""
-        self._sites: OrderedDict[str, dict[str, list[Site]]] = OrderedDict()
-        """Sites of the context-free transformations by tree hash (parents are picked again and
-        again; the sites of a tree never change). Not state: rebuilt on demand after a resume."""
 
     def _diverse_start(self, n: int) -> list[tuple[Node, str, dict[str, Any]]]:
         """(tree, origin, flat config) of the first generation: seed trees, then the sample."""
@@ -170,28 +164,6 @@ class TreeStrategy(Strategy):
     def multi_objective(self) -> bool:
         return len(self.objectives) > 1
 
-    def _ctx(self, parent: Individual) -> TransformContext:
-        donors = tuple(ind.tree for ind in self.population if ind is not parent)
-        return TransformContext(catalog=self.catalog, inputs=self.inputs,
-                                history=tuple(self.lineage.get(parent.candidate_id, [])), donors=donors)
-
-    def _legal(self, tree: Node, ctx: TransformContext) -> dict[str, list[Site]]:
-        from evo_lacer.transform import legal_moves
-
-        fixed = {n: t for n, t in self.transformations.items() if t.context_free}
-        key = tree_hash(tree, self.catalog)
-        cached = self._sites.get(key)
-        if cached is None:
-            cached = legal_moves(tree, ctx, fixed)
-            self._sites[key] = cached
-            while len(self._sites) > SITES_CACHED:
-                self._sites.popitem(last=False)
-        else:
-            self._sites.move_to_end(key)
-        rest = legal_moves(tree, ctx, {n: t for n, t in self.transformations.items() if n not in fixed})
-        return {n: list(cached[n]) if n in cached else rest[n] for n in self.transformations
-                if n in cached or n in rest}
-
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
         if self.initial_proposed < self.initial_total:
@@ -207,8 +179,8 @@ class TreeStrategy(Strategy):
                 continue
             chosen = select_parent(self.population, tournament_size=self.tournament_size,
                                    multi_objective=self.multi_objective, rng=self.rng)
-            chosen_ctx = self._ctx(chosen)
-            legal_moves = self._legal(chosen.tree, chosen_ctx)
+            chosen_ctx = self.moves.context(chosen, self.population, self.lineage)
+            legal_moves = self.moves.legal(chosen.tree, chosen_ctx)
             if legal_moves:
                 picks.append((arm, chosen, chosen_ctx, legal_moves))
         if not picks:
@@ -242,9 +214,12 @@ class TreeStrategy(Strategy):
                 index += 1
             else:  # screened: the pool edit:random would screen, then an LLM arm's answer, if any
                 plan, cid = next(plans), first_id + i
-                variants = [self.edit_maker.make(*self._variant_parent(parent, ctx, moves, plan, cid, v), cid,
-                                                 index, plan_s, self.random_designer, history, variant=v)
-                            for v in range(self.screen.variants)]
+                variants: list[Proposal] = []
+                for v in range(self.screen.variants):
+                    where = self.moves.variant_parent(self.population, self.lineage, parent, ctx, moves, plan,
+                                                      cid, v)
+                    variants.append(self.edit_maker.make(*where, cid, index, plan_s, self.random_designer,
+                                                         history, variant=v))
                 if feasible and self.designs is not None:
                     variants += self.designs.variants(first_id + i, index)
                 answer, status = self._llm_answer(arm, parent, ctx, moves, plan, cid, index, plan_s, history,
@@ -288,32 +263,6 @@ class TreeStrategy(Strategy):
         if answer.tree is None:
             return None, "no tree"
         return answer, "screened"
-
-    def _variant_parent(self, parent: Individual, ctx: TransformContext, moves: dict[str, list[Site]],
-                        plan: Plan, cid: int, variant: int
-                        ) -> tuple[Individual, TransformContext, dict[str, list[Site]], Plan]:
-        """Parent, context, legal moves and plan of a screened variant: the slot's own for variant 0
-        or ``screen_pool="plan"``; else a tournament parent of its own (seeded by candidate and
-        variant) with the plan mapped to the closest move legal for it."""
-        if variant == 0 or self.screen_pool != "parents":
-            return parent, ctx, moves, plan
-        rng = np.random.default_rng([self.seed, cid, variant, 0x9A7])
-        other = select_parent(self.population, tournament_size=self.tournament_size,
-                              multi_objective=self.multi_objective, rng=rng)
-        if other is parent:
-            return parent, ctx, moves, plan
-        other_ctx = self._ctx(other)
-        other_moves = self._legal(other.tree, other_ctx)
-        if not other_moves:
-            return parent, ctx, moves, plan
-        classes = {t: tuple(sorted({s.klass for s in sites})) for t, sites in other_moves.items()}
-        if plan.site_class:
-            t, klass = closest_legal(plan.transformation, plan.site_class, classes, rng)
-        else:
-            t, klass = plan.transformation, None
-            if t not in classes:
-                t = sorted(classes)[int(rng.integers(0, len(classes)))]
-        return other, other_ctx, other_moves, replace(plan, transformation=t, site_class=klass)
 
     def _fly(self, out: list[Proposal], first_id: int) -> None:
         for i, prop in enumerate(out):

@@ -150,17 +150,17 @@ def test_env_id_uses_the_rl_evaluator(tmp_path) -> None:
 def test_context_free_sites_are_computed_once_per_tree(tmp_path, monkeypatch) -> None:
     from collections import Counter
 
-    import evo_lacer.transform as transform
+    import evo_lacer.engine._moves as moves
 
     calls: Counter[str] = Counter()
-    original = transform.legal_moves
+    original = moves.legal_moves
 
     def counting(tree, ctx, transformations=None):  # type: ignore[no-untyped-def]
         if transformations is not None and "change_parameter" in transformations:
             calls[tree_hash(tree)] += 1
         return original(tree, ctx, transformations)
 
-    monkeypatch.setattr(transform, "legal_moves", counting)
+    monkeypatch.setattr(moves, "legal_moves", counting)
     result = _run(tmp_path, "evolution", budget=12, max_edits=1)  # compound moves visit new trees
     parents_picked = sum(1 for c in result.history if c.parents)
     assert calls and max(calls.values()) == 1 and sum(calls.values()) < parents_picked
@@ -180,8 +180,8 @@ def test_cached_sites_equal_fresh_ones(tmp_path) -> None:
                               seeds=[tree], space=None, backend=None, exchange_sink=None, task="")
     ctx = TransformContext(catalog=catalog, inputs=inputs, donors=(tree,))
     fresh = legal_moves(tree, ctx)
-    assert strategy._legal(tree, ctx) == fresh == strategy._legal(tree, ctx)  # miss, then hit
-    assert list(strategy._legal(tree, ctx)) == list(fresh)  # same transformation order
+    assert strategy.moves.legal(tree, ctx) == fresh == strategy.moves.legal(tree, ctx)  # miss, then hit
+    assert list(strategy.moves.legal(tree, ctx)) == list(fresh)  # same transformation order
 
 
 def test_hybrid_planner_is_told_the_feature_gain(tmp_path) -> None:
