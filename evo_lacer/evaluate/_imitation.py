@@ -59,7 +59,7 @@ from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import CHANNELS, check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import WeightPlan, evaluate_tree, inherit_weights, inheriting_copy
-from evo_lacer.evaluate._rl import sources_text
+from evo_lacer.evaluate._preflight import sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
 
