@@ -2,6 +2,7 @@
 best encoder exported for one's own agent."""
 
 from evo_lacer.runs._export import Exported, best_of_run, export_best, sb3_policy_kwargs
+from evo_lacer.runs._files import TruncatedRecordWarning, read_jsonl
 from evo_lacer.runs._lock import RunLock, StaleLockWarning
 from evo_lacer.runs._report import write_report
 from evo_lacer.runs._store import (
@@ -9,9 +10,7 @@ from evo_lacer.runs._store import (
     FORMAT,
     VERSION,
     RunStore,
-    TruncatedRecordWarning,
     is_run_dir,
-    read_jsonl,
 )
 
 __all__ = [

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from evo_lacer.errors import EvoLacerError, RunStoreError
-from evo_lacer.runs._store import _atomic_write, is_run_dir
+from evo_lacer.runs._files import atomic_write
+from evo_lacer.runs._store import is_run_dir
 from evo_lacer.tree import Node, from_json, node_from_dict, to_json, tree_hash
 
 
@@ -79,7 +80,7 @@ def export_best(run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | N
     ``RUN_DIR/best.json``. Read it back with ``evo_lacer.load_tree`` or `sb3_policy_kwargs`."""
     found = best_of_run(run_dir, candidate)
     target = Path(out) if out is not None else Path(run_dir) / "best.json"
-    _atomic_write(target, to_json(found.tree) + "\n")
+    atomic_write(target, to_json(found.tree) + "\n")
     return target, found
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from evo_lacer.errors import EvoLacerError
 from evo_lacer.evaluate import Feedback, Status
+from evo_lacer.runs._files import atomic_write
 from evo_lacer.runs._report_format import _tree_text
 from evo_lacer.runs._report_llm import _trust_lines
 from evo_lacer.runs._report_rows import _arm_rows
 from evo_lacer.runs._run_record import _fidelity_rank, _Run
-from evo_lacer.runs._store import _atomic_write
 
 HTML = "report.html"
 PROMPT_CHARS = 12_000
@@ -275,5 +275,5 @@ def render_page(data: Mapping[str, Any] | None, live: bool = False) -> str:
 
 def write_html(runs: list[_Run], path: Path) -> Path:
     """Write the self-contained page for `runs` to `path` (atomically)."""
-    _atomic_write(path, render_page(page_data(runs)))
+    atomic_write(path, render_page(page_data(runs)))
     return path

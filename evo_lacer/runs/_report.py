@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evo_lacer.evaluate import Status
+from evo_lacer.runs._files import atomic_write
 from evo_lacer.runs._report_format import _cell, _fmt, _table
 from evo_lacer.runs._report_llm import _llm_check_rows, _llm_rows, _timeout_advice, _trust_lines
 from evo_lacer.runs._report_plot import _plot
@@ -22,7 +23,6 @@ from evo_lacer.runs._report_rows import (
     _waiting_advice,
 )
 from evo_lacer.runs._run_record import _Run, _run_folders, load_runs
-from evo_lacer.runs._store import _atomic_write
 
 REPORT = "report.md"
 PLOT = "best_so_far.png"
@@ -151,5 +151,5 @@ def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[st
     _plot(runs, target / PLOT)
     write_html(runs, target / HTML)
     report = target / REPORT
-    _atomic_write(report, _markdown(runs, PLOT))
+    atomic_write(report, _markdown(runs, PLOT))
     return report

@@ -16,12 +16,10 @@ loses at most the line being written; readers drop such a truncated last line wi
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import json
 import os
 import re
-import tempfile
 import threading
 import warnings
 from datetime import UTC, datetime
@@ -29,6 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from evo_lacer.errors import RunStoreError
+from evo_lacer.runs._files import (
+    atomic_write,
+    read_jsonl,
+    repair_tail,
+)
 
 FORMAT = "evo-lacer/run"
 VERSION = 1
@@ -47,10 +50,6 @@ CANDIDATE_FIELDS: tuple[str, ...] = (
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class TruncatedRecordWarning(RuntimeWarning):
-    """A JSONL log ends with a partial line (the writer was killed); the line was dropped."""
-
-
 def _dumps(obj: Any, what: str) -> str:
     try:
         return json.dumps(obj, sort_keys=False, separators=(",", ":"))
@@ -63,40 +62,6 @@ def _normalized(config: Any) -> Any:
     return json.loads(_dumps(config, "the run config"))
 
 
-def _fsync_dir(path: Path) -> None:
-    """Persist a directory entry (a new or renamed file); a no-op where directories can't be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, text: str, durable: bool = True) -> None:
-    """Write `text` to a temp file next to `path`, fsync it, then rename it over `path`
-    (``durable=False``: no fsync -- still whole after a kill of the process, not after a power cut)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
-
-
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise RunStoreError(
@@ -104,91 +69,6 @@ def _check_name(name: str, what: str) -> str:
             "(no path separators), e.g. 'planner'"
         )
     return name
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSONL log; a missing file is empty, a partial last line is dropped with a warning."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise RunStoreError(f"{path}: cannot be read: {exc}") from None
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    records: list[dict[str, Any]] = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise RunStoreError(
-                f"{path}, line {number}: corrupt record ({exc}); the file was edited or damaged — "
-                "restore it from a backup or delete that line"
-            ) from None
-        if not isinstance(record, dict):
-            raise RunStoreError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
-        records.append(record)
-    if tail.strip():
-        try:
-            record = json.loads(tail)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            warnings.warn(
-                f"{path}, line {len(lines) + 1}: dropped a truncated last record "
-                f"({len(tail)} bytes; the writer was probably killed while writing it)",
-                TruncatedRecordWarning,
-                stacklevel=3,
-            )
-            return records
-        if not isinstance(record, dict):
-            raise RunStoreError(
-                f"{path}, line {len(lines) + 1}: expected a JSON object, got {type(record).__name__}"
-            )
-        records.append(record)
-    return records
-
-
-def _repair_tail(path: Path) -> None:
-    """Make `path` end with a newline before appending: a complete last record gets its newline,
-    a partial one (a kill mid-write) is cut off, so the next record never merges with it."""
-    if not path.exists():
-        return
-    with open(path, "rb") as fh:
-        size = fh.seek(0, os.SEEK_END)
-        if size == 0:
-            return
-        fh.seek(size - 1)
-        if fh.read(1) == b"\n":
-            return
-        cut, chunk = size, 1 << 16
-        while cut > 0:  # walk back to the last newline
-            start = max(0, cut - chunk)
-            fh.seek(start)
-            found = fh.read(cut - start).rfind(b"\n")
-            if found >= 0:
-                cut = start + found + 1
-                break
-            cut = start
-        fh.seek(cut)
-        tail = fh.read()
-    try:
-        complete = isinstance(json.loads(tail), dict)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        complete = False
-    with open(path, "r+b") as fh:
-        if complete:
-            fh.seek(0, os.SEEK_END)
-            fh.write(b"\n")
-        else:
-            warnings.warn(
-                f"{path}: cut a truncated last record ({len(tail)} bytes) before appending",
-                TruncatedRecordWarning,
-                stacklevel=4,
-            )
-            fh.truncate(cut)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 LIBRARIES = ("torch", "numpy", "scipy", "optuna", "deap", "stable-baselines3", "gymnasium",
@@ -287,7 +167,7 @@ class RunStore:
             "config": normalized,
         }
         path.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        atomic_write(path / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         return cls(path, manifest)
 
     @classmethod
@@ -353,7 +233,7 @@ class RunStore:
         target = self._path / name
         with self._lock:
             if name not in self._repaired:
-                _repair_tail(target)
+                repair_tail(target)
                 self._repaired.add(name)
             with open(target, "ab") as fh:
                 fh.write(line)
@@ -396,7 +276,7 @@ class RunStore:
         if not isinstance(state, dict):
             raise RunStoreError(f"state {name!r} must be a dict, got {type(state).__name__}")
         target = self.state_path(name)
-        _atomic_write(target, _dumps(state, f"state {name!r}") + "\n", durable)
+        atomic_write(target, _dumps(state, f"state {name!r}") + "\n", durable)
 
     def load_state(self, name: str) -> dict[str, Any] | None:
         """The last saved state `name`, or None if it was never saved."""
@@ -418,7 +298,7 @@ class RunStore:
     def write_artifact(self, name: str, text: str) -> Path:
         """Replace ``artifacts/NAME`` atomically with `text` (a kill leaves the old or the new file)."""
         target = self.artifact_path(name)
-        _atomic_write(target, text)
+        atomic_write(target, text)
         return target
 
     def artifact_path(self, name: str) -> Path:
