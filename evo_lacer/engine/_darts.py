@@ -7,11 +7,11 @@ order: no unrolled second-order term, no separate validation split -- RL-DARTS u
 loss for both). Then the argmax family of every entry, at its representative setting, is the
 derived architecture, trained from scratch by the harness like any candidate.
 
-A family with a width parameter (`_supernet.width_params`: sources and the fusion) has its own
+A family with a width parameter (`_supernet_space.width_params`: sources and the fusion) has its own
 architecture weights beta over its width options, a second level below alpha: the family's
 candidate is masked by ``sum_i softmax(beta)_i mask_i`` (FBNetV2), beta sits in alpha's optimizer with alpha's
 initialization, and the derived architecture takes, for each entry's argmax family, its argmax
-width option. A source family with a depth parameter (`_supernet.depth_params`) likewise has
+width option. A source family with a depth parameter (`_supernet_space.depth_params`) likewise has
 weights gamma over its depth options (the mix of its weighted exits, ``softmax(gamma)``), in the
 same optimizer, and the derived architecture takes the argmax depth of each entry's argmax family.
 
@@ -36,13 +36,15 @@ from torch import nn
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
-    Params,
     build_supernet,
+    supernet_policy_kwargs,
+)
+from evo_lacer.engine._supernet_space import (
+    Params,
     depth_key,
     derived_config,
     overrides,
     params_json,
-    supernet_policy_kwargs,
     width_key,
 )
 from evo_lacer.evaluate._ppo_hook import PPOTrainer

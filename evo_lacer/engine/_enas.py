@@ -33,16 +33,18 @@ from torch import nn
 from evo_lacer.engine._oneshot import Finalist, OneShotStrategy, one_shot_parts
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._supernet import (
+    SuperNet,
+    build_supernet,
+    supernet_policy_kwargs,
+)
+from evo_lacer.engine._supernet_space import (
     Depths,
     Params,
-    SuperNet,
     Widths,
-    build_supernet,
     depth_key,
     derived_config,
     overrides,
     params_json,
-    supernet_policy_kwargs,
     width_key,
 )
 from evo_lacer.evaluate._envtools import rollout, torch_threads
@@ -74,9 +76,9 @@ depth (the entries whose family has a depth)."""
 
 class Controller:
     """Independent per-decision logits: one categorical over the families of each entry, one over the
-    width options of each family that has a width parameter (`_supernet.width_params`: sources and
+    width options of each family that has a width parameter (`_supernet_space.width_params`: sources and
     the fusion), and one over the depth options of each source family that has a depth parameter
-    (`_supernet.depth_params`)."""
+    (`_supernet_space.depth_params`)."""
 
     def __init__(self, families: dict[str, list[str]], widths: Widths, depths: Depths | None = None) -> None:
         self.families, self.widths, self.depths = families, widths, depths or {}

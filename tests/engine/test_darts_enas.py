@@ -22,7 +22,7 @@ from evo_lacer.api import SearchResult, resume, search
 from evo_lacer.compile import compile_tree
 from evo_lacer.engine._darts import ALPHA_INIT, ALPHA_LR, DartsStrategy
 from evo_lacer.engine._enas import EnasStrategy
-from evo_lacer.engine._supernet import derived_config, representative
+from evo_lacer.engine._supernet_space import derived_config, representative
 from evo_lacer.errors import ConfigError
 from evo_lacer.flat import FlatSpace
 from evo_lacer.runs import RunStore

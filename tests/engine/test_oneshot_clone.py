@@ -14,15 +14,17 @@ from evo_lacer.api import SearchResult, search
 from evo_lacer.compile import sb3_sources
 from evo_lacer.engine._darts import ALPHA_INIT, ALPHA_LR
 from evo_lacer.engine._supernet import (
-    Depth,
     DepthMixed,
-    Width,
     WidthMasked,
     build_supernet,
+    supernet_policy_kwargs,
+)
+from evo_lacer.engine._supernet_space import (
+    Depth,
+    Width,
     depth_params,
     derived_config,
     entry_families,
-    supernet_policy_kwargs,
     width_params,
 )
 from evo_lacer.errors import ConfigError
