@@ -32,7 +32,8 @@ import torch
 
 from evo_lacer.compile import TreeFeaturesExtractor, parameter_count, policy_kwargs_for
 from evo_lacer.evaluate import ppo_defaults
-from evo_lacer.evaluate._envtools import make_env, sb3_view
+from evo_lacer.evaluate._envtools import sb3_view
+from evo_lacer.evaluate._make_env import make_env
 from evo_lacer.tree import Node, branch, encoder, fusion, load_tree, module
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -135,7 +135,7 @@ def print_sources(env: str, options: dict[str, Any]) -> None:
     """How each observation source will be read, and why (before any budget is spent)."""
     from evo_lacer.compile import describe_sources
     from evo_lacer.envs import SourcesWrapper
-    from evo_lacer.evaluate._envtools import FAMILY_WHY, make_env
+    from evo_lacer.evaluate._make_env import FAMILY_WHY, make_env
 
     made = make_env(env, options.get("env_kwargs"), options.get("wrappers", ()), options.get("kinds"))
     try:  # the spaces before SourcesWrapper turned strings into ids say more

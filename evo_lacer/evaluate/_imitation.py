@@ -37,14 +37,10 @@ from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
 from evo_lacer.evaluate._budget import scaled_copy
 from evo_lacer.evaluate._clone_hook import CloneHook, CloneRun, clone_supernet, validation_split
 from evo_lacer.evaluate._envtools import (
-    EnvSpec,
     branch_outputs,
     check_device,
     encoder_statistics,
-    env_facts,
-    env_name,
     eval_seeds,
-    make_env,
     obs_probe_targets,
     own_random_state,
     rollout,
@@ -59,6 +55,7 @@ from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import CHANNELS, check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import WeightPlan, evaluate_tree, inherit_weights, inheriting_copy
+from evo_lacer.evaluate._make_env import EnvSpec, env_facts, env_name, make_env
 from evo_lacer.evaluate._preflight import sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog

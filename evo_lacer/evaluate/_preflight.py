@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import gymnasium as gym
 
 from evo_lacer.errors import EvaluationError
-from evo_lacer.evaluate._envtools import env_name, own_random_state, policy_name, space_summary, torch_threads
+from evo_lacer.evaluate._envtools import own_random_state, policy_name, space_summary, torch_threads
+from evo_lacer.evaluate._make_env import env_name
 from evo_lacer.tree import Node
 
 if TYPE_CHECKING:

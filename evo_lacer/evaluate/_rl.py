@@ -20,15 +20,11 @@ import torch
 from evo_lacer.errors import EvaluationError
 from evo_lacer.evaluate._budget import scaled_copy
 from evo_lacer.evaluate._envtools import (
-    EnvSpec,
     Rollouts,
     branch_outputs,
     check_device,
     encoder_statistics,
-    env_facts,
-    env_name,
     eval_seeds,
-    make_env,
     obs_probe_targets,
     own_random_state,
     policy_name,
@@ -42,6 +38,7 @@ from evo_lacer.evaluate._envtools import (
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import WeightPlan, evaluate_tree, inherit_weights, inheriting_copy
+from evo_lacer.evaluate._make_env import EnvSpec, env_facts, env_name, make_env
 from evo_lacer.evaluate._preflight import check_trains, sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog

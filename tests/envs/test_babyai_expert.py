@@ -7,8 +7,9 @@ import numpy as np
 
 from evo_lacer.envs import BabyAIExpert
 from evo_lacer.envs._babyai import is_babyai
-from evo_lacer.evaluate._envtools import make_env, rollout
+from evo_lacer.evaluate._envtools import rollout
 from evo_lacer.evaluate._experts import auto_expert
+from evo_lacer.evaluate._make_env import make_env
 
 
 def test_the_bot_solves_goto_local_and_is_found_automatically() -> None:
