@@ -20,12 +20,10 @@ hundred gradient steps, and measured on held-out episodes:
 
 from __future__ import annotations
 
-import itertools
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +31,7 @@ import torch
 from gymnasium import spaces
 
 from evo_lacer.errors import EvaluationError
+from evo_lacer.evaluate._bc_data import Dataset, cached_dataset, collect_dataset
 from evo_lacer.evaluate._bc_loss import BCLoss, loss_for
 from evo_lacer.evaluate._budget import scaled_copy
 from evo_lacer.evaluate._clone_hook import CloneHook, CloneRun, clone_supernet, validation_split
@@ -41,17 +40,14 @@ from evo_lacer.evaluate._envtools import (
     check_device,
     encoder_statistics,
     eval_seeds,
-    obs_probe_targets,
     own_random_state,
     rollout,
     sb3_view,
-    stack_obs,
     take_obs,
     torch_threads,
     warm_up,
 )
 from evo_lacer.evaluate._experts import KNOWN_EXPERTS, Expert, auto_expert
-from evo_lacer.evaluate._features import split_indices
 from evo_lacer.evaluate._feedback import Cost, Feedback, Status
 from evo_lacer.evaluate._filter import CHANNELS, check_channels, filter_feedback
 from evo_lacer.evaluate._inherit import WeightPlan, evaluate_tree, inherit_weights, inheriting_copy
@@ -59,26 +55,6 @@ from evo_lacer.evaluate._make_env import EnvSpec, env_facts, env_name, make_env
 from evo_lacer.evaluate._preflight import sources_text
 from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
-
-
-@dataclass
-class Dataset:
-    """Expert (or random) transitions, split by episode into train / held-out rows."""
-
-    obs: Any
-    actions: np.ndarray | None
-    probes: dict[str, np.ndarray]
-    groups: np.ndarray
-    train: np.ndarray
-    test: np.ndarray
-    steps: int
-    seconds: float
-    tensors: dict[str, Any] = field(default_factory=dict)
-    """Per-observation-space tensor versions of ``obs`` (built once per process)."""
-
-
-_DATASETS: OrderedDict[str, Dataset] = OrderedDict()
-_MAX_DATASETS = 4
 
 
 class ImitationEvaluator:
@@ -188,52 +164,18 @@ class ImitationEvaluator:
 
     def dataset(self) -> Dataset:
         """The transitions, collected on first use in this process and cached."""
-        data = _DATASETS.get(self._key)
-        if data is None:
-            data = self._collect()
-            _DATASETS[self._key] = data
-            while len(_DATASETS) > _MAX_DATASETS:
-                _DATASETS.popitem(last=False)
-        _DATASETS.move_to_end(self._key)
-        return data
+        return cached_dataset(self._key, self._collect)
 
     def _collect(self) -> Dataset:
         start = time.perf_counter()
-        rng = np.random.default_rng(self.data_seed)
         env = make_env(self.env, self.env_kwargs, self.wrappers, self.kinds)
         try:
             expert = auto_expert(env) if self.expert == "auto" else self.expert
-            told = getattr(expert, "executed", None)
-            space = env.action_space
-            space.seed(self.data_seed)
-            labels: list[Any] = []
-
-            def act(obs: Any) -> Any:
-                if not callable(expert):
-                    return space.sample()
-                label = np.asarray(expert(obs))
-                labels.append(label)
-                taken: Any = label
-                if isinstance(space, spaces.Box) and self.action_noise > 0:
-                    noisy = label + rng.normal(0.0, self.action_noise, label.shape)
-                    taken = np.clip(noisy, space.low, space.high).astype(space.dtype)
-                elif rng.random() < self.action_noise and not isinstance(space, spaces.Box):
-                    taken = space.sample()
-                if callable(told):
-                    told(taken)
-                return taken
-
-            roll = rollout(env, act, itertools.count(self.data_seed), total_steps=self.dataset_steps)
+            return collect_dataset(env, expert, self.observation_space, seed=self.data_seed,
+                                   steps=self.dataset_steps, action_noise=self.action_noise,
+                                   holdout=self.holdout, start=start)
         finally:
             env.close()
-        groups = np.asarray(roll.groups)
-        train, test = split_indices(len(groups), groups, self.holdout)
-        batch = stack_obs(roll.obs)
-        probes = roll.probe_arrays() or obs_probe_targets(batch, self.observation_space)
-        return Dataset(
-            obs=batch, actions=np.stack(labels) if labels else None, probes=probes, groups=groups,
-            train=train, test=test, steps=roll.steps, seconds=time.perf_counter() - start,
-        )
 
     @property
     def training_steps(self) -> int:
