@@ -13,6 +13,16 @@ if TYPE_CHECKING:
     from evo_lacer.engine._config import SearchConfig
 
 
+CHOICES: dict[str, tuple[str, ...]] = {
+    "screen_noise": ("fixed", "fitted"), "screen_design_source": ("random", "tpe"),
+    "llm_trust": ("auto", "screen", "learned"), "screen_pool": ("plan", "parents"),
+    "loop": ("auto", "generational", "steady"), "steady_survival": ("each", "generation"),
+    "executor": ("auto", "inprocess", "process", "dask"), "planner_sampler": ("tpe", "gp"),
+    "fidelity": ("full", "cheap", "halving"), "cheap_fidelity": ("ppo-short", "imitation"),
+}
+"""The settings that take one of a few names, and those names."""
+
+
 def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     """Raise `ConfigError` on the first bad setting of `cfg`; return its name-list fields
     (``llm_channels``, ``arms``, ``objectives``) as tuples of known names."""
@@ -39,36 +49,11 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     if cfg.screen_kernel not in KERNELS:
         raise ConfigError(f"SearchConfig.screen_kernel must be one of {KERNELS}, "
                           f"got {cfg.screen_kernel!r}")
-    if cfg.screen_noise not in ("fixed", "fitted"):
-        raise ConfigError(f"SearchConfig.screen_noise must be 'fixed' or 'fitted', "
-                          f"got {cfg.screen_noise!r}")
-    if cfg.screen_design_source not in ("random", "tpe"):
-        raise ConfigError(f"SearchConfig.screen_design_source must be 'random' or 'tpe', "
-                          f"got {cfg.screen_design_source!r}")
-    if cfg.llm_trust not in ("auto", "screen", "learned"):
-        raise ConfigError(f"SearchConfig.llm_trust must be 'auto', 'screen' or 'learned', "
-                          f"got {cfg.llm_trust!r}")
-    if cfg.screen_pool not in ("plan", "parents"):
-        raise ConfigError(f"SearchConfig.screen_pool must be 'plan' or 'parents', "
-                          f"got {cfg.screen_pool!r}")
+    for name, allowed in CHOICES.items():
+        if getattr(cfg, name) not in allowed:
+            raise ConfigError(f"SearchConfig.{name} must be {_one_of(allowed)}, got {getattr(cfg, name)!r}")
     if not cfg.arm_cost_weight >= 0:
         raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {cfg.arm_cost_weight!r}")
-    if cfg.loop not in ("auto", "generational", "steady"):
-        raise ConfigError(f"SearchConfig.loop must be 'auto', 'generational' or 'steady', "
-                          f"got {cfg.loop!r}")
-    if cfg.steady_survival not in ("each", "generation"):
-        raise ConfigError(f"SearchConfig.steady_survival must be 'each' or 'generation', "
-                          f"got {cfg.steady_survival!r}")
-    if cfg.executor not in ("auto", "inprocess", "process", "dask"):
-        raise ConfigError(f"SearchConfig.executor {cfg.executor!r} is not auto|inprocess|process|dask")
-    if cfg.planner_sampler not in ("tpe", "gp"):
-        raise ConfigError(f"SearchConfig.planner_sampler must be 'tpe' or 'gp', "
-                          f"got {cfg.planner_sampler!r}")
-    if cfg.fidelity not in ("full", "cheap", "halving"):
-        raise ConfigError(f"SearchConfig.fidelity must be full|cheap|halving, got {cfg.fidelity!r}")
-    if cfg.cheap_fidelity not in ("ppo-short", "imitation"):
-        raise ConfigError(f"SearchConfig.cheap_fidelity must be 'ppo-short' or 'imitation', "
-                          f"got {cfg.cheap_fidelity!r}")
     if (isinstance(cfg.short_fraction, bool) or not isinstance(cfg.short_fraction, int | float)
             or not 0.0 < cfg.short_fraction <= 1.0):
         raise ConfigError(f"SearchConfig.short_fraction must be a fraction in (0, 1], e.g. 0.25; "
@@ -144,3 +129,9 @@ def _arms(value: object) -> tuple[str, ...]:
     from evo_lacer.engine._arms import ARMS
 
     return _names(value, "arms", ARMS, "--arms edit:random design:llm")
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
