@@ -46,7 +46,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import hybrid_budgets  # noqa: E402  (a sibling script: its statistics and plot)
+import budget_report  # noqa: E402  (a sibling module: the grid's statistics and plot)
+import hybrid_budgets  # noqa: E402  (a sibling script: its best-so-far curve)
 import multisource  # noqa: E402
 
 from evo_lacer.llm import LLMReply, LLMRequest  # noqa: E402
@@ -200,17 +201,17 @@ def arm_lines(rows: list[dict[str, Any]], labels: list[str]) -> list[str]:
 
 def report(out: Path, labels: list[str], budget: int) -> str:
     budgets = sorted({b for b in BUDGETS if b < budget} | {budget})
-    rows = hybrid_budgets.expand(hybrid_budgets.load(out / "results.jsonl"), budgets)
+    rows = budget_report.expand(budget_report.load(out / "results.jsonl"), budgets)
     rng = np.random.default_rng(0)
     lines = ["# Would the hybrid use a model that helps? (synthetic task, known fitness)", "",
              "Median best [bootstrap 90%], mean rank, n:", "",
-             *hybrid_budgets.table(rows, TASK, budgets, labels, "best", rng), "",
+             *budget_report.table(rows, TASK, budgets, labels, "best", rng), "",
              "Paired: mean (row - hybrid) over the same seeds [bootstrap 90%], seeds higher / n:", "",
-             *hybrid_budgets.paired_table(rows, TASK, budgets, labels, "hybrid", rng), "",
+             *budget_report.paired_table(rows, TASK, budgets, labels, "hybrid", rng), "",
              f"LLM arms over the budget-{max(budgets)} runs (all seeds):", "",
              *arm_lines([r for r in rows if r["budget"] == max(budgets)], labels)]
     if rows:
-        hybrid_budgets.plot(out, TASK, [r for r in rows if r["budget"] == max(budgets)])
+        budget_report.plot(out, TASK, [r for r in rows if r["budget"] == max(budgets)])
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)
     return text
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     labels = ["hybrid", *(f"hybrid+{m}" + ("" if t == "screen" else f"+{t}") for t in args.trusts
                           for m in args.models), "tpe"]
-    done = {(r["label"], r["seed"]) for r in hybrid_budgets.load(out / "results.jsonl")}
+    done = {(r["label"], r["seed"]) for r in budget_report.load(out / "results.jsonl")}
     if not args.report_only:
         for seed in range(args.seed0, args.seed0 + args.seeds):
             for lb in labels:
