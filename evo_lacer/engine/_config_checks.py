@@ -3,6 +3,9 @@ value and a working fix; the name-list fields come back normalized."""
 
 from __future__ import annotations
 
+import functools
+import typing
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from evo_lacer.engine._population import check_objectives
@@ -13,14 +16,19 @@ if TYPE_CHECKING:
     from evo_lacer.engine._config import SearchConfig
 
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "screen_noise": ("fixed", "fitted"), "screen_design_source": ("random", "tpe"),
-    "llm_trust": ("auto", "screen", "learned"), "screen_pool": ("plan", "parents"),
-    "loop": ("auto", "generational", "steady"), "steady_survival": ("each", "generation"),
-    "executor": ("auto", "inprocess", "process", "dask"), "planner_sampler": ("tpe", "gp"),
-    "fidelity": ("full", "cheap", "halving"), "cheap_fidelity": ("ppo-short", "imitation"),
-}
-"""The settings that take one of a few names, and those names."""
+OWN_CHECKS = ("strategy", "screen_kernel")
+"""Settings annotated as names whose check says more than the names (below)."""
+
+
+@functools.cache
+def choices() -> dict[str, tuple[str, ...]]:
+    """Every other `SearchConfig` setting annotated as a ``Literal`` of names (the command line offers
+    the same), and those names."""
+    from evo_lacer.engine._config import SearchConfig
+
+    hints = typing.get_type_hints(SearchConfig)
+    return {f.name: typing.get_args(hints[f.name]) for f in fields(SearchConfig)
+            if typing.get_origin(hints[f.name]) is typing.Literal and f.name not in OWN_CHECKS}
 
 
 def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
@@ -49,7 +57,7 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     if cfg.screen_kernel not in KERNELS:
         raise ConfigError(f"SearchConfig.screen_kernel must be one of {KERNELS}, "
                           f"got {cfg.screen_kernel!r}")
-    for name, allowed in CHOICES.items():
+    for name, allowed in choices().items():
         if getattr(cfg, name) not in allowed:
             raise ConfigError(f"SearchConfig.{name} must be {_one_of(allowed)}, got {getattr(cfg, name)!r}")
     if not cfg.arm_cost_weight >= 0:
