@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from evo_lacer.engine._arms import ArmBandit
 from evo_lacer.engine._population import MISSING_OBJECTIVE, Individual
 from evo_lacer.engine._records import Candidate, Outcome
+from evo_lacer.engine._trust import AnswerTrust
 from evo_lacer.evaluate import Status, probe_quality
 from evo_lacer.transform import Site
 from evo_lacer.tree import distance
@@ -81,3 +83,20 @@ def beats(cand: Candidate, reference: float | None) -> bool:
     if cand.fitness is None or cand.status in (Status.REJECTED, Status.FAILED, Status.TIMED_OUT):
         return False
     return reference is None or cand.fitness > reference
+
+
+def credit_arms(cands: Sequence[Candidate], population: Sequence[Individual], arms: ArmBandit,
+                trust: AnswerTrust) -> None:
+    """Tell each child's arm whether it beat the population's median (and `trust`, whether the
+    screen's pick or the model's chosen answer did)."""
+    median = median_score(population)
+    for c in cands:
+        arm = c.extra.get("arm")
+        if isinstance(arm, str) and arm in arms.arms:
+            won, better = c.extra.get("llm_won"), beats(c, median)
+            arms.scored(arm, better, c.feedback.cost.seconds if c.evaluated else None,
+                        won_screen=won if isinstance(won, bool) else None)
+            if won is True:
+                trust.answer_scored(arm, better)
+            elif "screen" in c.extra:
+                trust.pick_scored(better)

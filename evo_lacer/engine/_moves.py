@@ -66,6 +66,15 @@ class LegalMoves:
         return {n: list(cached[n]) if n in cached else rest[n] for n in self.transformations
                 if n in cached or n in rest}
 
+    def parent(self, population: Sequence[Individual], lineage: Mapping[int, list[Edit]],
+               rng: np.random.Generator) -> tuple[Individual, TransformContext, Moves]:
+        """A parent by tournament (uniform among NSGA-II survivors), its context and its legal moves
+        (empty when it has none)."""
+        chosen = select_parent(population, tournament_size=self.tournament_size,
+                               multi_objective=self.multi_objective, rng=rng)
+        ctx = self.context(chosen, population, lineage)
+        return chosen, ctx, self.legal(chosen.tree, ctx)
+
     def variant_parent(self, population: Sequence[Individual], lineage: Mapping[int, list[Edit]],
                        parent: Individual, ctx: TransformContext, moves: Moves, plan: Plan, cid: int,
                        variant: int) -> tuple[Individual, TransformContext, Moves, Plan]:
@@ -75,13 +84,8 @@ class LegalMoves:
         if variant == 0 or self.screen_pool != "parents":
             return parent, ctx, moves, plan
         rng = np.random.default_rng([self.seed, cid, variant, 0x9A7])
-        other = select_parent(population, tournament_size=self.tournament_size,
-                              multi_objective=self.multi_objective, rng=rng)
-        if other is parent:
-            return parent, ctx, moves, plan
-        other_ctx = self.context(other, population, lineage)
-        other_moves = self.legal(other.tree, other_ctx)
-        if not other_moves:
+        other, other_ctx, other_moves = self.parent(population, lineage, rng)
+        if other is parent or not other_moves:
             return parent, ctx, moves, plan
         classes = {t: tuple(sorted({s.klass for s in sites})) for t, sites in other_moves.items()}
         if plan.site_class:

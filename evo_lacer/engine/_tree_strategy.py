@@ -1,18 +1,17 @@
 """Tree strategies (hybrid, evolution, llmastool): a DEAP population evolved by transformations
 that a planner chooses and a designer fills.
 
-Start: a diverse first population -- the user's seed trees, a Latin-hypercube sample of the flat
-per-source space and, for hybrid with an LLM, whole designs the LLM proposes from the task
-description -- evaluated before any edit (they count against the budget like any evaluation).
+Start: a diverse first population (`DiverseStart`), evaluated before any edit.
 
 Then one generation: per child an *arm* is drawn (`ArmBandit`: a planned edit filled at random,
 the same filled by the LLM, or a whole LLM design); edit children select a parent (tournament,
 or uniform among NSGA-II survivors), the planner plans a transformation, a site class and a
 number of edits among the parent's legal moves, the designer picks the site and fills the slots,
-and further random legal edits follow for a compound move. With a screen (hybrid) each slot draws
-several children and evaluates the one its model expects most of; an LLM arm's answer (its edit,
-or its whole design) is one more child after the random fills, never in their place, and an answer
-that fell back is left out -- so a model whose answers the screen passes over changes nothing
+and further random legal edits follow for a compound move. With a screen (hybrid, `SlotScreen`)
+each slot draws several children and evaluates the one its model expects most of; an LLM arm's
+answer (its edit, or its whole design) is one more child after the random fills, never in their
+place, and an answer that fell back is left out -- so a model whose answers the screen passes over
+changes nothing
 (with ``llm_trust="learned"``, `AnswerTrust` may also take an answer unscreened, once the model's
 answers have done better than the screen's picks).
 After evaluation the planner is told each outcome (improvement over the parent, novelty vs. the
@@ -39,10 +38,9 @@ from evo_lacer.engine._designer import Designer, RandomDesigner
 from evo_lacer.engine._edit_maker import EditMaker
 from evo_lacer.engine._edits import (
     Edit,
-    beats,
+    credit_arms,
     edit_from_dict,
     edit_to_dict,
-    median_score,
     outcome_of,
 )
 from evo_lacer.engine._flat_designs import FLAT_DESIGNS, FlatDesigns
@@ -57,18 +55,19 @@ from evo_lacer.engine._population import (
     infeasible_values,
     make_fitness,
     objective_values,
-    select_parent,
     survive,
 )
 from evo_lacer.engine._records import Candidate, Plan
 from evo_lacer.engine._screen import Screen, tree_features
+from evo_lacer.engine._slot_screen import Screened, SlotScreen
+from evo_lacer.engine._start import DiverseStart
 from evo_lacer.engine._strategy import Strategy
 from evo_lacer.engine._trust import AnswerTrust
 from evo_lacer.engine._whole_designer import FlatSpaceLike, WholeDesigner
 from evo_lacer.evaluate import Feedback
 from evo_lacer.signals import Signal
 from evo_lacer.transform import Site, Transformation, TransformContext
-from evo_lacer.tree import Node, tree_hash
+from evo_lacer.tree import Node
 from evo_lacer.zoo import Catalog
 
 LINEAGE_KEPT = 8
@@ -119,7 +118,8 @@ class TreeStrategy(Strategy):
         self.designs = designs if space is not None else None
         """Whole designs of the flat space: the screen's global candidates and the ``design:tpe``
         arm's (`FlatDesigns`; its TPE study is told every flat design's outcome)."""
-        self.screen = screen if screen is not None and screen.variants > 1 else None
+        screened = screen is not None and screen.variants > 1
+        self.screen = SlotScreen(screen, catalog, self.designs) if screen is not None and screened else None
         self.trust = trust if trust is not None else AnswerTrust("screen", seed=seed)
         """Whether a screened LLM slot takes the model's answer without the screen (`AnswerTrust`)."""
         self.reflect_every = reflect_every
@@ -129,11 +129,10 @@ class TreeStrategy(Strategy):
         """0: select survivors at every `observe` (a generation); k: once the population is full,
         once k children were observed (they wait in `offspring`, not yet parents)."""
         self.offspring: list[Individual] = []
-        self.start = self._diverse_start(initial_designs)
-        self.llm_initial = llm_initial_designs if whole is not None else 0
+        self.start = DiverseStart(self.seeds, space, initial_designs, seed=seed, whole=whole,
+                                  llm_designs=llm_initial_designs)
         self.rng = np.random.default_rng([seed, 0xE70])
         self.started = False
-        self.initial_proposed = 0
         self.population: list[Individual] = []
         self.lineage: dict[int, list[Edit]] = {}
         self.recent: list[Candidate] = []
@@ -146,28 +145,16 @@ class TreeStrategy(Strategy):
         self.flying_configs: dict[int, dict[str, Any]] = {}
         """Whole designs proposed and not yet observed (the steady loop's "this round")."""
 
-    def _diverse_start(self, n: int) -> list[tuple[Node, str, dict[str, Any]]]:
-        """(tree, origin, flat config) of the first generation: seed trees, then the sample."""
-        out: list[tuple[Node, str, dict[str, Any]]] = [(s, "seed", {}) for s in self.seeds]
-        if n > 0 and self.space is not None:
-            sample = getattr(self.space, "latin_sample", None)
-            rng = np.random.default_rng([self.seed, 0x1A7])
-            configs = sample(n, rng) if callable(sample) else [self.space.sample(rng) for _ in range(n)]
-            out += [(self.space.to_tree(c), "initial", dict(c)) for c in configs]
-        return out
-
-    @property
-    def initial_total(self) -> int:
-        return len(self.start) + self.llm_initial
-
     @property
     def multi_objective(self) -> bool:
         return len(self.objectives) > 1
 
     # --- propose -------------------------------------------------------------------------
     def propose(self, n: int, generation: int, first_id: int) -> list[Proposal]:
-        if self.initial_proposed < self.initial_total:
-            return self._propose_start(n, first_id)
+        if not self.start.done:
+            first = self.start.propose(n, first_id, list(self.flying_configs.values()), self.configs)
+            self._fly(first, first_id)
+            return first
         if not self.population:
             return []
         start = time.perf_counter()
@@ -177,10 +164,7 @@ class TreeStrategy(Strategy):
             if arm == DESIGN_TPE or (arm == DESIGN_LLM and self.screen is None):
                 picks.append((arm, None, None, None))
                 continue
-            chosen = select_parent(self.population, tournament_size=self.tournament_size,
-                                   multi_objective=self.multi_objective, rng=self.rng)
-            chosen_ctx = self.moves.context(chosen, self.population, self.lineage)
-            legal_moves = self.moves.legal(chosen.tree, chosen_ctx)
+            chosen, chosen_ctx, legal_moves = self.moves.parent(self.population, self.lineage, self.rng)
             if legal_moves:
                 picks.append((arm, chosen, chosen_ctx, legal_moves))
         if not picks:
@@ -193,7 +177,7 @@ class TreeStrategy(Strategy):
         plan_s = (time.perf_counter() - start) / len(picks)
         out: list[Proposal] = []
         this_round: list[dict[str, Any]] = list(self.flying_configs.values())
-        screened: list[tuple[int, list[Proposal], float]] = []
+        screened: list[Screened] = []
         # whole designs join the screen only once there is a feasible tree to improve on: a search
         # walking back under a limit (max_params, latency) does it by editing its smallest trees
         feasible = self._has_feasible()
@@ -206,7 +190,8 @@ class TreeStrategy(Strategy):
                 assert self.designs is not None
                 prop = self.designs.design_tpe(self.rng)
             elif parent is None or ctx is None or moves is None:
-                prop = self._design_whole(first_id + i, this_round, origin=DESIGN_LLM)
+                assert self.whole is not None
+                prop = self.whole.design(first_id + i, self.configs, this_round, origin=DESIGN_LLM)
             elif self.screen is None:
                 designer = self.designer if arm == EDIT_LLM else self.random_designer
                 prop = self.edit_maker.make(parent, ctx, moves, next(plans), first_id + i, index, plan_s,
@@ -226,7 +211,7 @@ class TreeStrategy(Strategy):
                                                   this_round)
                 index += 1
                 if answer is not None and self.trust.trusts(arm):  # taken as it is, unscreened
-                    self._retire(variants)
+                    self.screen.retire(variants)
                     prop, status = replace(answer, propose_s=time.perf_counter() - t0), "trusted"
                     prop.extra = {**prop.extra, "llm_won": True}
                 else:
@@ -239,7 +224,8 @@ class TreeStrategy(Strategy):
             self.arms.spent(arm, plan_s + time.perf_counter() - t0)
             out.append(prop)
         if screened:
-            self._screen(out, screened)
+            assert self.screen is not None
+            self.screen.choose(out, screened, seen=self.seen, observed=self.observed, rng=self.rng)
         self._fly(out, first_id)
         return out
 
@@ -254,7 +240,8 @@ class TreeStrategy(Strategy):
             answer = self.edit_maker.make(parent, ctx, moves, plan, cid, index, plan_s, self.designer,
                                           history)
         elif arm == DESIGN_LLM:  # told to the planner as its slot's plan when chosen, as a flat draw is
-            whole = self._design_whole(cid, this_round, origin=DESIGN_LLM)
+            assert self.whole is not None
+            whole = self.whole.design(cid, self.configs, this_round, origin=DESIGN_LLM)
             answer = replace(whole, extra={**whole.extra, "plan_index": index})
         else:
             return None, ""
@@ -269,71 +256,6 @@ class TreeStrategy(Strategy):
             if prop.choice and prop.transformation in FLAT_DESIGNS:
                 self.flying_configs[first_id + i] = dict(prop.choice)
 
-    def _screen(self, out: list[Proposal], screened: list[tuple[int, list[Proposal], float]]) -> None:
-        """Replace each screened slot's proposal by the variant the screen picks: among the variants
-        that made a tree (new trees first, then repeats of evaluated ones), by expected improvement."""
-        assert self.screen is not None
-        t0 = time.perf_counter()
-        slots: list[list[Proposal]] = []
-        for _, variants, _ in screened:
-            unique: dict[str, Proposal] = {}
-            for p in variants:
-                if p.tree is not None:
-                    unique.setdefault(tree_hash(p.tree, self.catalog), p)
-            fresh = [p for h, p in unique.items() if h not in self.seen]
-            slots.append(fresh or list(unique.values()))
-        picks = self.screen.choose([[p.tree for p in slot if p.tree is not None] for slot in slots],
-                                   self.observed, self.rng)
-        per_slot = (time.perf_counter() - t0) / len(screened)
-        for (pos, variants, made_s), slot, (i, said) in zip(screened, slots, picks, strict=True):
-            chosen = slot[i] if i >= 0 else variants[0]
-            self._retire([p for p in variants if p is not chosen])
-            info = {"variants": len(variants), "distinct": len(slot), **said}
-            arm = out[pos].extra["arm"]
-            credit = {"llm_won": chosen.designer == "llm" and not chosen.fell_back,
-                      "llm_answer": out[pos].extra.get("llm_answer", "")} if arm in LLM_ARMS else {}
-            out[pos] = replace(chosen, propose_s=made_s + per_slot,
-                               extra={**chosen.extra, "arm": arm, "origin": out[pos].extra["origin"],
-                                      "screen": info, **credit})
-
-    def _retire(self, unchosen: list[Proposal]) -> None:
-        """Unchosen TPE suggestions among a screen's pool: kept for later screens or discarded."""
-        if self.designs is not None:
-            self.designs.keep_or_discard(unchosen)
-
-    def _propose_start(self, n: int, first_id: int) -> list[Proposal]:
-        out: list[Proposal] = []
-        this_round: list[dict[str, Any]] = list(self.flying_configs.values())
-        for i in range(min(n, self.initial_total - self.initial_proposed)):
-            k = self.initial_proposed + i
-            if k < len(self.start):
-                tree, origin, config = self.start[k]
-                out.append(Proposal(tree=tree, transformation=origin, designer=origin, choice=config,
-                                    extra={"origin": origin}))
-                if config:
-                    this_round.append(config)
-            else:
-                out.append(self._design_whole(first_id + i, this_round, origin="initial:llm"))
-        self.initial_proposed += len(out)
-        self._fly(out, first_id)
-        return out
-
-    def _design_whole(self, cid: int, this_round: list[dict[str, Any]], *, origin: str) -> Proposal:
-        """A whole design from the LLM (LACER's move), told the designs of this round so far."""
-        assert self.whole is not None and self.space is not None
-        start = time.perf_counter()
-        try:
-            config, fell_back, extra = self.whole.propose(cid, self.configs, this_round)
-            this_round.append(config)
-            tree: Node | None = self.space.to_tree(config)
-            error = ""
-        except Exception as exc:  # a space bug must not stop the search
-            config, fell_back, extra = {}, True, {}
-            tree, error = None, f"whole design failed: {type(exc).__name__}: {exc}"
-        return Proposal(tree=tree, transformation="llm_design", designer="llm", choice=config,
-                        fell_back=fell_back, error=error, propose_s=time.perf_counter() - start,
-                        extra={**extra, "origin": origin})
-
     # --- observe -------------------------------------------------------------------------
     def observe(self, candidates: Sequence[Candidate]) -> None:
         cands = sorted(candidates, key=lambda c: c.id)
@@ -347,17 +269,7 @@ class TreeStrategy(Strategy):
             self.planner.tell([outcome_of(c, self.population) for c in told], keys=[c.id for c in told])
         elif self.planner.pending is not None and not flying:  # asked without keys (an older checkpoint)
             self.planner.tell([outcome_of(c, self.population) for c in planned])
-        median = median_score(self.population)
-        for c in cands:
-            arm = c.extra.get("arm")
-            if isinstance(arm, str) and arm in self.arms.arms:
-                won, better = c.extra.get("llm_won"), beats(c, median)
-                self.arms.scored(arm, better, c.feedback.cost.seconds if c.evaluated else None,
-                                 won_screen=won if isinstance(won, bool) else None)
-                if won is True:
-                    self.trust.answer_scored(arm, better)
-                elif "screen" in c.extra:
-                    self.trust.pick_scored(better)
+        credit_arms(cands, self.population, self.arms, self.trust)
         new = []
         if self.designs is not None:
             self.designs.tell(cands)
@@ -384,13 +296,13 @@ class TreeStrategy(Strategy):
                 self.configs = [*self.configs, (dict(c.choice), c.feedback)][-CONFIGS_KEPT:]
         self._select(new)
         starting = not self.started
-        if starting and not self.population and self.initial_proposed >= self.initial_total:
+        if starting and not self.population and self.start.done:
             # Every design of the start failed or was rejected: evolve from those trees anyway.
             self.population = [self._infeasible(c) for c in cands if c.tree is not None]
         alive = {ind.candidate_id for ind in self.population + self.offspring}
         self.lineage = {k: v for k, v in self.lineage.items() if k in alive}
         self._reflect(cands)
-        self.started = self.initial_proposed >= self.initial_total
+        self.started = self.start.done
         self.recent = (self.recent + [c for c in cands if "arm" in c.extra])[-self.history_kept:]
 
     def _has_feasible(self) -> bool:
@@ -432,7 +344,7 @@ class TreeStrategy(Strategy):
     # --- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "strategy": self.name, "started": self.started, "initial_proposed": self.initial_proposed,
+            "strategy": self.name, "started": self.started, "initial_proposed": self.start.proposed,
             "rng": rng_state(self.rng),
             "population": [individual_to_dict(ind) for ind in self.population],
             "offspring": [individual_to_dict(ind) for ind in self.offspring],
@@ -450,7 +362,7 @@ class TreeStrategy(Strategy):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.started = bool(state["started"])
-        self.initial_proposed = int(state.get("initial_proposed", self.initial_total if self.started else 0))
+        self.start.proposed = int(state.get("initial_proposed", self.start.total if self.started else 0))
         self.rng = rng_from_state(state["rng"])
         self.population = [individual_from_dict(p) for p in state["population"]]
         self.offspring = [individual_from_dict(p) for p in state.get("offspring", [])]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
+from evo_lacer.engine._harness import Proposal
 from evo_lacer.engine._llm_client import LLMClient
 from evo_lacer.engine._prompts import SYSTEM_CONFIG, config_prompt
 from evo_lacer.engine._strategy import candidate_rng, candidate_seed
@@ -96,6 +98,24 @@ class WholeDesigner:
         self.differs += int(differs)
         extra = {"llm_error": error, "differs_from_random": differs, "repeat_moved": repeated}
         return config, fell_back, extra
+
+    def design(self, cid: int, history: History, this_round: list[dict[str, Any]], *, origin: str
+               ) -> Proposal:
+        """`propose` as a tree strategy's proposal (its ``design:llm`` arm and its LLM start), told
+        the designs of this round so far (`this_round` grows by it). A design the space cannot
+        build is a proposal without a tree, recorded as failed: a space bug must not stop the search."""
+        start = time.perf_counter()
+        try:
+            config, fell_back, extra = self.propose(cid, history, this_round)
+            this_round.append(config)
+            tree: Node | None = self.space.to_tree(config)
+            error = ""
+        except Exception as exc:
+            config, fell_back, extra = {}, True, {}
+            tree, error = None, f"whole design failed: {type(exc).__name__}: {exc}"
+        return Proposal(tree=tree, transformation="llm_design", designer="llm", choice=config,
+                        fell_back=fell_back, error=error, propose_s=time.perf_counter() - start,
+                        extra={**extra, "origin": origin})
 
     def _unseen_neighbour(self, config: dict[str, Any], seen: set[str],
                           rng: np.random.Generator) -> dict[str, Any]:
