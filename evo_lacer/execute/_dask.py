@@ -38,7 +38,7 @@ from evo_lacer.execute._base import (
     run_job,
     timed_out,
 )
-from evo_lacer.execute._process import default_memory_mb
+from evo_lacer.execute._worker import default_memory_mb
 from evo_lacer.tree import Node
 
 try:

@@ -9,30 +9,24 @@ a sentinel per worker and waits on all of them at once, so it can
 - notice a worker that died (segfault, ``os._exit``) and yield FAILED naming its exit code.
 
 Workers start with the ``forkserver`` method where the platform has it, else ``spawn`` (both
-are safe with threads in the parent, unlike ``fork``). The fork server preloads this module and
-`evo_lacer._worker_warm` (torch, the search API, the zoo), so a new worker, or the replacement
-for a killed one, is a fork of a warm process (~0.1 s) rather than a fresh interpreter importing
-torch (seconds): measured here, 5 crash-and-replace cycles took 5 s with forkserver and 28 s
-with spawn. As with any such pool, a script using it needs the ``if __name__ == "__main__":``
-guard. Each worker calls
-``torch.set_num_threads(1)`` so that N workers use N cores.
+are safe with threads in the parent, unlike ``fork``). The fork server preloads the workers'
+module (`evo_lacer.execute._worker`) and `evo_lacer._worker_warm` (torch, the search API, the
+zoo), so a new worker, or the replacement for a killed one, is a fork of a warm process (~0.1 s)
+rather than a fresh interpreter importing torch (seconds): measured here, 5 crash-and-replace
+cycles took 5 s with forkserver and 28 s with spawn. As with any such pool, a script using it
+needs the ``if __name__ == "__main__":`` guard. Each worker calls ``torch.set_num_threads(1)`` so
+that N workers use N cores.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import math
 import multiprocessing
 import multiprocessing.forkserver
 import multiprocessing.util  # its exit hook (joins children) is registered first, so ours runs before it
-import os
 import pickle
-import resource
-import signal
-import sys
-import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
@@ -44,128 +38,20 @@ from typing import Any
 from evo_lacer.errors import ConfigError, EvaluationError
 from evo_lacer.evaluate import Cost, Evaluator, Feedback, Status
 from evo_lacer.execute._base import (
-    MEMORY_LIMIT_ENV,
     ExecutorBase,
     Job,
     check_jobs,
     describe_exit,
     last_line,
-    one_thread_per_worker,
-    run_job,
 )
 from evo_lacer.execute._pool_stream import PoolStream
-from evo_lacer.zoo._procs import become_subreaper, descendants, kill_tree
+from evo_lacer.execute._worker import WORKER_MODULE, default_memory_mb, worker_main
+from evo_lacer.zoo._procs import kill_tree
 
-WORKER_MODULE = __name__
 PRELOAD = (WORKER_MODULE, "evo_lacer._worker_warm")
 """What the fork server imports before it forks workers (see `evo_lacer._worker_warm`)."""
-_PR_SET_PDEATHSIG = 1
 MAX_START_FAILURES = 3
 """Workers that die before they are ready, in a row, before the pool gives up."""
-
-
-def _die_with_parent(lifeline: Connection) -> None:
-    """End this worker and its process group when the search process dies, however it dies.
-
-    The search holds the other end of `lifeline` and never writes to it: the read returns (EOF)
-    only when the search is gone -- kill -9 included. Where Linux allows it, the kernel also
-    sends SIGKILL when the parent (the fork server) dies (``PR_SET_PDEATHSIG``).
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-    def watch() -> None:
-        with contextlib.suppress(BaseException):
-            lifeline.recv()
-        for pid in descendants(os.getpid()):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="evo-lacer-lifeline", daemon=True).start()
-
-
-def _limit_memory(memory_mb: int) -> None:
-    """Cap this worker's data memory (heap and private writable mappings: ``RLIMIT_DATA``) at what
-    its imports use plus `memory_mb` MB, so an evaluation over it fails (MemoryError, torch's
-    allocator error) instead of the machine swapping. Shared libraries and reserved but unwritable
-    address space (CUDA's) do not count, unlike ``RLIMIT_AS``, used only where DATA is missing."""
-    kind = getattr(resource, "RLIMIT_DATA", None) if sys.platform.startswith("linux") else None
-    base = vm_bytes("VmData") if kind is not None else vm_bytes("VmSize")
-    kind = kind if kind is not None else getattr(resource, "RLIMIT_AS", None)
-    if memory_mb <= 0 or kind is None:
-        return
-    limit = base + memory_mb * 2**20
-    with contextlib.suppress(ValueError, OSError):
-        hard = resource.getrlimit(kind)[1]
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(kind, (limit, hard))
-        os.environ[MEMORY_LIMIT_ENV] = str(memory_mb)
-
-
-def vm_bytes(field: str) -> int:
-    """A size of this process from ``/proc/self/status`` (``VmData``, ``VmSize``; 0 where missing)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def default_memory_mb(workers: int) -> int:
-    """The automatic per-worker memory limit: 80% of this machine's memory shared among `workers`."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
-    return max(256, int(0.8 * total / max(1, workers)) // 2**20)
-
-
-def _worker_main(conn: Connection, lifeline: Connection | None = None, memory_mb: int = 0) -> None:
-    """Worker loop: load the evaluator when sent, evaluate jobs, report back; exit on EOF."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides how to stop
-    if hasattr(os, "setpgrp"):
-        os.setpgrp()  # its own process group, so a kill also takes the evaluator's subprocesses
-    if lifeline is not None:
-        _die_with_parent(lifeline)
-    become_subreaper()
-    one_thread_per_worker()
-    _limit_memory(memory_mb)
-    evaluator: Any = None
-    load_error = "no evaluator was sent to the worker"
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message[0] == "stop":
-            return
-        if message[0] == "evaluator":
-            try:
-                evaluator = pickle.loads(message[2])
-            except Exception as exc:
-                evaluator = None
-                load_error = f"could not unpickle the evaluator in the worker: {last_line(exc)}"
-            continue
-        _, job_id, tree, seed = message
-        conn.send(("started", job_id))
-        if evaluator is None:
-            feedback = Feedback.failure(Status.FAILED, load_error)
-        else:
-            feedback = run_job(evaluator, tree, seed)
-        try:
-            conn.send(("done", job_id, feedback.to_dict()))
-        except (TypeError, AttributeError, pickle.PicklingError) as exc:
-            error = f"the evaluator's feedback could not be sent back: {last_line(exc)}"
-            conn.send(("done", job_id, Feedback.failure(Status.FAILED, error, feedback.cost).to_dict()))
 
 
 @dataclass(eq=False)
@@ -223,13 +109,14 @@ class ProcessPoolExecutor(ExecutorBase):
     Args:
         workers: number of worker processes (>= 1).
         context: multiprocessing start method, ``"forkserver"`` or ``"spawn"``; None picks
-            forkserver where available. Using forkserver adds this module to the fork server's
+            forkserver where available. Using forkserver adds the workers' module to the fork server's
             preload list (effective only before the fork server first starts).
         start_timeout_s: how long a new worker may take to import its modules and report ready.
         memory_mb: memory (MB) each worker may allocate beyond its start-up imports (see
-            `_limit_memory`); an evaluation over it fails. None: `default_memory_mb`; 0: no limit.
+            `evo_lacer.execute._worker.limit_memory`); an evaluation over it fails. None:
+            `default_memory_mb`; 0: no limit.
 
-    Workers die with the search process, whatever kills it (see `_die_with_parent`).
+    Workers die with the search process, whatever kills it (see `evo_lacer.execute._worker`).
     """
 
     def __init__(self, workers: int = 2, *, context: str | None = None,
@@ -314,7 +201,7 @@ class ProcessPoolExecutor(ExecutorBase):
     def _spawn(self) -> None:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         life_read, life_keep = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_worker_main, args=(child_conn, life_read, self.memory_mb),
+        proc = self._ctx.Process(target=worker_main, args=(child_conn, life_read, self.memory_mb),
                                  name=f"evo-lacer-worker-{len(self._workers)}")
         proc.start()
         child_conn.close()
