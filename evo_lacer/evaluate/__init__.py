@@ -16,7 +16,8 @@ from evo_lacer.evaluate._filter import CHANNELS, SIGNALS, check_channels, check_
 from evo_lacer.evaluate._function import FitnessRecord, FunctionEvaluator
 from evo_lacer.evaluate._imitation import ImitationEvaluator, auto_expert
 from evo_lacer.evaluate._ppo_hook import PPOTrainer
-from evo_lacer.evaluate._rl import SHORT_PPO, RLEvaluator, ppo_defaults
+from evo_lacer.evaluate._ppo_runs import ppo_defaults
+from evo_lacer.evaluate._rl import SHORT_PPO, RLEvaluator
 
 __all__ = [
     "CHANNELS",
