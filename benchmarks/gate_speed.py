@@ -19,6 +19,7 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ def run(chains: int, steps: int, batch_size: int, latency_runs: int, seed: int) 
     rows: list[dict] = []
     outcomes: Counter = Counter()
     for _ in range(chains):
-        tree, history = seed_tree(), ()
+        tree, history = seed_tree(), cast(tuple[Any, ...], ())
         for _ in range(steps):
             start = time.perf_counter()
             ctx = TransformContext(catalog, inputs, history=history, donors=(seed_tree(),))

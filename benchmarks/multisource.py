@@ -23,6 +23,8 @@ The task was written for the hybrid benchmark and never used to tune any strateg
 
 from __future__ import annotations
 
+from typing import cast
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -87,7 +89,7 @@ def train_and_score(module: torch.nn.Module, obs: dict[str, torch.Tensor], y: to
                     names: tuple[str, ...]) -> FitnessRecord:
     """Train `module` + a linear head for `STEPS` Adam steps on the first `TRAIN` samples; fitness =
     the mean held-out R² (clamped at -1) over the targets on the next `TEST` (one per name)."""
-    head = torch.nn.Linear(int(module.features_dim), y.shape[1])
+    head = torch.nn.Linear(int(cast(int, module.features_dim)), y.shape[1])
     params = [*module.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=3e-3)
     gen = torch.Generator().manual_seed(0)

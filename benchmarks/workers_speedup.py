@@ -21,6 +21,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gymnasium import spaces
 
@@ -34,7 +35,7 @@ OUT = Path(__file__).resolve().parent / "out"
 class BurnEvaluator:
     """Fixed CPU work per job (no sleeping, no I/O), so contention shows up as time."""
 
-    observation_space = spaces.Box(-1.0, 1.0, (1,))
+    observation_space: spaces.Space[Any] = spaces.Box(-1.0, 1.0, (1,))
 
     def __init__(self, iterations: int) -> None:
         self.iterations = iterations
