@@ -49,7 +49,7 @@ def machine() -> str:
     return f"{platform.node()}|{cpu}|torch {torch.__version__}|numpy {numpy.__version__}"
 
 
-TASK_SOURCES = ("multisource.py", "devtask.py")
+TASK_SOURCES = ("multisource.py", "devtask.py", "warehouse.py")
 """The benchmark modules an evaluation runs (the supervised tasks' data and fitness); the ring's
 evaluator is the package's own, with its settings in the task's name."""
 

@@ -27,6 +27,8 @@ Tasks (every strategy gets the same evaluator, budget and seeds; search seeds ``
 - ``devtask`` (``--tasks devtask``, not in the default grid): ``benchmarks/devtask.py`` -- a third
   supervised multi-source task for developing the hybrid (with seeds ``--seed0 100`` and up), so
   that the report's tasks and seeds stay untouched by tuning.
+- ``warehouse`` (``--tasks warehouse``, not in the default grid): ``benchmarks/warehouse.py`` -- a
+  held-out supervised multi-source task written after every strategy default was fixed.
 
 Per task and budget it prints the median best fitness (the search's own, and -- `--reeval K`,
 default 3, see ``reeval.py`` -- its returned encoder re-evaluated on K held-out seeds, with the
@@ -75,6 +77,10 @@ def make_task(task: str, device: str = "cpu") -> dict[str, Any]:
         import devtask
 
         return {"fitness": devtask.fitness, "observation_space": devtask.SPACE}
+    if task == "warehouse":  # held out: written after every default was fixed (see warehouse.py)
+        import warehouse
+
+        return {"fitness": warehouse.fitness, "observation_space": warehouse.SPACE}
     if task in ("ring", "ring-large"):
         from evo_lacer.compare._comparison import RING_ID, RING_TASK
         from evo_lacer.evaluate import ImitationEvaluator
@@ -85,7 +91,7 @@ def make_task(task: str, device: str = "cpu") -> dict[str, Any]:
                                        rollout_episodes=0, feature_samples=256, task=RING_TASK,
                                        device=device)
         return {"evaluator": evaluator}
-    raise SystemExit(f"unknown task {task!r}; choose ring, ring-large, multisource or devtask")
+    raise SystemExit(f"unknown task {task!r}; choose ring, ring-large, multisource, warehouse or devtask")
 
 
 def task_evaluator(task: str, device: str = "cpu") -> Any:

@@ -82,23 +82,35 @@ def test_the_returned_encoder_is_the_best_of_the_first_b_evaluations() -> None:
 
 
 @pytest.mark.slow  # a benchmark script's run: the default run stays short, CI runs it
-def test_the_development_task_scores_architectures_apart() -> None:
-    """benchmarks/devtask.py: six targets, and the encoder's architecture changes the score."""
-    code = """
+@pytest.mark.parametrize("task", ["devtask", "warehouse"])
+def test_the_supervised_tasks_score_architectures_apart(task: str) -> None:
+    """benchmarks/devtask.py and warehouse.py: six targets, and the encoder's architecture changes
+    the score."""
+    code = f"""
 import sys; sys.path.insert(0, 'benchmarks')
-import torch, devtask
+import torch, {task} as task
 from evo_lacer.compile import compile_tree
 from evo_lacer.flat import FlatSpace
-space = FlatSpace.load().for_sources(devtask.SPACE)
+space = FlatSpace.load().for_sources(task.SPACE)
 def score(seed):
     torch.manual_seed(0)
     tree = space.to_tree(space.sample(seed))
-    return devtask.fitness(tree, compile_tree(tree, devtask.SPACE))
+    return task.fitness(tree, compile_tree(tree, task.SPACE))
 small, big = score(0), score(1)
-assert sorted(small.metrics) == sorted(f'r2/{n}' for n in devtask.NAMES), small.metrics
+assert sorted(small.metrics) == sorted(f'r2/{{n}}' for n in task.NAMES), small.metrics
 assert -1.0 <= small.fitness <= 1.0 and -1.0 <= big.fitness <= 1.0
 assert abs(small.fitness - big.fitness) > 1e-3, (small.fitness, big.fitness)
 print('ok', small.fitness, big.fitness)
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+
+def test_the_warehouse_order_target_reads_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """warehouse.py's order target: +1 when token 4 comes before token 9, -1 after, 0 if one is missing."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import numpy as np
+    import warehouse
+
+    order = np.array([[4, 1, 9, 9], [9, 2, 4, 4], [1, 2, 3, 9], [4, 4, 1, 1], [7, 9, 4, 3]])
+    assert warehouse._order_sign(order).tolist() == [1.0, -1.0, 0.0, 0.0, -1.0]
