@@ -20,6 +20,7 @@ nothing is drawn.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -124,9 +125,17 @@ class ArmBandit:
                 "eval_seconds": self.eval_seconds, "evaluations": self.evaluations}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        if list(state.get("arms", [])) != list(self.arms):
-            raise ConfigError(f"arm state is for arms {state.get('arms')}, not {list(self.arms)}")
+        """Restore the arms' statistics. A run resumed with other arms (another ``--llm``: a model's
+        arms come and go with it) keeps the statistics of the arms both have, starts the new ones
+        afresh, and says so: it is no longer the search its recorded settings make."""
+        recorded = list(state.get("arms", []))
+        if recorded != list(self.arms):
+            warnings.warn(f"the run was recorded with arms {recorded}, resumed with {list(self.arms)} "
+                          "(another --llm?): the arms both have keep what they learned, the others start "
+                          "afresh, and the resumed search is not the one the recorded settings would make",
+                          UserWarning, stacklevel=2)
         self.rng.bit_generator.state = dict(state["rng"])
-        self.stats = {a: ArmStats(**state["stats"][a]) for a in self.arms}
+        self.stats = {a: ArmStats(**state["stats"][a]) if a in state["stats"] else ArmStats()
+                      for a in self.arms}
         self.eval_seconds = float(state["eval_seconds"])
         self.evaluations = int(state["evaluations"])

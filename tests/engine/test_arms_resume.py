@@ -68,3 +68,29 @@ def test_arms_are_recorded_and_resume_exactly_after_kill_9(tmp_path, monkeypatch
     assert counts(result.accounting) == counts(reference.accounting)
     assert result.accounting["llm_trust"] == reference.accounting["llm_trust"]
     assert BUDGET <= len(log.read_text().splitlines()) <= BUDGET + 1  # at most the one in flight twice
+
+
+@pytest.mark.parametrize("started, resumed", [("none", "model"), ("model", "none")])
+def test_a_run_resumes_with_another_llm_keeping_what_its_arms_learned(tmp_path, monkeypatch, started,
+                                                                      resumed) -> None:
+    """Resumed with another --llm, a run's arms change with the model: it says so, keeps every recorded
+    candidate and the shared arm's figures, and finishes its budget."""
+    settings = dict(strategy="hybrid", budget=BUDGET, seed=6, batch_size=3, arm_cost_weight=0.0)
+    llm = {"none": "'none'", "model": "FirstOptionBackend()"}
+    run_dir, log = tmp_path / "run", tmp_path / "calls.log"
+    env = dict(os.environ, EVO_TEST_LOG=str(log), EVO_TEST_SLEEP="0.15")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")])
+    script = SCRIPT.replace("llm=FirstOptionBackend()", f"llm={llm[started]}").format(settings=settings)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(run_dir)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    before = kill_after(proc, run_dir / "candidates.jsonl", 8)
+    monkeypatch.setenv("EVO_TEST_LOG", str(log))
+    with pytest.warns(UserWarning, match="resumed with"):
+        result = resume(run_dir, evaluator=FunctionEvaluator(logging_fitness, small_space()),
+                        llm=FirstOptionBackend() if resumed == "model" else "none")
+    assert complete_lines(run_dir / "candidates.jsonl")[: len(before)] == before
+    assert len(result.history) == BUDGET
+    arms = result.accounting["arms"]
+    assert ("edit:llm" in arms) == (resumed == "model")
+    chosen_before = sum(1 for line in before if '"arm": "edit:random"' in line)
+    assert arms["edit:random"]["chosen"] >= chosen_before
