@@ -232,6 +232,8 @@ def search(
                               "a few levels deep -- check the file") from None
     else:
         seeds = []  # tree strategies start from a diverse sample of the flat space instead
+    _warn_unfit_seeds(seeds, seed_tree if isinstance(seed_tree, Node) else cfg.seed_tree,
+                      task_evaluator.observation_space, cat)
     backend, llm_spec = _resolve_llm(llm, cfg)
     if llm is not None and not isinstance(llm, str):
         cfg = dataclasses.replace(cfg, llm=llm_spec)
@@ -250,6 +252,24 @@ def search(
                       "run pass it again: resume(run_dir, fitness=...)", RuntimeWarning, stacklevel=2)
     with RunLock(store.path):
         return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+
+
+def _warn_unfit_seeds(seeds: list[Node], origin: Any, observation_space: Any, catalog: Catalog) -> None:
+    """Say, before any budget is spent, when a user's seed tree cannot be built for this task: the
+    gate will reject it (a recorded rejection, the search goes on without it)."""
+    from evo_lacer.compile import infer_sources
+    from evo_lacer.transform import Gate
+
+    gate = Gate(observation_space, catalog, latency_runs=0)
+    where = "the seed tree given" if isinstance(origin, Node) else f"seed tree {origin}"
+    for tree in seeds:
+        result = gate.check(None, tree)
+        if result.check in ("structure", "compile", "forward"):
+            sources = ", ".join(infer_sources(observation_space))
+            warnings.warn(f"{where} does not fit this task ({result.check}: {result.reason}); the gate will "
+                          f"reject it and the search goes on without it. A seed tree must read this task's "
+                          f"sources ({sources}): export one from a run on this task (`evo-lacer export`) "
+                          "or leave --seed-tree out", UserWarning, stacklevel=3)
 
 
 def resume(

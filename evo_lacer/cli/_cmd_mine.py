@@ -36,8 +36,11 @@ def register(subparsers: Any) -> None:
 def locate(path: str) -> Path:
     """`path` as given when it exists, else the folder of an installed package's dotted name."""
     given = Path(path)
-    if given.exists() or "/" in path or path.endswith(".py"):
+    if given.exists():
         return given
+    if "/" in path or path.endswith(".py"):
+        raise MiningError(f"{path!r} does not exist (from the command line); give an existing file or "
+                          "folder of Python source, or an installed package's dotted name")
     top, *rest = path.split(".")
     try:
         spec = importlib.util.find_spec(top)  # a top-level name: found without importing anything

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,8 @@ def register(subparsers: Any) -> None:
     task.add_argument("--fitness", help="fitness callable 'module:name', called as fitness(tree, module)")
     task.add_argument("--observation-space", help="gymnasium space 'module:name' (with --fitness); a "
                                                    "callable is called with no arguments")
-    task.add_argument("--steps", "--rl-steps", dest="rl_steps", type=int,
-                      help="PPO training steps per candidate (with --env)")
+    task.add_argument("--steps", "--rl-steps", dest="rl_steps", type=at_least(8, "--steps"),
+                      help="PPO training steps per candidate (with --env; at least 8)")
     env = p.add_argument_group("environment (with --env)")
     env.add_argument("--env-kwargs", type=json_object, metavar="JSON",
                      help="gym.make keyword arguments as a JSON object, e.g. '{\"max_steps\": 64}'")
@@ -84,6 +85,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def at_least(low: int, flag: str) -> Any:
+    """An argparse type: an integer >= `low`, refused naming `flag`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not an integer; use one >= {low}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag} {value} is below {low}; use an integer >= {low}")
+        return value
+    return parse
+
+
 def json_object(text: str) -> dict[str, Any]:
     """``--env-kwargs``: a JSON object."""
     try:
@@ -109,7 +123,7 @@ def kind_pair(text: str) -> tuple[str, str]:
 def rl_options(args: argparse.Namespace) -> dict[str, Any]:
     """`RLEvaluator` / `ImitationEvaluator` settings from the environment options."""
     options: dict[str, Any] = {}
-    if args.rl_steps:
+    if args.rl_steps is not None:
         options["steps"] = args.rl_steps
     if args.env_kwargs:
         options["env_kwargs"] = args.env_kwargs
@@ -167,10 +181,22 @@ def print_summary(result: Any) -> None:
               f"{llm['fallbacks']} fallbacks, {llm['differs_from_random']}/{llm['decisions']} "
               "choices differ from random")
     if result.best_tree is None:
-        print("no candidate was evaluated successfully")
+        print("no candidate was evaluated successfully", file=sys.stderr)
+        for reason, n in failure_reasons(result.history)[:3]:
+            print(f"  {n} x {reason}", file=sys.stderr)
     else:
         print(f"best fitness {result.best_feedback.fitness:.6g} (candidate {result.best_id}):")
         print(render(result.best_tree))
+
+
+def failure_reasons(history: Any) -> list[tuple[str, int]]:
+    """The distinct reasons why candidates failed or were rejected, the most frequent first."""
+    counts: Counter[str] = Counter()
+    for c in history:
+        gate = c.gate.reason if c.gate is not None and not c.gate.ok else ""
+        reason = c.feedback.error or gate or str(c.feedback.status)
+        counts[reason.strip().splitlines()[0] if reason.strip() else "unknown"] += 1
+    return counts.most_common()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -195,11 +221,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("say what to optimize: --env ID, or --fitness MOD:FN with "
                           "--observation-space MOD:NAME")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = args.run_dir or str(Path("runs") / f"{config.strategy}-{config.seed}-{stamp}")
+    run_dir = args.run_dir = args.run_dir or str(Path("runs") / f"{config.strategy}-{config.seed}-{stamp}")
     result = search(config=config, run_dir=run_dir, progress=args.progress, **kwargs)
     print_summary(result)
     if args.report:
         from evo_lacer.runs import write_report
 
         print(f"report: {write_report(result.run_dir)}")
-    return 0
+    return 0 if result.best_tree is not None else 1

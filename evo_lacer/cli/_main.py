@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import importlib
+import shlex
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -59,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not faulthandler.is_enabled():
         faulthandler.enable()  # a segfault in process (a fitness, a simulator) names where it happened
     previous = _stop_on_sigterm()
+    shown = warnings.formatwarning
+    warnings.formatwarning = _one_line  # a warning to a user names no source line of ours
     try:
         return int(args.func(args) or 0)
     except EvoLacerError as exc:
@@ -68,13 +72,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         hint = ""
         if args.command in ("search", "resume"):
+            run_dir = shlex.quote(str(getattr(args, "run_dir", None) or "RUN_DIR"))
             hint = ("; workers were stopped and every finished evaluation is recorded -- continue with "
-                    "`evo-lacer resume RUN_DIR`")
+                    f"`evo-lacer resume {run_dir}`")
         print(f"evo-lacer {args.command}: {what}{hint}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
+        warnings.formatwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              line: str | None = None) -> str:
+    return f"warning: {message}\n"
 
 
 class Terminated(KeyboardInterrupt):

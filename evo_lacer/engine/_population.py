@@ -8,7 +8,9 @@ Python's global `random`.
 
 from __future__ import annotations
 
+import difflib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +44,12 @@ def check_objectives(names: Sequence[str]) -> None:
         raise ConfigError(f"the first objective must be 'fitness' (got {names[0]!r}); add others after it")
     if len(set(names)) != len(names):
         raise ConfigError(f"objectives {tuple(names)} name one objective twice")
+    for name in names:
+        near = difflib.get_close_matches(name, BUILTIN_OBJECTIVES, n=1, cutoff=0.8)
+        if near and near[0] != name:
+            raise ConfigError(f"objective {name!r} is not a built-in one: did you mean {near[0]!r}? "
+                              f"(built-in: {', '.join(BUILTIN_OBJECTIVES)}; also 'objective:I' or a metric "
+                              "the evaluator reports, '-name' to minimize it)")
 
 
 def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult | None) -> tuple[float, ...]:
@@ -63,6 +71,12 @@ def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult 
             value = feedback.objectives[idx] if idx < len(feedback.objectives) else None
         else:
             value = feedback.metrics.get(key)
+            if key not in feedback.metrics:
+                reported = ", ".join(sorted(feedback.metrics)) or "none"
+                warnings.warn(f"objective {name!r}: the evaluator reports no metric {key!r} (it reports: "
+                              f"{reported}), so every candidate gets the worst value for it; name one of "
+                              f"those, 'objective:I', or a built-in objective "
+                              f"({', '.join(BUILTIN_OBJECTIVES)})", UserWarning, stacklevel=2)
         ok = isinstance(value, int | float) and math.isfinite(float(value))
         out.append(sign * float(value) if ok else MISSING_OBJECTIVE)
     return tuple(out)

@@ -122,6 +122,9 @@ def _make_raw(env: EnvSpec, env_kwargs: Mapping[str, Any] | None) -> gym.Env:
         fix = (" Register it first, or pass 'package.module:EnvId' so gymnasium imports the module that "
                f"registers it.{hint}") if unknown else ""
         raise EnvError(f"cannot make env {env!r} with {kwargs}: {str(exc).rstrip('.')}.{fix}") from exc
+    except TypeError as exc:  # a keyword the env's constructor does not take
+        raise EnvError(f"cannot make env {env!r} with env_kwargs {kwargs} (--env-kwargs on the command "
+                       f"line): {exc}; drop or rename that keyword") from None
 
 
 def doc_summary(doc: str | None, limit: int = 400) -> str:

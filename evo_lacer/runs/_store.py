@@ -130,7 +130,8 @@ class RunStore:
             if not resume_ok:
                 raise RunStoreError(
                     f"{path} already holds a run (created {store.created}); choose a new folder, "
-                    "or resume it (resume_ok=True / `evo-lacer resume`)"
+                    f"or resume it: `evo-lacer resume {path}` on the command line, "
+                    f"`evo_lacer.resume({str(path)!r})` in Python"
                 )
             changed = library_changes(store.manifest.get("libraries"))
             if changed:

@@ -46,6 +46,8 @@ def test_out_writes_a_loadable_catalog(tmp_path: Path, capsys: pytest.CaptureFix
 def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["mine", "no_such_package_xyz"]) == 1
     assert "neither an existing file or folder" in capsys.readouterr().err
+    assert main(["mine", str(tmp_path / "missing")]) == 1  # a path, not a package name
+    assert "does not exist" in capsys.readouterr().err
     (tmp_path / "bad.py").write_text("class (:\n")
     assert main(["mine", str(tmp_path)]) == 0
     assert "skipped" in capsys.readouterr().err
