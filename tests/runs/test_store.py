@@ -240,3 +240,19 @@ def test_kill_9_while_appending_loses_at_most_one_line(tmp_path: Path) -> None:
     assert [r["id"] for r in records] == list(range(len(records)))
     assert all(r["note"] == "x" * 20000 for r in records)
 
+
+
+def test_files_written_whole_get_the_umask_mode_like_any_other(tmp_path: Path) -> None:
+    """atomic_write goes through a temp file (mkstemp: 0600); the file it leaves reads as any other."""
+    import stat
+
+    from evo_lacer.runs._files import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "report.md", "# report\n")
+        (tmp_path / "plain.md").write_text("# plain\n")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "report.md").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.md").stat().st_mode) == 0o644
