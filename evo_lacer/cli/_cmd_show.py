@@ -53,7 +53,9 @@ def _env_space(env_id: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     tree = load_tree(args.tree)
     print(render(tree, with_paths=args.paths))
-    print(f"hash {tree_hash(tree)}")
+    from evo_lacer.zoo import builtin_catalog
+
+    print(f"hash {tree_hash(tree, builtin_catalog())}")  # as a search hashes it: defaults filled in
     kinds = dict(k.split("=", 1) for k in args.kind if "=" in k)
     space, origin = None, None
     if args.env:

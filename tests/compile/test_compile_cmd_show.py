@@ -12,6 +12,7 @@ from compile_helpers import ROOT
 from evo_lacer.cli._cmd_show import register
 from evo_lacer.errors import EvoLacerError
 from evo_lacer.tree import branch, encoder, fusion, load_tree, module, save_tree, tree_hash
+from evo_lacer.zoo import builtin_catalog
 
 EXPERT = ROOT / "trees" / "ring_lacer_expert.json"
 
@@ -32,7 +33,7 @@ def test_show_renders_hash_and_counts_for_the_ring_env(capsys: pytest.CaptureFix
     assert main(["show", str(EXPERT), "--paths"]) == 0
     out = capsys.readouterr().out
     assert "history: [0] AttentionBlock" in out
-    assert f"hash {tree_hash(load_tree(EXPERT))}" in out
+    assert f"hash {tree_hash(load_tree(EXPERT), builtin_catalog())}" in out  # the hash a search records
     assert "inferred from the branch names" in out
     for name in ("bev", "ego", "history", "instruction", "fusion", "total"):
         assert f"  {name} " in out
