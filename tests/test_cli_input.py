@@ -89,3 +89,11 @@ def test_a_taken_run_folder_points_to_resume_in_both_languages(tmp_path: Path) -
                                             r"`evo_lacer.resume\(.*\)` in Python"):
         search(observation_space=space(), fitness=metric_fitness, budget=2, llm="none", strategy="random",
                run_dir=tmp_path / "r")
+
+
+def test_a_misspelt_llm_is_refused_for_every_strategy(capsys: pytest.CaptureFixture[str]) -> None:
+    for strategy in ("random", "tpe", "hybrid"):
+        code = main(["search", "--fitness", "test_cli_input:metric_fitness", "--observation-space",
+                     "test_cli_input:space", *QUICK, "--strategy", strategy, "--llm", "bogus"])
+        assert code == 1
+        assert "LLM backend spec 'bogus' is not understood; use one of: auto, none" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from evo_lacer.engine._population import check_objectives
 from evo_lacer.engine._registry import STRATEGY_REGISTRY
 from evo_lacer.errors import ConfigError
+from evo_lacer.llm._factory import parse_spec
 
 if TYPE_CHECKING:
     from evo_lacer.engine._config import SearchConfig
@@ -75,6 +76,8 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
         raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {cfg.epsilon}")
     if cfg.eval_timeout_s is not None and not cfg.eval_timeout_s > 0:
         raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {cfg.eval_timeout_s}")
+    if isinstance(cfg.llm, str) and not cfg.llm.startswith("custom:"):
+        parse_spec(cfg.llm)  # every strategy: a misspelt --llm is an error even where no LLM is used
     if not cfg.llm_timeout_s > 0:
         raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {cfg.llm_timeout_s}")
     if (not isinstance(cfg.initial_evaluations, int) or isinstance(cfg.initial_evaluations, bool)

@@ -43,20 +43,30 @@ def make_backend(
     the embedded backend. Nothing is loaded or downloaded here.
     """
     env = os.environ if env is None else env
+    kind, model, host = parse_spec(spec)
+    if kind == "none":
+        return None
+    if kind == "auto":
+        return _auto(n_threads=n_threads, n_ctx=n_ctx, timeout_s=probe_timeout_s, env=env)
+    if kind == "embedded":
+        return EmbeddedBackend(model or None, n_threads=n_threads, n_ctx=n_ctx)
+    return OllamaBackend(model, host=resolve_host(host or None, env))
+
+
+def parse_spec(spec: str) -> tuple[str, str, str]:
+    """(kind, model or path, host) of a backend spec, or a ConfigError listing `SPEC_FORMS`; nothing
+    is loaded or reached, so every strategy's config can be checked with it."""
     text = spec.strip() if isinstance(spec, str) else ""
     kind, sep, rest = text.partition(":")
-    kind = kind.lower()
-    if kind == "none" and not sep:
-        return None
-    if kind == "auto" and not sep:
-        return _auto(n_threads=n_threads, n_ctx=n_ctx, timeout_s=probe_timeout_s, env=env)
-    if kind == "embedded" and (not sep or rest.strip()):
-        path = rest.strip() or None
-        return EmbeddedBackend(path, n_threads=n_threads, n_ctx=n_ctx)
-    if kind == "ollama" and rest.strip():
-        model, at, host = rest.strip().partition("@")
+    kind, rest = kind.lower(), rest.strip()
+    if kind in ("none", "auto") and not sep:
+        return kind, "", ""
+    if kind == "embedded" and (not sep or rest):
+        return kind, rest, ""
+    if kind == "ollama" and rest:
+        model, at, host = rest.partition("@")
         if model.strip() and (not at or host.strip()):
-            return OllamaBackend(model.strip(), host=resolve_host(host.strip() or None, env))
+            return kind, model.strip(), host.strip()
     raise ConfigError(
         f"LLM backend spec {spec!r} is not understood; use one of: {', '.join(SPEC_FORMS)}"
     )
