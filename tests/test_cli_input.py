@@ -97,3 +97,15 @@ def test_a_misspelt_llm_is_refused_for_every_strategy(capsys: pytest.CaptureFixt
                      "test_cli_input:space", *QUICK, "--strategy", strategy, "--llm", "bogus"])
         assert code == 1
         assert "LLM backend spec 'bogus' is not understood; use one of: auto, none" in capsys.readouterr().err
+
+
+def test_config_errors_name_the_flags_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "--fitness", "test_cli_input:metric_fitness", "--observation-space",
+                 "test_cli_input:space", *QUICK, "--max-edits", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "--max-edits must be a positive integer, got 0" in err and "SearchConfig" not in err
+    for argv, said in ((["search", "--env", "CartPole-v1", "--eval-max-steps", "-1"], "use an integer >= 0"),
+                       (["llm-check", "--timeout", "0"], "--timeout 0 must be > 0 seconds")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert said in capsys.readouterr().err

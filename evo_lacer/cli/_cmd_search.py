@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -61,13 +62,13 @@ def register(subparsers: Any) -> None:
     env.add_argument("--wrapper", dest="wrappers", action="append", metavar="MODULE:NAME",
                      help="gymnasium wrapper applied to every env, e.g. "
                           "gymnasium.wrappers:FlattenObservation (repeatable, applied in order)")
-    env.add_argument("--eval-episodes", type=int, metavar="N",
+    env.add_argument("--eval-episodes", type=at_least(1, "--eval-episodes"), metavar="N",
                      help="held-out episodes that score each candidate (default: 3)")
-    env.add_argument("--ppo-seeds", type=int, metavar="K",
+    env.add_argument("--ppo-seeds", type=at_least(1, "--ppo-seeds"), metavar="K",
                      help="PPO agents trained per candidate at the full fidelity, their rewards "
                           "averaged (default: 1; on BabyAI 5 seeds agree with 5 others at rho 0.74, "
                           "docs/fidelity.md)")
-    env.add_argument("--eval-max-steps", type=int, metavar="N",
+    env.add_argument("--eval-max-steps", type=at_least(0, "--eval-max-steps"), metavar="N",
                      help="steps after which a held-out episode is cut (default: --steps, so scoring a "
                           "candidate costs at most eval-episodes x steps env steps; 0: the env's own limit)")
     env.add_argument("--device", default="cpu", metavar="cpu|cuda|cuda:N",
@@ -203,7 +204,11 @@ def run(args: argparse.Namespace) -> int:
     from evo_lacer.api import search
     from evo_lacer.engine import SearchConfig
 
-    config = dataclass_from_args(SearchConfig, args)
+    try:
+        config = dataclass_from_args(SearchConfig, args)
+    except ConfigError as exc:  # said with the flags the user typed: SearchConfig.max_edits -> --max-edits
+        raise ConfigError(re.sub(r"SearchConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"),
+                                 str(exc))) from None
     kwargs: dict[str, Any] = {}
     if args.env and args.fitness:
         raise ConfigError("give either --env or --fitness, not both")
