@@ -109,3 +109,10 @@ def test_config_errors_name_the_flags_typed(capsys: pytest.CaptureFixture[str]) 
         with pytest.raises(SystemExit):
             main(argv)
         assert said in capsys.readouterr().err
+
+
+def test_env_options_with_a_fitness_function_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["search", "--fitness", "test_cli_input:metric_fitness", "--observation-space",
+                 "test_cli_input:space", *QUICK, "--steps", "64", "--fidelity", "cheap"])
+    assert code == 1
+    assert "--steps, --fidelity cheap apply with --env only" in capsys.readouterr().err

@@ -146,6 +146,15 @@ def rl_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def env_flags(args: argparse.Namespace) -> dict[str, bool]:
+    """The environment options, and whether each was given."""
+    return {"--steps": args.rl_steps is not None, "--env-kwargs": bool(args.env_kwargs),
+            "--kinds": bool(args.kinds), "--wrapper": bool(args.wrappers),
+            "--eval-episodes": args.eval_episodes is not None, "--ppo-seeds": args.ppo_seeds is not None,
+            "--eval-max-steps": args.eval_max_steps is not None, "--device": args.device != "cpu",
+            "--expert": args.expert is not None}
+
+
 def print_sources(env: str, options: dict[str, Any]) -> None:
     """How each observation source will be read, and why (before any budget is spent)."""
     from evo_lacer.compile import describe_sources
@@ -219,6 +228,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.fitness:
         if not args.observation_space:
             raise ConfigError("--fitness needs --observation-space 'module:name'")
+        env_only = [flag for flag, given in env_flags(args).items() if given]
+        if config.fidelity != "full":
+            env_only.append(f"--fidelity {config.fidelity}")
+        if env_only:
+            raise ConfigError(f"{', '.join(env_only)} apply with --env only (PPO or imitation on an env); "
+                              "with --fitness your function is the one fidelity -- leave them out")
         kwargs["fitness"] = load_object(args.fitness, "--fitness")
         space = load_object(args.observation_space, "--observation-space")
         kwargs["observation_space"] = space() if callable(space) else space
