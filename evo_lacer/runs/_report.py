@@ -4,6 +4,7 @@ list of run folders."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                      _fmt(best[1].fitness, 6) if best else "-", str(run.store.path)])
     lines += _table(["run", "strategy", "created", "candidates", "evaluations", "best fitness",
                      "folder"], rows)
+    mixed = mixed_tasks(runs)
+    if mixed:
+        lines += [f"**{mixed}**", ""]
 
     lines += ["## Status counts", ""]
     rows = []
@@ -129,6 +133,18 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def mixed_tasks(runs: list[_Run]) -> str:
+    """A warning when the runs are of more than one task (their best and curves do not compare)."""
+    tasks: dict[str, list[str]] = {}
+    for run in runs:
+        tasks.setdefault(str(run.store.config.get("task") or "?"), []).append(run.name)
+    if len(tasks) < 2:
+        return ""
+    listed = "; ".join(f"{task.split('. ')[0][:80]}: {', '.join(names)}" for task, names in tasks.items())
+    return (f"These runs are of {len(tasks)} different tasks ({listed}): the best tree and the curves "
+            "below mix them. Report each task's runs apart (`evo-lacer report` on each task's folders).")
+
+
 def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
                  out: str | os.PathLike[str] | None = None) -> Path:
     """Write ``report.md``, ``best_so_far.png`` and ``report.html`` (one self-contained page with
@@ -146,6 +162,9 @@ def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[st
         target = Path(os.path.commonpath([str(p.resolve()) for p in folders]))
     target.mkdir(parents=True, exist_ok=True)
     runs = load_runs(folders)
+    mixed = mixed_tasks(runs)
+    if mixed:
+        warnings.warn(mixed, UserWarning, stacklevel=2)
     from evo_lacer.runs._html import HTML, write_html
 
     _plot(runs, target / PLOT)

@@ -19,8 +19,9 @@ from ._records import candidate, llm_exchange, tree
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def make_run(path: Path, strategy: str, fitness_offset: float = 0.0, llm: bool = True) -> RunStore:
-    store = RunStore.create(path, {"strategy": strategy, "seed": 0})
+def make_run(path: Path, strategy: str, fitness_offset: float = 0.0, llm: bool = True,
+             task: str | None = None) -> RunStore:
+    store = RunStore.create(path, {"strategy": strategy, "seed": 0, **({"task": task} if task else {})})
     statuses = [Status.OK, Status.FAILED, Status.OK, Status.REJECTED, Status.TIMED_OUT, Status.OK,
                 Status.OK, Status.FAILED]
     for i, status in enumerate(statuses):
@@ -92,6 +93,15 @@ def test_report_compares_a_folder_of_runs_per_strategy(tmp_path: Path) -> None:
     report = write_report([tmp_path / "runs" / "hybrid-0", tmp_path / "runs" / "random-0"], out)
     assert report == out / "report.md" and "hybrid-1" not in report.read_text()
     assert_png(out / "best_so_far.png")
+
+
+def test_report_of_runs_of_different_tasks_says_so(tmp_path: Path) -> None:
+    make_run(tmp_path / "runs" / "ring-0", "hybrid", task="Gymnasium env 'evo_lacer/RingTraffic-v0'. A ring.")
+    make_run(tmp_path / "runs" / "cart-0", "hybrid", task="Gymnasium env 'CartPole-v1'. A pole.")
+    with pytest.warns(UserWarning, match="2 different tasks"):
+        report = write_report(tmp_path / "runs")
+    assert ("These runs are of 2 different tasks (Gymnasium env 'CartPole-v1': cart-0; Gymnasium env "
+            "'evo_lacer/RingTraffic-v0': ring-0)") in report.read_text()
 
 
 def test_report_of_an_empty_run(tmp_path: Path) -> None:
