@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from evo_lacer.engine._population import check_objectives
 from evo_lacer.engine._registry import STRATEGY_REGISTRY
 from evo_lacer.errors import ConfigError
+from evo_lacer.execute._base import check_address
 from evo_lacer.llm._factory import parse_spec
 
 if TYPE_CHECKING:
@@ -100,10 +101,8 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
             "or 'process', or drop eval_timeout_s")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
         raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {cfg.seed!r}")
-    if cfg.dask_address is not None and (not isinstance(cfg.dask_address, str)
-                                          or not cfg.dask_address.strip()):
-        raise ConfigError(f"SearchConfig.dask_address must be a scheduler address such as "
-                          f"'tcp://host:8786' or None, got {cfg.dask_address!r}")
+    if cfg.dask_address is not None:
+        check_address(cfg.dask_address)
     if cfg.dask_address is not None and cfg.executor not in ("auto", "dask"):
         raise ConfigError(f"SearchConfig.dask_address={cfg.dask_address!r} runs evaluations on a Dask "
                           f"cluster, but executor={cfg.executor!r}; pass executor='dask' "

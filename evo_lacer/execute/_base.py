@@ -11,6 +11,7 @@ executor raises only when it is misused or cannot work at all (e.g. an unpicklab
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import traceback
@@ -240,3 +241,14 @@ def one_thread_per_worker() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
+
+
+DASK_ADDRESS = r"([a-z]+://)?(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):\d+"
+"""A Dask scheduler address: [protocol://]host:port, an IPv6 host in brackets."""
+
+
+def check_address(address: object) -> None:
+    """A `ConfigError` unless `address` reads as a Dask scheduler address."""
+    if not isinstance(address, str) or not re.fullmatch(DASK_ADDRESS, address.strip()):
+        raise ConfigError(f"dask_address (--dask-address) {address!r} is not a scheduler address; use "
+                          "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786 (as `dask scheduler` prints it)")

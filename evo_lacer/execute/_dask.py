@@ -32,6 +32,7 @@ from evo_lacer.execute._base import (
     ExecutorBase,
     FeedStream,
     Job,
+    check_address,
     check_jobs,
     last_line,
     one_thread_per_worker,
@@ -77,6 +78,10 @@ if distributed is not None:
             one_thread_per_worker()
 
 
+CONNECT_S = 10.0
+"""How long to try to reach a scheduler given by address before saying it cannot be reached."""
+
+
 class DaskExecutor(ExecutorBase):
     """Evaluates jobs on a Dask cluster; a ``LocalCluster(processes=True)`` when `address` is None.
 
@@ -96,6 +101,8 @@ class DaskExecutor(ExecutorBase):
         dist = _require()
         if address is None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ConfigError(f"DaskExecutor needs n_workers >= 1, got {n_workers!r}")
+        if address is not None:
+            check_address(address)
         self.address = address
         self.n_workers = n_workers
         self.restart_on_timeout = restart_on_timeout
@@ -109,7 +116,7 @@ class DaskExecutor(ExecutorBase):
                     if memory_mb != 0 else 0,
                 )
         try:
-            self._client = dist.Client(self._cluster if address is None else address)
+            self._client = dist.Client(self._cluster if address is None else address, timeout=CONNECT_S)
         except BaseException as exc:
             if self._cluster is not None:
                 self._cluster.close()

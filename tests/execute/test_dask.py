@@ -47,7 +47,8 @@ def test_a_scheduler_without_workers_is_a_clear_error() -> None:
 @pytest.mark.parametrize(("settings", "message"), [
     ({"executor": "process"}, r"executor='process'; pass executor='dask'"),
     ({"executor": "dask", "workers": 0}, r"dask_address needs workers >= 1"),
-    ({"executor": "dask", "dask_address": " "}, r"must be a scheduler address"),
+    ({"executor": "dask", "dask_address": " "}, r"is not a scheduler address; use tcp://HOST:PORT"),
+    ({"executor": "dask", "dask_address": "notanaddress"}, r"'notanaddress' is not a scheduler address"),
 ])
 def test_dask_address_settings_are_checked(settings: dict[str, Any], message: str) -> None:
     from evo_lacer.engine import SearchConfig
