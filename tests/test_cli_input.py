@@ -116,3 +116,12 @@ def test_env_options_with_a_fitness_function_are_refused(capsys: pytest.CaptureF
                  "test_cli_input:space", *QUICK, "--steps", "64", "--fidelity", "cheap"])
     assert code == 1
     assert "--steps, --fidelity cheap apply with --env only" in capsys.readouterr().err
+
+
+def test_a_misspelt_option_gets_its_command_usage_and_the_closest_name(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "--env", "CartPole-v1", "--budgt", "5"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "evo-lacer search: error: unrecognized arguments: --budgt 5 (did you mean: --budgt -> --budget?)" in err

@@ -7,6 +7,7 @@ Each command module exposes ``register(subparsers) -> None`` which adds its pars
 from __future__ import annotations
 
 import argparse
+import difflib
 import faulthandler
 import importlib
 import shlex
@@ -52,9 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, but an unknown option is refused by its command's parser (its usage, not
+    the top level's), with the closest option of that command when one is close."""
+    args, unknown = parser.parse_known_args(argv)
+    if not unknown:
+        return args
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub: argparse.ArgumentParser = commands.choices.get(getattr(args, "command", None) or "", parser)
+    options = [o for a in sub._actions for o in a.option_strings]
+    hints = [f"{u} -> {near[0]}" for u in unknown
+             if (near := difflib.get_close_matches(u.split("=", 1)[0], options, n=1, cutoff=0.7))]
+    sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" (did you mean: {', '.join(hints)}?)"
+                                                                  if hints else ""))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
