@@ -124,4 +124,5 @@ def test_a_misspelt_option_gets_its_command_usage_and_the_closest_name(
         main(["search", "--env", "CartPole-v1", "--budgt", "5"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert "evo-lacer search: error: unrecognized arguments: --budgt 5 (did you mean: --budgt -> --budget?)" in err
+    assert ("evo-lacer search: error: unrecognized arguments: --budgt 5 "
+            "(did you mean: --budgt -> --budget?)") in err
