@@ -4,7 +4,9 @@ family) or a factory, wrapped as asked and, where its observation needs it, in
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +37,8 @@ def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
     from evo_lacer.envs._sources import SourcesWrapper, needs_sources_wrapper
 
     made = _make_raw(env, env_kwargs)
+    if type(made.unwrapped).__module__.startswith("minigrid.envs.babyai."):
+        made = QuietReset(made)
     for ref in wrappers:
         made = load_wrapper(ref)(made)
         if not isinstance(made, gym.Env):
@@ -43,6 +47,15 @@ def make_env(env: EnvSpec, env_kwargs: Mapping[str, Any] | None = None,
     if needs_sources_wrapper(made.observation_space, kinds):
         return SourcesWrapper(made, kinds)
     return made
+
+
+class QuietReset(gym.Wrapper[Any, Any, Any, Any]):
+    """BabyAI levels print a line each time their rejection sampling redraws a mission ("Sampling
+    rejected: unreachable object"), dozens in a search: routine, and not the user's to act on."""
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return self.env.reset(**kwargs)
 
 
 FAMILY_WHY = "MiniGrid's image holds object, colour and state ids, not pixels (--kinds image=image: pixels)"

@@ -4,6 +4,7 @@ actions the dataset collection executes, and only BabyAI levels get it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from evo_lacer.envs import BabyAIExpert
 from evo_lacer.envs._babyai import is_babyai
@@ -38,3 +39,17 @@ def test_the_bot_replans_after_actions_it_did_not_advise() -> None:
                 solved += reward > 0
                 break
     assert solved >= 3
+
+
+def test_babyai_resets_do_not_print_their_rejection_sampling(capsys: pytest.CaptureFixture[str]) -> None:
+    """BabyAI prints "Sampling rejected: ..." when it redraws a mission; an env evo-lacer builds does not."""
+    import gymnasium as gym
+
+    ours = make_env("BabyAI-GoToLocal-v0")  # (imports minigrid, which registers the levels)
+    raw = gym.make("BabyAI-GoToLocal-v0")
+    for seed in range(40):
+        raw.reset(seed=seed)
+    assert "Sampling rejected" in capsys.readouterr().out  # the library's own chatter, on these seeds
+    for seed in range(40):
+        ours.reset(seed=seed)
+    assert capsys.readouterr().out == ""
