@@ -25,7 +25,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
-from multisource import TEST, TRAIN, train_and_score
+from multisource import task_data, train_and_score
 
 from evo_lacer.evaluate import FitnessRecord
 
@@ -74,12 +74,7 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
     return obs, torch.from_numpy(targets.astype(np.float32))
 
 
-_DATA: dict[int, tuple[dict[str, torch.Tensor], torch.Tensor]] = {}
-
-
 def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
     """Mean held-out R² of encoder + linear head after a short joint training (see module doc)."""
-    if 0 not in _DATA:
-        _DATA[0] = make_data(TRAIN + TEST, 0)
-    obs, y = _DATA[0]
+    obs, y = task_data(make_data)
     return train_and_score(module, obs, y, NAMES)

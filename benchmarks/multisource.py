@@ -23,6 +23,7 @@ The task was written for the hybrid benchmark and never used to tune any strateg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import gymnasium as gym
@@ -69,18 +70,20 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
     return obs, torch.from_numpy(targets.astype(np.float32))
 
 
-_DATA: dict[int, tuple[dict[str, torch.Tensor], torch.Tensor]] = {}
+Data = tuple[dict[str, torch.Tensor], torch.Tensor]
+_DATA: dict[Callable[[int, int], Data], Data] = {}
 
 
-def _data(seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    if seed not in _DATA:
-        _DATA[seed] = make_data(TRAIN + TEST, seed)
-    return _DATA[seed]
+def task_data(make: Callable[[int, int], Data]) -> Data:
+    """A supervised task's `TRAIN` + `TEST` samples (seed 0), made once per process."""
+    if make not in _DATA:
+        _DATA[make] = make(TRAIN + TEST, 0)
+    return _DATA[make]
 
 
 def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
     """Mean held-out R² of encoder + linear head after a short joint training (see module doc)."""
-    obs, y = _data(0)
+    obs, y = task_data(make_data)
     return train_and_score(module, obs, y, ("pose", "frequency", "blob_col", "blob_row", "token_count",
                                             "interaction"))
 
