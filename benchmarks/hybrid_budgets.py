@@ -1,4 +1,4 @@
-"""Does the hybrid search beat its baselines? Strategies x budgets x seeds on two tasks.
+"""Does the hybrid search beat its baselines? Strategies x budgets x seeds on a few tasks.
 
     python benchmarks/hybrid_budgets.py                      # the full grid (about an hour on 2 cores)
     python benchmarks/hybrid_budgets.py --smoke              # 2 strategies, budget 6, 1 seed, 1 task
