@@ -25,7 +25,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
-from multisource import task_data, train_and_score
+from multisource import Data, as_data, task_data, train_and_score
 
 from evo_lacer.evaluate import FitnessRecord
 
@@ -38,7 +38,7 @@ SPACE = gym.spaces.Dict({
 NAMES = ("bearing", "width", "step_time", "bar", "words", "interaction")
 
 
-def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def make_data(n: int, seed: int) -> Data:
     """`n` observations and their 6 standardized targets."""
     rng = np.random.default_rng(seed)
     bearing = rng.integers(2, 22, n)
@@ -66,12 +66,7 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
         bearing / 23.0, width, step_t, (2 * vertical - 1) * offset,
         (words == 2).any(1).astype(float) - (words == 5).any(1), slope * depth,
     ], axis=1).astype(float)
-    targets = (targets - targets.mean(0)) / targets.std(0)
-    obs = {"lidar": torch.from_numpy(lidar.astype(np.float32)),
-           "imu": torch.from_numpy(imu.astype(np.float32)),
-           "patch": torch.from_numpy(patch.astype(np.uint8)),
-           "words": torch.from_numpy(words.astype(np.int64))}
-    return obs, torch.from_numpy(targets.astype(np.float32))
+    return as_data(SPACE, {"lidar": lidar, "imu": imu, "patch": patch, "words": words}, targets)
 
 
 def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:

@@ -23,7 +23,7 @@ The task was written for the hybrid benchmark and never used to tune any strateg
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import cast
 
 import gymnasium as gym
@@ -34,6 +34,7 @@ from evo_lacer.evaluate import FitnessRecord
 
 STEPS = 40
 TRAIN, TEST = 384, 256
+Data = tuple[dict[str, torch.Tensor], torch.Tensor]
 SPACE = gym.spaces.Dict({
     "pose": gym.spaces.Box(-1.0, 1.0, (8,), np.float32),
     "trace": gym.spaces.Box(-2.0, 2.0, (16, 3), np.float32),
@@ -42,7 +43,7 @@ SPACE = gym.spaces.Dict({
 })
 
 
-def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def make_data(n: int, seed: int) -> Data:
     """`n` observations and their 6 standardized targets."""
     rng = np.random.default_rng(seed)
     pose = rng.uniform(-1, 1, (n, 8)).astype(np.float32)
@@ -64,13 +65,17 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
         (cmd == 3).sum(1) - (cmd == 7).sum(1),
         pose[:, 3] * freq,
     ], axis=1)
+    return as_data(SPACE, {"pose": pose, "trace": trace, "map": image, "cmd": cmd}, targets)
+
+
+def as_data(space: gym.spaces.Dict, sources: Mapping[str, np.ndarray], targets: np.ndarray) -> Data:
+    """Each source as a tensor of its space's dtype, and the targets standardized (float32)."""
+    obs = {name: torch.from_numpy(np.asarray(value).astype(space[name].dtype))
+           for name, value in sources.items()}
     targets = (targets - targets.mean(0)) / targets.std(0)
-    obs = {"pose": torch.from_numpy(pose), "trace": torch.from_numpy(trace.astype(np.float32)),
-           "map": torch.from_numpy(image.astype(np.uint8)), "cmd": torch.from_numpy(cmd.astype(np.int64))}
     return obs, torch.from_numpy(targets.astype(np.float32))
 
 
-Data = tuple[dict[str, torch.Tensor], torch.Tensor]
 _DATA: dict[Callable[[int, int], Data], Data] = {}
 
 

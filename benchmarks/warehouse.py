@@ -27,7 +27,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
-from multisource import task_data, train_and_score
+from multisource import Data, as_data, task_data, train_and_score
 
 from evo_lacer.evaluate import FitnessRecord
 
@@ -50,7 +50,7 @@ def _order_sign(order: np.ndarray) -> np.ndarray:
     return np.where(both, np.sign(first9 - first4), 0).astype(float)
 
 
-def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def make_data(n: int, seed: int) -> Data:
     """`n` observations and their 6 standardized targets."""
     rng = np.random.default_rng(seed)
     joints = rng.uniform(-1, 1, (n, 10)).astype(np.float32)
@@ -69,12 +69,7 @@ def make_data(n: int, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]
     targets = np.stack([
         np.abs(joints[:, :4]).max(1), when, level, dots, _order_sign(order), joints[:, 5] * dots,
     ], axis=1).astype(float)
-    targets = (targets - targets.mean(0)) / targets.std(0)
-    obs = {"joints": torch.from_numpy(joints),
-           "force": torch.from_numpy(force.astype(np.float32)),
-           "shelf": torch.from_numpy(shelf.astype(np.uint8)),
-           "order": torch.from_numpy(order.astype(np.int64))}
-    return obs, torch.from_numpy(targets.astype(np.float32))
+    return as_data(SPACE, {"joints": joints, "force": force, "shelf": shelf, "order": order}, targets)
 
 
 def fitness(tree: object, module: torch.nn.Module) -> FitnessRecord:
