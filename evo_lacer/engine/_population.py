@@ -48,8 +48,9 @@ def check_objectives(names: Sequence[str]) -> None:
         near = difflib.get_close_matches(name, BUILTIN_OBJECTIVES, n=1, cutoff=0.8)
         if near and near[0] != name:
             raise ConfigError(f"objective {name!r} is not a built-in one: did you mean {near[0]!r}? "
-                              f"(built-in: {', '.join(BUILTIN_OBJECTIVES)}; also 'objective:I' or a metric "
-                              "the evaluator reports, '-name' to minimize it)")
+                              f"(built-in: {', '.join(BUILTIN_OBJECTIVES)}; also a metric the evaluator "
+                              "reports, '-name' to minimize it, or 'objective:I' for a value it returns as "
+                              "its I-th extra objective -- the way to optimize a metric named like these)")
 
 
 def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult | None) -> tuple[float, ...]:
@@ -74,8 +75,8 @@ def objective_values(names: Sequence[str], feedback: Feedback, gate: GateResult 
             if key not in feedback.metrics:
                 reported = ", ".join(sorted(feedback.metrics)) or "none"
                 warnings.warn(f"objective {name!r}: the evaluator reports no metric {key!r} (it reports: "
-                              f"{reported}), so every candidate gets the worst value for it; name one of "
-                              f"those, 'objective:I', or a built-in objective "
+                              f"{reported}), so a candidate without it gets the worst value for it; name "
+                              f"one of those, 'objective:I', or a built-in objective "
                               f"({', '.join(BUILTIN_OBJECTIVES)})", UserWarning, stacklevel=2)
         ok = isinstance(value, int | float) and math.isfinite(float(value))
         out.append(sign * float(value) if ok else MISSING_OBJECTIVE)
