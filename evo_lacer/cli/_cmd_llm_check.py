@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evo_lacer.cli._arg_types import at_least
 from evo_lacer.errors import ConfigError
 
 
@@ -21,8 +22,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--probes", type=int, default=12, help="probes to ask (default: 12)")
     p.add_argument("--seed", type=int, default=0, help="seed of the probes and of sampling (default: 0)")
     p.add_argument("--temperature", type=float, default=0.2, help="sampling temperature (default: 0.2)")
-    p.add_argument("--timeout", type=positive_seconds, default=120.0,
-                   help="seconds one answer may take (default: 120)")
+    p.add_argument("--timeout", type=at_least(0, "--timeout", kind=float, strict=True, unit="seconds"),
+                   default=120.0, help="seconds one answer may take (default: 120)")
     p.add_argument("--threads", type=int, default=None, help="llama.cpp threads (embedded models)")
     p.add_argument("--json", action="store_true", help="print the result record as JSON")
     p.add_argument("--out", default=None, help="also write the result record (JSON) to this file")
@@ -61,14 +62,3 @@ def run(args: argparse.Namespace) -> int:
     if result.warning():
         print(result.warning())
     return 0
-
-
-def positive_seconds(text: str) -> float:
-    """``--timeout``: seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--timeout {text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"--timeout {text} must be > 0 seconds, e.g. --timeout 120")
-    return value

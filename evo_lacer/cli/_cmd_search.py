@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from evo_lacer.cli._arg_types import at_least
 from evo_lacer.cli._dataclass_args import add_dataclass_args, dataclass_from_args
 from evo_lacer.errors import ConfigError
 
@@ -84,19 +85,6 @@ def register(subparsers: Any) -> None:
                    help="show a progress bar with the best fitness so far")
     add_dataclass_args(p, SearchConfig, renamed=RENAMED_FIELDS)
     p.set_defaults(func=run)
-
-
-def at_least(low: int, flag: str) -> Any:
-    """An argparse type: an integer >= `low`, refused naming `flag`."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not an integer; use one >= {low}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{flag} {value} is below {low}; use an integer >= {low}")
-        return value
-    return parse
 
 
 def json_object(text: str) -> dict[str, Any]:

@@ -118,8 +118,8 @@ class TreeStrategy(Strategy):
         self.designs = designs if space is not None else None
         """Whole designs of the flat space: the screen's global candidates and the ``design:tpe``
         arm's (`FlatDesigns`; its TPE study is told every flat design's outcome)."""
-        screened = screen is not None and screen.variants > 1
-        self.screen = SlotScreen(screen, catalog, self.designs) if screen is not None and screened else None
+        self.screen = (SlotScreen(screen, catalog, self.designs)
+                       if screen is not None and screen.variants > 1 else None)
         self.trust = trust if trust is not None else AnswerTrust("screen", seed=seed)
         """Whether a screened LLM slot takes the model's answer without the screen (`AnswerTrust`)."""
         self.reflect_every = reflect_every

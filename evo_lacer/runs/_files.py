@@ -54,7 +54,15 @@ def atomic_write(path: Path, text: str, durable: bool = True) -> None:
 
 
 def _umask() -> int:
-    """This process's umask (read by setting it, then restoring it)."""
+    """This process's umask: from ``/proc/self/status`` where Linux has it, else read by setting it
+    and restoring it (which, for that instant, would give a file another thread creates 0o022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -31,7 +31,7 @@ STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s is not Status.PEN
 """The statuses a recorded evaluation can have (a pending candidate is never recorded)."""
 
 
-def _markdown(runs: list[_Run], plot_name: str) -> str:
+def _markdown(runs: list[_Run], plot_name: str, mixed: str = "") -> str:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     lines = ["# evo-lacer report", "", f"{len(runs)} run(s), generated {now}. Every candidate, the lineage, "
              "the arms and the LLM log: open `report.html` beside this file (works offline).", "",
@@ -44,8 +44,7 @@ def _markdown(runs: list[_Run], plot_name: str) -> str:
                      _fmt(best[1].fitness, 6) if best else "-", str(run.store.path)])
     lines += _table(["run", "strategy", "created", "candidates", "evaluations", "best fitness",
                      "folder"], rows)
-    mixed = mixed_tasks(runs)
-    if mixed:
+    if mixed:  # (`mixed_tasks`)
         lines += [f"**{mixed}**", ""]
 
     lines += ["## Status counts", ""]
@@ -170,5 +169,5 @@ def write_report(run_dir: str | os.PathLike[str] | Iterable[str | os.PathLike[st
     _plot(runs, target / PLOT)
     write_html(runs, target / HTML)
     report = target / REPORT
-    atomic_write(report, _markdown(runs, PLOT))
+    atomic_write(report, _markdown(runs, PLOT, mixed))
     return report
