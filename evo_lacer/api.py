@@ -191,6 +191,7 @@ def search(
     alone). ``space``: a `FlatSpace` or a space file (default ``trees/lacer_space.json``).
     ``run_dir``: a new folder (default: a fresh temporary folder).
     ``rl_options``: keyword arguments of `RLEvaluator` for ``env`` (``steps``, ``env_kwargs``, ...);
+    it and ``fidelity`` are refused with ``fitness``/``evaluator`` (the user's function is the one fidelity);
     at ``fidelity="cheap"``/``"halving"`` the cheap fidelity is ``cheap_fidelity``: ``"ppo-short"``
     (the default: the same PPO for ``short_fraction`` of ``steps``, one seed) or ``"imitation"``,
     whose evaluator takes ``env_kwargs``, ``kinds``, ``wrappers`` and its own ``expert``,
@@ -214,11 +215,12 @@ def search(
     overrides.update(options)
     cfg = dataclasses.replace(config or SearchConfig(), **overrides)
 
-    fidelity = cfg.fidelity if env is not None else "full"
-    cheap = None if fidelity == "full" else cfg.cheap_fidelity
+    if env is None and (fitness is not None or evaluator is not None):
+        _refuse_env_only(cfg, rl_options, "fitness=" if fitness is not None else "evaluator=")
+    cheap = None if cfg.fidelity == "full" else cfg.cheap_fidelity
     task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options,
                                      cheap, cfg.short_fraction)
-    full = _make_evaluator(env, None, None, None, catalog, rl_options) if fidelity == "halving" else None
+    full = _make_evaluator(env, None, None, None, catalog, rl_options) if cfg.fidelity == "halving" else None
     cat = catalog if catalog is not None else getattr(task_evaluator, "catalog", None) or builtin_catalog()
     flat = _flat_space(space if space is not None and not isinstance(space, str | os.PathLike) else cfg.space,
                        task_evaluator)
@@ -252,6 +254,18 @@ def search(
                       "run pass it again: resume(run_dir, fitness=...)", RuntimeWarning, stacklevel=2)
     with RunLock(store.path):
         return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+
+
+def _refuse_env_only(cfg: SearchConfig, rl_options: Mapping[str, Any] | None, task: str) -> None:
+    """Refuse the settings that only an env= task uses, rather than run without them: with fitness= or
+    evaluator= the user's function is the one fidelity."""
+    given = [f"fidelity={cfg.fidelity!r}"] if cfg.fidelity != "full" else []
+    if rl_options:
+        given.append(f"rl_options={dict(rl_options)!r}")
+    if given:
+        raise ConfigError(f"{' and '.join(given)} apply with env= only (PPO or imitation on an env); with "
+                          f"{task} your function is the one fidelity -- leave them out (fidelity='full' is "
+                          "the default)")
 
 
 def _warn_unfit_seeds(seeds: list[Node], origin: Any, observation_space: Any, catalog: Catalog) -> None:

@@ -131,6 +131,18 @@ def test_bad_calls_say_how_to_fix(tmp_path) -> None:
         _run(tmp_path, "random", name="z", budget=2)
 
 
+
+@pytest.mark.parametrize("settings", [{"fidelity": "cheap"}, {"fidelity": "halving"},
+                                      {"rl_options": {"steps": 64}}])
+def test_env_only_settings_with_a_fitness_are_refused_not_ignored(tmp_path, settings: dict) -> None:
+    """With fitness= the user's function is the one fidelity: a cheap fidelity or PPO options would
+    be silently dropped (and a halving run could not be resumed), so they are refused up front."""
+    name = next(iter(settings))
+    with pytest.raises(ConfigError, match=f"{name}=.*apply with env= only.*leave them out"):
+        _run(tmp_path, "random", name="refused", budget=2, **settings)
+    assert not (tmp_path / "refused").exists()  # refused before a run folder is made
+    assert _run(tmp_path, "random", name="fixed", budget=2).accounting["evaluations"] == 2  # the fix
+
 def test_seed_tree_and_resume_of_a_finished_run(tmp_path) -> None:
     first = _run(tmp_path, "evolution", budget=4)
     seeded = _run(tmp_path, "evolution", name="seeded", budget=4, seed_tree=first.best_tree)
