@@ -20,6 +20,11 @@ Fitness: as ``multisource`` -- encoder + linear head trained together for `STEPS
 Planned before any search ran on it (the commit that adds this file): hybrid, tpe, random and
 evolution with ``--llm none`` and default settings, budget 48 with 24 as its prefix, search seeds
 0-9, own best and the returned encoder re-scored on 3 held-out seeds; reported whatever it shows.
+
+Planned in session 34 (2026-12-04), before any LLM search ran on it: the hybrid with the embedded
+default model (SmolLM2, ``--llm embedded``, label ``hybrid+smollm2``), default settings, budget 48
+with 24 as its prefix, seeds 0-9, paired against session 33's ``--llm none`` hybrid runs of the
+same seeds (same machine); reported whatever it shows.
 """
 
 from __future__ import annotations
