@@ -4,6 +4,7 @@ value and a working fix; the name-list fields come back normalized."""
 from __future__ import annotations
 
 import functools
+import math
 import typing
 from dataclasses import fields
 from typing import TYPE_CHECKING
@@ -21,6 +22,25 @@ if TYPE_CHECKING:
 OWN_CHECKS = ("strategy", "screen_kernel")
 """Settings annotated as names whose check says more than the names (below)."""
 
+MAX_SEED = 2**32 - 1
+INTEGERS: dict[str, tuple[int, bool]] = {
+    "budget": (1, False), "seed": (0, False), "population_size": (1, True), "batch_size": (1, True),
+    "tournament_size": (1, False), "max_proposals_factor": (1, False), "workers": (0, False),
+    "initial_designs": (0, True), "llm_initial_designs": (0, True), "max_edits": (1, False),
+    "llm_check_probes": (0, False), "screen_variants": (1, True), "screen_designs": (0, True),
+    "screen_design_reuse": (1, False), "initial_evaluations": (0, False), "max_params": (1, True),
+    "gate_threads": (1, False), "n_startup_trials": (0, False), "insight_memory": (0, False),
+    "history_in_prompt": (0, False), "max_sites": (1, False), "llm_max_tokens": (1, False),
+}
+"""The integer settings: (least value, None allowed)."""
+NUMBERS: dict[str, tuple[float, bool, bool]] = {
+    "arm_cost_weight": (0.0, False, False), "novelty_weight": (0.0, False, False),
+    "feature_weight": (0.0, False, False), "llm_temperature": (0.0, False, False),
+    "eval_timeout_s": (0.0, True, True), "llm_timeout_s": (0.0, True, False),
+    "max_latency_ms": (0.0, True, True),
+}
+"""The real-valued settings without an upper bound: (lower bound, bound excluded, None allowed); the
+fractions have their own checks."""
 
 @functools.cache
 def choices() -> dict[str, tuple[str, ...]]:
@@ -38,21 +58,29 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     (``llm_channels``, ``arms``, ``objectives``) as tuples of known names."""
     if cfg.strategy not in STRATEGY_REGISTRY:
         raise ConfigError(f"unknown strategy {cfg.strategy!r}; choose one of {tuple(STRATEGY_REGISTRY)}")
-    for name in ("budget", "population_size", "batch_size", "tournament_size", "max_proposals_factor",
-                 "workers", "initial_designs", "llm_initial_designs", "max_edits", "llm_check_probes",
-                 "screen_variants", "screen_designs", "screen_design_reuse"):
+    for name, (least, none_ok) in INTEGERS.items():
         value = getattr(cfg, name)
-        if value is None and name in ("population_size", "batch_size", "initial_designs",
-                                      "llm_initial_designs", "screen_variants", "screen_designs"):
+        if value is None and none_ok:
             continue
-        zero_ok = ("workers", "initial_designs", "llm_initial_designs", "llm_check_probes",
-                   "screen_designs")
-        least = 0 if name in zero_ok else 1
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             what = "an integer >= 0" if least == 0 else "a positive integer"
+            what += " or None" if none_ok else ""
             raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}")
-    if not 0 <= cfg.elitism <= cfg.population:
-        raise ConfigError(f"SearchConfig.elitism must be in 0..population_size "
+    if cfg.seed > MAX_SEED:
+        raise ConfigError(f"SearchConfig.seed must be an integer in 0..{MAX_SEED} (2**32 - 1: what Optuna's "
+                          f"and NumPy's seeded samplers take), got {cfg.seed!r}")
+    for name, (low, strict, none_ok) in NUMBERS.items():
+        value = getattr(cfg, name)
+        if value is None and none_ok:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or value < low or (strict and value == low)):
+            what = f"{'>' if strict else '>='} {low:g}{' or None' if none_ok else ''}"
+            finite = " (not a finite number)" if isinstance(value, float) and not math.isfinite(value) else ""
+            raise ConfigError(f"SearchConfig.{name} must be {what}, got {value!r}{finite}")
+    elitism = cfg.elitism
+    if not isinstance(elitism, int) or isinstance(elitism, bool) or not 0 <= elitism <= cfg.population:
+        raise ConfigError(f"SearchConfig.elitism must be an integer in 0..population_size "
                           f"({cfg.population}), got {cfg.elitism}")
     from evo_lacer.engine._screen import KERNELS
 
@@ -62,29 +90,16 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
     for name, allowed in choices().items():
         if getattr(cfg, name) not in allowed:
             raise ConfigError(f"SearchConfig.{name} must be {_one_of(allowed)}, got {getattr(cfg, name)!r}")
-    if not cfg.arm_cost_weight >= 0:
-        raise ConfigError(f"SearchConfig.arm_cost_weight must be >= 0, got {cfg.arm_cost_weight!r}")
     if (isinstance(cfg.short_fraction, bool) or not isinstance(cfg.short_fraction, int | float)
             or not 0.0 < cfg.short_fraction <= 1.0):
         raise ConfigError(f"SearchConfig.short_fraction must be a fraction in (0, 1], e.g. 0.25; "
                           f"got {cfg.short_fraction!r}")
     if not 0.0 < cfg.promote <= 1.0:
         raise ConfigError(f"SearchConfig.promote must be a fraction in (0, 1], got {cfg.promote!r}")
-    for name in ("novelty_weight", "feature_weight"):
-        if not getattr(cfg, name) >= 0:
-            raise ConfigError(f"SearchConfig.{name} must be >= 0, got {getattr(cfg, name)!r}")
     if not 0.0 <= cfg.epsilon <= 1.0:
         raise ConfigError(f"SearchConfig.epsilon must be in [0, 1], got {cfg.epsilon}")
-    if cfg.eval_timeout_s is not None and not cfg.eval_timeout_s > 0:
-        raise ConfigError(f"SearchConfig.eval_timeout_s must be > 0 or None, got {cfg.eval_timeout_s}")
     if isinstance(cfg.llm, str) and not cfg.llm.startswith("custom:"):
         parse_spec(cfg.llm)  # every strategy: a misspelt --llm is an error even where no LLM is used
-    if not cfg.llm_timeout_s > 0:
-        raise ConfigError(f"SearchConfig.llm_timeout_s must be > 0, got {cfg.llm_timeout_s}")
-    if (not isinstance(cfg.initial_evaluations, int) or isinstance(cfg.initial_evaluations, bool)
-            or cfg.initial_evaluations < 0):
-        raise ConfigError(f"SearchConfig.initial_evaluations must be an integer >= 0, "
-                          f"got {cfg.initial_evaluations!r}")
     normalized = {"llm_channels": _channels(cfg.llm_channels), "arms": _arms(cfg.arms)}
     names = (cfg.objectives,) if isinstance(cfg.objectives, str) else cfg.objectives
     normalized["objectives"] = tuple(n.strip() for item in names for n in str(item).split(",") if n.strip())
@@ -99,8 +114,6 @@ def check_config(cfg: SearchConfig) -> dict[str, tuple[str, ...]]:
             f"SearchConfig.eval_timeout_s={cfg.eval_timeout_s:g} cannot hold in process (workers=0 or "
             "executor='inprocess' cannot stop an evaluation); use workers >= 1 with executor 'auto' "
             "or 'process', or drop eval_timeout_s")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        raise ConfigError(f"SearchConfig.seed must be an integer >= 0, got {cfg.seed!r}")
     if cfg.dask_address is not None:
         check_address(cfg.dask_address)
     if cfg.dask_address is not None and cfg.executor not in ("auto", "dask"):
