@@ -20,15 +20,25 @@ from typing import Any, cast
 
 import torch
 
+from evo_lacer._arguments import (
+    check_components,
+    check_rl_options,
+    check_run_dir,
+    discard_unstarted,
+    seed_trees,
+    warn_nothing_found,
+    warn_unused_seeds,
+)
 from evo_lacer.engine import Candidate, SearchConfig, run_session
 from evo_lacer.engine._config import renamed
 from evo_lacer.engine._flat_strategy import FlatSpaceLike
-from evo_lacer.errors import ConfigError, LLMUnavailable, RunStoreError
+from evo_lacer.errors import ConfigError, EvoLacerError, LLMUnavailable, RunStoreError
 from evo_lacer.evaluate import Evaluator, Feedback, FunctionEvaluator
 from evo_lacer.evaluate._function import FitnessFn
 from evo_lacer.llm import LLMBackend
+from evo_lacer.llm._factory import parse_spec
 from evo_lacer.runs import RunLock
-from evo_lacer.tree import Node, load_tree, node_to_dict
+from evo_lacer.tree import Node, node_to_dict
 from evo_lacer.zoo import Catalog, builtin_catalog
 
 COMPONENTS = "components"
@@ -84,6 +94,7 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
     if rl_evaluator is None:
         raise ConfigError("env= needs evo_lacer.evaluate.RLEvaluator, which this installation lacks; "
                           "pass fitness= and observation_space=, or evaluator=")
+    check_rl_options(rl_options, rl_evaluator, CHEAP_ONLY)
     if cheap == "imitation":
         cheap_options = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
         return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
@@ -197,7 +208,12 @@ def search(
     whose evaluator takes ``env_kwargs``, ``kinds``, ``wrappers`` and its own ``expert``,
     ``dataset_steps`` and ``grad_steps`` from it.
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
+    Whatever a fitness raises (``KeyboardInterrupt`` and ``SystemExit`` too) is that candidate's
+    recorded failure; Ctrl-C (SIGINT) stops the search, and `resume` goes on from there. A search
+    refused before its first candidate leaves no run folder behind; one where no candidate succeeded
+    warns with the most frequent causes.
     """
+    check_components(config=config, catalog=catalog, space=space, llm=llm, rl_options=rl_options)
     options = renamed(options, "search()")
     known = {f.name for f in dataclasses.fields(SearchConfig)}
     unknown = sorted(set(options) - known)
@@ -224,17 +240,9 @@ def search(
     cat = catalog if catalog is not None else getattr(task_evaluator, "catalog", None) or builtin_catalog()
     flat = _flat_space(space if space is not None and not isinstance(space, str | os.PathLike) else cfg.space,
                        task_evaluator)
-    if isinstance(seed_tree, Node):
-        seeds = [seed_tree]
-    elif cfg.seed_tree is not None:
-        try:
-            seeds = [load_tree(cfg.seed_tree)]
-        except RecursionError:
-            raise ConfigError(f"seed tree {cfg.seed_tree}: nested too deeply to read; an encoder tree is "
-                              "a few levels deep -- check the file") from None
-    else:
-        seeds = []  # tree strategies start from a diverse sample of the flat space instead
-    _warn_unfit_seeds(seeds, seed_tree if isinstance(seed_tree, Node) else cfg.seed_tree,
+    seeds = seed_trees(seed_tree, cfg)
+    warn_unused_seeds(cfg, seeds)
+    _warn_unfit_seeds(seeds, seed_tree if seed_tree is not None else cfg.seed_tree,
                       task_evaluator.observation_space, cat)
     backend, llm_spec = _resolve_llm(llm, cfg)
     if llm is not None and not isinstance(llm, str):
@@ -242,7 +250,9 @@ def search(
 
     from evo_lacer.runs import RunStore
 
-    folder = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="evo-lacer-"))
+    folder = (check_run_dir(run_dir, "search()") if run_dir is not None
+              else Path(tempfile.mkdtemp(prefix="evo-lacer-")))
+    existed = folder.exists()
     parts = _components(task_evaluator, full, env, fitness, catalog, space, rl_options, cheap)
     run_config = {**cfg.to_dict(), "seed_trees": [node_to_dict(t) for t in seeds],
                   "task": task_evaluator.describe(), "evaluator": repr(task_evaluator),
@@ -252,8 +262,12 @@ def search(
     if fitness is not None and not parts["evaluator"]["rebuild"]:
         warnings.warn(f"the fitness is recorded by name only ({parts['evaluator']['why']}); to resume this "
                       "run pass it again: resume(run_dir, fitness=...)", RuntimeWarning, stacklevel=2)
-    with RunLock(store.path):
-        return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+    try:
+        with RunLock(store.path):
+            return _execute(store, cfg, task_evaluator, cat, flat, seeds, backend, progress, full)
+    except EvoLacerError:
+        discard_unstarted(store.path, existed, store)  # refused before its first candidate: nothing lost
+        raise
 
 
 def _refuse_env_only(cfg: SearchConfig, rl_options: Mapping[str, Any] | None, task: str) -> None:
@@ -275,7 +289,7 @@ def _warn_unfit_seeds(seeds: list[Node], origin: Any, observation_space: Any, ca
     from evo_lacer.transform import Gate
 
     gate = Gate(observation_space, catalog, latency_runs=0)
-    where = "the seed tree given" if isinstance(origin, Node) else f"seed tree {origin}"
+    where = f"seed tree {origin}" if isinstance(origin, str | os.PathLike) else "the seed tree given"
     for tree in seeds:
         result = gate.check(None, tree)
         if result.check in ("structure", "compile", "forward"):
@@ -308,7 +322,13 @@ def resume(
     from evo_lacer.runs import RunStore
     from evo_lacer.runs._resume import check_run, recorded_parts
 
-    store = RunStore.open(run_dir)
+    check_components(catalog=catalog, space=space, llm=llm)
+    if evaluator is not None and not isinstance(evaluator, Evaluator):
+        raise ConfigError(f"evaluator={evaluator!r} does not implement the Evaluator protocol "
+                          "(observation_space, evaluate(tree, seed), describe())")
+    if isinstance(llm, str):
+        parse_spec(llm)  # a misspelt llm is an error for every strategy, as in search()
+    store = RunStore.open(check_run_dir(run_dir, "resume()"))
     with RunLock(store.path):
         data = renamed(store.config, str(store.path / "run.json"))
         if data.get("fidelity") in ("cheap", "halving") and "cheap_fidelity" not in data:
@@ -355,6 +375,8 @@ def _execute(store: Any, cfg: SearchConfig, evaluator: Evaluator, catalog: Catal
             best_module = compile_tree(outcome.best_tree, evaluator.observation_space, catalog)
         except Exception as exc:
             warnings.warn(f"the best tree no longer compiles: {exc}", RuntimeWarning, stacklevel=3)
+    else:
+        warn_nothing_found(outcome.history, Path(store.path))
     return SearchResult(outcome.best_tree, best_module, outcome.best_feedback, outcome.history,
                         Path(store.path), outcome.accounting, cfg, outcome.best_id)
 

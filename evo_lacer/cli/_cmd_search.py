@@ -9,10 +9,11 @@ import os
 import re
 import sys
 import time
-from collections import Counter
+import warnings
 from pathlib import Path
 from typing import Any
 
+from evo_lacer._arguments import failure_reasons
 from evo_lacer.cli._arg_types import at_least
 from evo_lacer.cli._dataclass_args import add_dataclass_args, dataclass_from_args
 from evo_lacer.errors import ConfigError
@@ -187,16 +188,6 @@ def print_summary(result: Any) -> None:
         print(render(result.best_tree))
 
 
-def failure_reasons(history: Any) -> list[tuple[str, int]]:
-    """The distinct reasons why candidates failed or were rejected, the most frequent first."""
-    counts: Counter[str] = Counter()
-    for c in history:
-        gate = c.gate.reason if c.gate is not None and not c.gate.ok else ""
-        reason = c.feedback.error or gate or str(c.feedback.status)
-        counts[reason.strip().splitlines()[0] if reason.strip() else "unknown"] += 1
-    return counts.most_common()
-
-
 def run(args: argparse.Namespace) -> int:
     from evo_lacer.api import search
     from evo_lacer.engine import SearchConfig
@@ -230,7 +221,9 @@ def run(args: argparse.Namespace) -> int:
                           "--observation-space MOD:NAME")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = args.run_dir = args.run_dir or str(Path("runs") / f"{config.strategy}-{config.seed}-{stamp}")
-    result = search(config=config, run_dir=run_dir, progress=args.progress, **kwargs)
+    with warnings.catch_warnings():  # the summary below says it, with the causes
+        warnings.filterwarnings("ignore", "no candidate was evaluated successfully", RuntimeWarning)
+        result = search(config=config, run_dir=run_dir, progress=args.progress, **kwargs)
     print_summary(result)
     if args.report:
         from evo_lacer.runs import write_report

@@ -152,6 +152,10 @@ class RunStore:
             return store
         if path.exists() and not path.is_dir():
             raise RunStoreError(f"{path} is a file, not a run folder")
+        above = next((p for p in path.absolute().parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise RunStoreError(f"{path}: {above} is a file, so no run folder can be made under it; choose "
+                                "a folder path")
         if path.is_dir() and any(path.iterdir()):
             raise RunStoreError(
                 f"{path} is not empty and holds no {MANIFEST}; it is not an evo-lacer run — "
