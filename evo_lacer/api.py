@@ -78,6 +78,9 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
     if sum(x is not None for x in (env, fitness, evaluator)) != 1:
         raise ConfigError("pass exactly one of env= (a gymnasium id or factory), fitness= (with "
                           "observation_space=) or evaluator=")
+    if env is not None and observation_space is not None:
+        raise ConfigError("observation_space= is read from the env with env=; leave it out (it is for "
+                          "fitness=)")
     if evaluator is not None:
         if not isinstance(evaluator, Evaluator):
             raise ConfigError(f"evaluator {evaluator!r} does not implement the Evaluator protocol "
