@@ -11,7 +11,7 @@ from torch import nn
 from evo_lacer.compile._build import param_budget, sequential
 from evo_lacer.compile._infer import Walker
 from evo_lacer.compile._inputs import Converter, make_input
-from evo_lacer.compile._spaces import SINGLE_SOURCE, SourceSpec, as_sources
+from evo_lacer.compile._spaces import SINGLE_SOURCE, SourceSpec, as_sources, nested_paths
 from evo_lacer.errors import CompileError
 from evo_lacer.signals import Signal, dummy
 from evo_lacer.tree import Node, Path
@@ -20,12 +20,15 @@ from evo_lacer.zoo import Catalog, builtin_catalog
 
 class TreeEncoder(nn.Module):
     """A compiled encoder tree: observations (a dict of tensors/arrays, or one tensor for a
-    single-source space) -> features `(B, features_dim)`.
+    single-source space) -> features `(B, features_dim)`. For a Tuple or nested Dict space it
+    takes the flat dict keyed by path names (what `evo_lacer.envs.SourcesWrapper` gives) or the
+    observation as the space nests it, each leaf batched (read through `paths`).
 
     Attributes: `features_dim`; `sources` (name -> SourceSpec, the inputs' signals and rules);
     `signals` (node path -> (input, output) signal); `branches` (ModuleDict by source);
     `fusion`; `head` (or None); `node_modules` (node path -> module, for inspection);
-    `ignored_sources` (observation sources the tree has no branch for).
+    `ignored_sources` (observation sources the tree has no branch for); `paths` (source name ->
+    keys / indices of its leaf in a nested observation; empty for a flat space).
     """
 
     _ref: torch.Tensor
@@ -40,6 +43,7 @@ class TreeEncoder(nn.Module):
         features_dim: int,
         signals: dict[Path, tuple[Signal, Signal]],
         node_modules: dict[Path, nn.Module],
+        paths: Mapping[str, tuple[str | int, ...]] | None = None,
     ) -> None:
         super().__init__()
         self.tree = tree
@@ -51,15 +55,23 @@ class TreeEncoder(nn.Module):
         self.head = head
         self.node_modules = node_modules
         self.ignored_sources: list[str] = []
+        self.paths = {name: path for name, path in (paths or {}).items() if name in self.branches}
         self.register_buffer("_ref", torch.empty(0), persistent=False)
         self._single = next(iter(self.sources)) if list(self.sources) == [SINGLE_SOURCE] else None
         self._plan: list[tuple[str, Converter, nn.Module]] = [
             (name, make_input(self.sources[name]), self.branches[name]) for name in self.branches
         ]
 
-    def forward(self, obs: Any) -> torch.Tensor:
+    def _flat(self, obs: Any) -> Any:
+        """`obs` as a mapping of source names (a lone tensor named, a nested observation read by paths)."""
         if self._single is not None and not isinstance(obs, Mapping):
-            obs = {self._single: obs}
+            return {self._single: obs}
+        if self.paths and not (isinstance(obs, Mapping) and all(name in obs for name in self.paths)):
+            return {name: _leaf(obs, name, path) for name, path in self.paths.items()}
+        return obs
+
+    def forward(self, obs: Any) -> torch.Tensor:
+        obs = self._flat(obs)
         ref = self._ref
         device, dtype = ref.device, ref.dtype
         try:
@@ -75,8 +87,7 @@ class TreeEncoder(nn.Module):
 
     def encode_sources(self, obs: Any) -> dict[str, torch.Tensor]:
         """The converted inputs of every branch (what each branch's first module receives)."""
-        if self._single is not None and not isinstance(obs, Mapping):
-            obs = {self._single: obs}
+        obs = self._flat(obs)
         ref = self._ref
         return {name: convert(obs[name], ref.device, ref.dtype) for name, convert, _ in self._plan}
 
@@ -86,6 +97,20 @@ class TreeEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return f"features_dim={self.features_dim}, sources={list(self.sources)}"
+
+
+def _leaf(obs: Any, name: str, path: tuple[str | int, ...]) -> Any:
+    value = obs
+    for depth, key in enumerate(path):
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            where = "".join(f"[{k!r}]" for k in path[:depth])
+            raise CompileError(
+                f"observation source {name!r}: the observation{where} has no {key!r} (a "
+                f"{type(value).__name__}); pass the observation as the space nests it, each leaf "
+                "batched, or a dict keyed by the source names") from None
+    return value
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -121,7 +146,7 @@ def compile_tree(
     head = sequential(out.head_mods) if out.head_mods else None
     assert out.fusion is not None
     encoder = TreeEncoder(tree, {k: sources[k] for k in out.names}, branches, out.fusion, head,
-                          out.features.d, walker.signals, walker.modules)
+                          out.features.d, walker.signals, walker.modules, nested_paths(observation_space))
     encoder.ignored_sources = sorted(set(sources) - set(out.names))
     if check:
         _check(encoder)

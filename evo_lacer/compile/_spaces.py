@@ -290,6 +290,13 @@ def is_flat(space: Any) -> bool:
     return True
 
 
+def nested_paths(space: Any) -> dict[str, tuple[str | int, ...]]:
+    """Source name -> path of its leaf, for a Tuple or nested Dict space (empty for a flat one)."""
+    if not isinstance(space, spaces.Space) or is_flat(space):
+        return {}
+    return {name: path for name, path, _ in source_leaves(space)}
+
+
 def infer_sources(
     space: Any, kinds: Mapping[str, str] | None = None, *, normalize_images: bool = True
 ) -> dict[str, SourceSpec]:

@@ -85,19 +85,22 @@ def fastest_ms(forward: Callable[[], Any], runs: int, bound: float | None = None
 
 
 def dummy_batch(space: spaces.Space[Any], batch: int, seed: int = 0) -> Any:
-    """`batch` samples of `space`, stacked per source (what an environment's vector gives)."""
+    """`batch` samples of `space`, stacked per leaf as an environment's vector gives them (a Dict
+    or Tuple keeps its nesting, each leaf with the batch dimension first): what the compiled
+    encoder takes."""
     space = copy.deepcopy(space)
     space.seed(seed)
-    samples = [space.sample() for _ in range(batch)]
+    return _stack(space, [space.sample() for _ in range(batch)])
 
-    def stack(items: list[Any]) -> Any:
-        if isinstance(items[0], str):
-            return np.array(items, dtype=object)
-        return np.stack([np.asarray(x) for x in items])
 
+def _stack(space: spaces.Space[Any], items: list[Any]) -> Any:
     if isinstance(space, spaces.Dict):
-        return {k: stack([s[k] for s in samples]) for k in space.spaces}
-    return stack(samples)
+        return {k: _stack(sub, [s[k] for s in items]) for k, sub in space.spaces.items()}
+    if isinstance(space, spaces.Tuple):
+        return tuple(_stack(sub, [s[i] for s in items]) for i, sub in enumerate(space.spaces))
+    if isinstance(items[0], str):
+        return np.array(items, dtype=object)
+    return np.stack([np.asarray(x) for x in items])
 
 
 class Gate:
