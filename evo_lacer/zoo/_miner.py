@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def import_path(file: Path) -> tuple[str, str]:
     return ".".join(parts), str(folder)
 
 
-def _files(paths: Iterable[str | Path]) -> list[Path]:
+def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """The .py files under `paths`; below a given folder, hidden and vendored folders are skipped."""
     out: list[Path] = []
     for raw in paths:
@@ -64,6 +65,20 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
             out.append(p)
         else:
             raise MiningError(f"mining path {str(p)!r} is neither a .py file nor a folder")
+    return out
+
+
+def _path_list(paths: object) -> list[str | os.PathLike[str]]:
+    """`paths` as a list: one str / PathLike is one path (not its characters)."""
+    if isinstance(paths, str | os.PathLike):
+        return [paths]
+    items = [paths] if isinstance(paths, bytes) or not isinstance(paths, Iterable) else list(paths)
+    out: list[str | os.PathLike[str]] = []
+    for item in items:
+        if not isinstance(item, str | os.PathLike):
+            raise MiningError(f"mining paths: {item!r} ({type(item).__name__}) is not a path; pass a .py "
+                              "file or folder as a str or pathlib.Path, or a list of them")
+        out.append(item)
     return out
 
 
@@ -203,9 +218,9 @@ def _read_all(files: list[Path], cache: ParseCache | None,
     return found, cached
 
 
-def mine(paths: Sequence[str | Path], cache: ParseCache | None = None, *,
-         torch_context: bool = True) -> MiningReport:
-    """Mine every nn.Module subclass under `paths` (files or folders) into a Catalog.
+def mine(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], cache: ParseCache | None = None,
+         *, torch_context: bool = True) -> MiningReport:
+    """Mine every nn.Module subclass under `paths` (files or folders, or one of them) into a Catalog.
 
     Reads source as text only. Files that fail are listed in the report's `errors` with the
     reason; a class redefined under the same qualified name (``if``/``else`` variants) keeps
@@ -214,7 +229,7 @@ def mine(paths: Sequence[str | Path], cache: ParseCache | None = None, *,
     mined too so that the class inherits its parameters and kinds; they are not added to the
     catalog."""
     start = time.perf_counter()
-    files = _files(paths)
+    files = _files(_path_list(paths))
     errors: list[tuple[str, str]] = []
     found, cached = _read_all(files, cache, errors)
     tree = Hierarchy(found)

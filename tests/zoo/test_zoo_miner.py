@@ -212,3 +212,15 @@ def test_dataclass_and_foreign_module_roots(fixture_report: tuple[Path, MiningRe
     data = report.catalog.lookup("DataModule")
     assert [(p.name, p.default) for p in data.params] == [("width", 4), ("name", "x")]
     assert "flax_like.Dense" not in report.catalog  # `nn` is flax's here, not torch's
+
+
+def test_one_path_is_one_path_not_its_characters(tmp_path: Path) -> None:
+    (tmp_path / "common.py").write_text("import torch.nn as nn\n\nclass A(nn.Module):\n    pass\n")
+    assert "common.A" in mine(tmp_path / "common.py", torch_context=False).catalog
+    assert "common.A" in mine(str(tmp_path / "common.py"), torch_context=False).catalog
+
+
+@pytest.mark.parametrize("paths", [3, [Path("x.py"), 3], b"x.py"])
+def test_a_non_path_is_named(paths: object) -> None:
+    with pytest.raises(MiningError, match=r"is not a path; pass a \.py file or folder"):
+        mine(paths, torch_context=False)  # type: ignore[arg-type]
