@@ -72,8 +72,8 @@ def from_json(text: str, source: str = "<string>") -> Node:
         if data.get("version") != VERSION:
             raise TreeError(f"{source}: tree format version {data.get('version')!r} is not supported")
         data = data.get("tree")
-    root = node_from_dict(data)
     try:
+        root = node_from_dict(data)
         check_structure(root)
     except TreeError as exc:
         raise TreeError(f"{source}: {exc}") from None
@@ -82,9 +82,20 @@ def from_json(text: str, source: str = "<string>") -> Node:
 
 def load_tree(path: str | FsPath) -> Node:
     p = FsPath(path)
+    if p.is_dir():
+        raise TreeError(_folder_message(p))
     if not p.is_file():
         raise TreeError(f"tree file {str(p)!r} does not exist")
     return from_json(p.read_text(encoding="utf-8"), source=str(p))
+
+
+def _folder_message(p: FsPath) -> str:
+    if (p / "run.json").is_file():  # a run folder (evo_lacer.runs' manifest)
+        return (f"{str(p)!r} is a run folder, not a tree file; get its best tree with "
+                f"evo_lacer.runs.best_of_run({str(p)!r}).tree, or write it to a tree file with "
+                f"`evo-lacer export {p}` and load_tree({str(p / 'best.json')!r})")
+    return (f"{str(p)!r} is a folder, not a tree file; pass a tree file (JSON written by save_tree or "
+            "`evo-lacer export RUN_DIR`)")
 
 
 def save_tree(root: Node, path: str | FsPath) -> None:

@@ -118,3 +118,15 @@ def test_export_cli_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixture
         sb3_policy_kwargs(tmp_path / "plain")
     with pytest.raises(evo_lacer.EvoLacerError, match="does not exist"):
         sb3_policy_kwargs(tmp_path / "missing.json")
+
+
+def test_load_tree_of_a_run_folder_says_how_to_get_its_tree(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run", {"strategy": "random"})
+    store.append_candidate(candidate(0, fitness=0.5))
+    with pytest.raises(evo_lacer.EvoLacerError, match="is a run folder, not a tree file") as err:
+        load_tree(tmp_path / "run")
+    message = str(err.value)
+    assert f"evo_lacer.runs.best_of_run({str(tmp_path / 'run')!r}).tree" in message
+    assert f"`evo-lacer export {tmp_path / 'run'}`" in message
+    assert main(["export", str(tmp_path / "run")]) == 0  # the fixes it names work
+    assert load_tree(tmp_path / "run" / "best.json") == evo_lacer.runs.best_of_run(tmp_path / "run").tree

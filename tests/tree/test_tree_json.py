@@ -59,3 +59,14 @@ def test_malformed_json_names_the_problem(text: str, needle: str) -> None:
 def test_missing_file() -> None:
     with pytest.raises(TreeError, match="does not exist"):
         load_tree("/nonexistent/tree.json")
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(TreeError, match=r"is a folder, not a tree file; pass a tree file"):
+        load_tree(tmp_path)
+
+
+def test_a_malformed_tree_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "t.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(TreeError, match=r"t\.json: encoder: expected a JSON object for a node, got list"):
+        load_tree(tmp_path / "t.json")
