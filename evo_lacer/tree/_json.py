@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -98,5 +99,12 @@ def _folder_message(p: FsPath) -> str:
             "`evo-lacer export RUN_DIR`)")
 
 
-def save_tree(root: Node, path: str | FsPath) -> None:
+def save_tree(root: Node | Mapping[str, Any], path: str | FsPath) -> None:
+    """Write `root` (a Node, or a node dict as `node_to_dict` gives) as a tree file."""
+    if isinstance(root, Mapping):
+        data = root.get("tree") if "format" in root else root
+        root = node_from_dict(dict(data) if isinstance(data, Mapping) else data, "save_tree: the tree dict")
+    if not isinstance(root, Node):
+        raise TreeError(f"save_tree: got {type(root).__name__} {root!r:.80}, not a tree; pass a tree Node "
+                        "or a node dict (evo_lacer.tree.node_to_dict)")
     FsPath(path).write_text(to_json(root) + "\n", encoding="utf-8")

@@ -70,3 +70,21 @@ def test_a_malformed_tree_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "t.json").write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(TreeError, match=r"t\.json: encoder: expected a JSON object for a node, got list"):
         load_tree(tmp_path / "t.json")
+
+
+def test_save_tree_takes_a_node_dict(tmp_path: Path) -> None:
+    tree = example_tree()
+    save_tree(node_to_dict(tree), tmp_path / "a.json")  # type: ignore[arg-type]
+    save_tree(json.loads(to_json(tree)), tmp_path / "b.json")  # type: ignore[arg-type]
+    assert load_tree(tmp_path / "a.json") == tree == load_tree(tmp_path / "b.json")
+
+
+@pytest.mark.parametrize(("value", "needle"), [
+    (42, "save_tree: got int 42, not a tree; pass a tree Node or a node dict"),
+    ({"kind": "forest"}, "save_tree: the tree dict: unknown node kind 'forest'"),
+])
+def test_save_tree_names_what_it_cannot_save(tmp_path: Path, value: object, needle: str) -> None:
+    with pytest.raises(TreeError) as err:
+        save_tree(value, tmp_path / "t.json")  # type: ignore[arg-type]
+    assert needle in str(err.value)
+    assert not (tmp_path / "t.json").exists()
