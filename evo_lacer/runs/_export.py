@@ -77,9 +77,12 @@ def _tree(record: Mapping[str, Any], path: Path) -> Node:
 def export_best(run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
                 candidate: Any = None) -> tuple[Path, Exported]:
     """Write the run's best tree (or `candidate`'s) as a tree file; `out` defaults to
-    ``RUN_DIR/best.json``. Read it back with ``evo_lacer.load_tree`` or `sb3_policy_kwargs`."""
+    ``RUN_DIR/best.json``, and an existing folder gets ``best.json`` inside it (as ``cp`` does).
+    Returns the path written. Read it back with ``evo_lacer.load_tree`` or `sb3_policy_kwargs`."""
     found = best_of_run(run_dir, candidate)
     target = Path(out) if out is not None else Path(run_dir) / "best.json"
+    if target.is_dir():
+        target = target / "best.json"
     atomic_write(target, to_json(found.tree) + "\n")
     return target, found
 

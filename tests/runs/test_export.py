@@ -130,3 +130,16 @@ def test_load_tree_of_a_run_folder_says_how_to_get_its_tree(tmp_path: Path) -> N
     assert f"`evo-lacer export {tmp_path / 'run'}`" in message
     assert main(["export", str(tmp_path / "run")]) == 0  # the fixes it names work
     assert load_tree(tmp_path / "run" / "best.json") == evo_lacer.runs.best_of_run(tmp_path / "run").tree
+
+
+def test_export_into_an_existing_folder_writes_best_json_there(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore.create(tmp_path / "run", {"strategy": "random"})
+    store.append_candidate(candidate(0, fitness=0.5))
+    (tmp_path / "plain").mkdir()
+    path, _ = export_best(tmp_path / "run", tmp_path / "plain")
+    assert path == tmp_path / "plain" / "best.json"
+    assert tree_hash(load_tree(path)) == tree_hash(tree(8))
+    (tmp_path / "cli").mkdir()
+    assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "cli")]) == 0
+    assert f"wrote {tmp_path / 'cli' / 'best.json'}" in capsys.readouterr().out
