@@ -69,6 +69,18 @@ def _record(value: object) -> FitnessRecord:
     raise TypeError(f"fitness returned {type(value).__name__}; return a number, a dict or a FitnessRecord")
 
 
+def _check_finite(record: FitnessRecord) -> None:
+    """A NaN / infinite metric, feature or objective is refused like a NaN fitness (a FAILED
+    feedback naming it): stored, it would rank and plot as a number."""
+    named = [*(("metrics", k, v) for k, v in record.metrics.items()),
+             *(("features", k, v) for k, v in record.features.items()),
+             *(("objectives", i, v) for i, v in enumerate(record.objectives))]
+    for what, key, value in named:
+        if not math.isfinite(value):
+            raise ValueError(f"fitness returned a non-finite {what}[{key!r}] = {value!r}; return finite "
+                             f"numbers (leave out a {what[:-1]} that has no value)")
+
+
 def _message(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
 
@@ -121,6 +133,7 @@ class FunctionEvaluator:
                 record = _record(self.fitness(tree, module))
             if not math.isfinite(record.fitness):
                 raise ValueError(f"fitness returned a non-finite value {record.fitness!r}")
+            _check_finite(record)
         except Exception as exc:
             what = "compiling the tree" if stage == "compile" else "the fitness function"
             return Feedback.failure(Status.FAILED, f"{what} raised {_message(exc)}",
