@@ -153,8 +153,31 @@ class GridInput:
         return hot.permute(0, 1, 4, 2, 3).reshape(b, c * p, h, w).to(dtype)
 
 
+class Batched:
+    """Refuses one observation given without its batch dimension (as many dims as one sample of the
+    source has), which would otherwise fail deep in a branch; then converts with `convert`."""
+
+    def __init__(self, convert: Converter, name: str, shape: tuple[int, ...]) -> None:
+        self.convert, self.name, self.shape = convert, name, shape
+
+    def __call__(self, x: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        ndim = x.ndim if hasattr(x, "ndim") else np.ndim(x)
+        if ndim == len(self.shape):
+            got = tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+            raise CompileError(
+                f"observation source {self.name!r}: got shape {got}, one observation; the encoder takes "
+                f"a batch of shape (B{''.join(f', {d}' for d in self.shape)}): add a batch dimension "
+                "(obs[None] for one observation, on every source of a dict)")
+        return self.convert(x, device, dtype)
+
+
 def make_input(spec: SourceSpec) -> Converter:
-    """The converter for `spec`'s rule."""
+    """The converter for `spec`'s rule (string rules aside, checked for a batch dimension)."""
+    convert = _convert(spec)
+    return convert if spec.rule in ("text", "words") else Batched(convert, spec.name, spec.shape)
+
+
+def _convert(spec: SourceSpec) -> Converter:
     shape = spec.signal.shape()
     if spec.rule == "float":
         return FloatInput(None if spec.shape == shape else shape)
