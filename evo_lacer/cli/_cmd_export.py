@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
                     "PPO('MultiInputPolicy', env, policy_kwargs=evo_lacer.sb3_policy_kwargs('best.json')).",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (evo-lacer search --run-dir)")
-    p.add_argument("--out", metavar="FILE", help="the tree file to write (default: RUN_DIR/best.json)")
+    p.add_argument("--out", metavar="FILE", help="the tree file to write, or a folder to write best.json "
+                   "into (default: RUN_DIR/best.json)")
     p.add_argument("--candidate", metavar="ID", help="export this candidate instead of the best")
     p.set_defaults(func=run)
 
