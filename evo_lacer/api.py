@@ -64,7 +64,8 @@ class SearchResult:
     best_id: int | None = None
 
 
-CHEAP_ONLY = ("expert", "dataset_steps", "grad_steps")
+CHEAP_ONLY = ("expert", "dataset_steps", "action_noise", "grad_steps", "batch_size", "learning_rate",
+              "holdout", "rollout_episodes", "probe_weight", "data_seed")
 """`rl_options` keys that only the cheap fidelity's `ImitationEvaluator` takes."""
 CHEAP_KEYS = ("env_kwargs", "kinds", "wrappers", "device", *CHEAP_ONLY)
 """`rl_options` keys the cheap fidelity's `ImitationEvaluator` takes (the env's own, and its own)."""
@@ -101,11 +102,6 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
     if cheap == "imitation":
         cheap_options = {k: v for k, v in (rl_options or {}).items() if k in CHEAP_KEYS}
         return cast(Evaluator, evaluate.ImitationEvaluator(env, catalog=catalog, **cheap_options))
-    imitation_only = sorted(set(rl_options or {}) & set(CHEAP_ONLY))
-    if cheap == "ppo-short" and imitation_only:
-        raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but cheap_fidelity is "
-                          "'ppo-short' (a short PPO run, no expert); pass cheap_fidelity='imitation' "
-                          "(--cheap-fidelity imitation) to use them, or drop them")
     options = {k: v for k, v in (rl_options or {}).items() if k not in CHEAP_ONLY}  # the cheap fidelity's
     if catalog is not None:
         options.setdefault("catalog", catalog)
@@ -237,6 +233,7 @@ def search(
     if env is None and (fitness is not None or evaluator is not None):
         _refuse_env_only(cfg, rl_options, "fitness=" if fitness is not None else "evaluator=")
     cheap = None if cfg.fidelity == "full" else cfg.cheap_fidelity
+    _refuse_unused_imitation_options(rl_options, cheap)
     task_evaluator = _make_evaluator(env, observation_space, fitness, evaluator, catalog, rl_options,
                                      cheap, cfg.short_fraction)
     full = _make_evaluator(env, None, None, None, catalog, rl_options) if cfg.fidelity == "halving" else None
@@ -271,6 +268,20 @@ def search(
     except EvoLacerError:
         discard_unstarted(store.path, existed, store)  # refused before its first candidate: nothing lost
         raise
+
+
+def _refuse_unused_imitation_options(rl_options: Mapping[str, Any] | None, cheap: str | None) -> None:
+    """The imitation evaluator's own `rl_options` are refused where no imitation runs (they were dropped)."""
+    imitation_only = sorted(set(rl_options or {}) & set(CHEAP_ONLY))
+    if not imitation_only or cheap == "imitation":
+        return
+    if cheap == "ppo-short":
+        raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but cheap_fidelity is "
+                          "'ppo-short' (a short PPO run, no expert); pass cheap_fidelity='imitation' "
+                          "(--cheap-fidelity imitation) to use them, or drop them")
+    raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but fidelity is 'full' (PPO "
+                      "per candidate); pass fidelity='cheap' or 'halving' with cheap_fidelity='imitation' "
+                      "(--fidelity cheap --cheap-fidelity imitation) to use them, or drop them")
 
 
 def _refuse_env_only(cfg: SearchConfig, rl_options: Mapping[str, Any] | None, task: str) -> None:

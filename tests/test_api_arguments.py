@@ -78,9 +78,12 @@ def test_rl_options_are_checked_by_name_and_type(tmp_path: Path) -> None:
         search(env="CartPole-v1", rl_options={"stepz": 64}, run_dir=tmp_path / "a", **QUICK)
     with pytest.raises(ConfigError, match=r"rl_options=.* is not a mapping"):
         search(env="CartPole-v1", rl_options=[("steps", 64)], run_dir=tmp_path / "b", **QUICK)
+    unused = r"rl_options \['grad_steps'\] set the imitation fidelity, but fidelity is 'full'"
+    with pytest.raises(ConfigError, match=unused):
+        search(env="CartPole-v1", rl_options={"grad_steps": 10}, run_dir=tmp_path / "d", **QUICK)
     with pytest.raises(ConfigError, match="observation_space= is read from the env with env=; leave it out"):
         search(env="CartPole-v1", observation_space=small_space(), run_dir=tmp_path / "c", **QUICK)
-    assert not any((tmp_path / name).exists() for name in "abc")
+    assert not any((tmp_path / name).exists() for name in "abcd")
 
 
 def test_a_run_folder_under_a_file_is_refused_naming_the_file(tmp_path: Path) -> None:
