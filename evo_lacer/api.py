@@ -204,8 +204,8 @@ def search(
     it and ``fidelity`` are refused with ``fitness``/``evaluator`` (the user's function is the one fidelity);
     at ``fidelity="cheap"``/``"halving"`` the cheap fidelity is ``cheap_fidelity``: ``"ppo-short"``
     (the default: the same PPO for ``short_fraction`` of ``steps``, one seed) or ``"imitation"``,
-    whose evaluator takes ``env_kwargs``, ``kinds``, ``wrappers`` and its own ``expert``,
-    ``dataset_steps`` and ``grad_steps`` from it.
+    whose evaluator takes ``env_kwargs``, ``kinds``, ``wrappers`` and its own settings (`CHEAP_ONLY`:
+    ``expert``, ``dataset_steps``, ``grad_steps``, ...) from it; those are refused where no imitation runs.
     Other keyword arguments set `SearchConfig` fields; explicit arguments override ``config``.
     Whatever a fitness raises (``KeyboardInterrupt`` and ``SystemExit`` too) is that candidate's
     recorded failure; Ctrl-C (SIGINT) stops the search, and `resume` goes on from there. A search
