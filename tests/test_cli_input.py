@@ -104,6 +104,9 @@ def test_config_errors_name_the_flags_typed(capsys: pytest.CaptureFixture[str]) 
                  "test_cli_input:space", *QUICK, "--max-edits", "0"])
     err = capsys.readouterr().err
     assert code == 1 and "--max-edits must be a positive integer, got 0" in err and "SearchConfig" not in err
+    code = main(["search", "--fitness", "test_cli_input:metric_fitness", "--observation-space",
+                 "test_cli_input:space", *QUICK, "--max-params", "0"])
+    assert code == 1 and "--max-params must be a positive integer, got 0" in capsys.readouterr().err
     for argv, said in ((["search", "--env", "CartPole-v1", "--eval-max-steps", "-1"], "use an integer >= 0"),
                        (["llm-check", "--timeout", "0"], "--timeout 0 must be > 0 seconds")):
         with pytest.raises(SystemExit):

@@ -195,8 +195,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = dataclass_from_args(SearchConfig, args)
     except ConfigError as exc:  # said with the flags the user typed: SearchConfig.max_edits -> --max-edits
-        raise ConfigError(re.sub(r"SearchConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"),
-                                 str(exc))) from None
+        said = re.sub(r"SearchConfig\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(exc))
+        raise ConfigError(said.replace(" or None, got", ", got")) from None  # no flag passes None
     kwargs: dict[str, Any] = {}
     if args.env and args.fitness:
         raise ConfigError("give either --env or --fitness, not both")
