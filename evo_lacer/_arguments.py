@@ -21,8 +21,10 @@ from evo_lacer.zoo import Catalog
 
 
 def check_components(*, config: Any = None, catalog: Any = None, space: Any = None, llm: Any = None,
-                     rl_options: Any = None) -> None:
+                     rl_options: Any = None, progress: Any = False) -> None:
     """A `ConfigError` naming the argument, what was passed and what it takes."""
+    if not isinstance(progress, bool):
+        raise ConfigError(f"progress={progress!r} is not a bool; pass progress=True for a progress bar")
     if config is not None and not isinstance(config, SearchConfig):
         raise ConfigError(f"config={config!r} is not a SearchConfig; pass evo_lacer.SearchConfig(...) or the "
                           "settings as keywords (search(..., budget=3))")

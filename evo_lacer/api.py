@@ -212,7 +212,8 @@ def search(
     refused before its first candidate leaves no run folder behind; one where no candidate succeeded
     warns with the most frequent causes.
     """
-    check_components(config=config, catalog=catalog, space=space, llm=llm, rl_options=rl_options)
+    check_components(config=config, catalog=catalog, space=space, llm=llm, rl_options=rl_options,
+                     progress=progress)
     options = renamed(options, "search()")
     known = {f.name for f in dataclasses.fields(SearchConfig)}
     unknown = sorted(set(options) - known)
@@ -336,7 +337,7 @@ def resume(
     from evo_lacer.runs import RunStore
     from evo_lacer.runs._resume import check_run, recorded_parts
 
-    check_components(catalog=catalog, space=space, llm=llm)
+    check_components(catalog=catalog, space=space, llm=llm, progress=progress)
     if evaluator is not None and not isinstance(evaluator, Evaluator):
         raise ConfigError(f"evaluator={evaluator!r} does not implement the Evaluator protocol "
                           "(observation_space, evaluate(tree, seed), describe())")

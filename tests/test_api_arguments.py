@@ -66,6 +66,7 @@ def test_a_seed_tree_dict_is_evaluated_and_a_non_tree_refused(tmp_path: Path) ->
     ({"space": 42}, "space=42 is neither a FlatSpace nor a space file"),
     ({"llm": 3, "strategy": "evolution"}, "llm=3 is neither a spec string"),
     ({"run_dir": 7}, "run_dir=7 is not a path"),
+    ({"progress": "yes"}, "progress='yes' is not a bool"),
 ])
 def test_a_wrong_argument_type_is_named(tmp_path: Path, bad: dict, says: str) -> None:
     with pytest.raises(ConfigError, match=says):
