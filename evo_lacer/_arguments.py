@@ -16,6 +16,7 @@ from typing import Any
 
 from evo_lacer.engine import STRATEGY_REGISTRY, SearchConfig
 from evo_lacer.errors import ConfigError
+from evo_lacer.evaluate import Evaluator
 from evo_lacer.tree import Node, load_tree, node_from_dict
 from evo_lacer.zoo import Catalog
 
@@ -31,8 +32,9 @@ def check_components(*, config: Any = None, catalog: Any = None, space: Any = No
     if catalog is not None and not isinstance(catalog, Catalog):
         raise ConfigError(f"catalog={catalog!r} is not a Catalog; pass evo_lacer.builtin_catalog() (the "
                           "default) or one from evo_lacer.mine([...])")
-    if space is not None and not isinstance(space, str | os.PathLike) and not all(
-            hasattr(space, a) for a in ("for_sources", "sources")):
+    from evo_lacer.flat import FlatSpace
+
+    if space is not None and not isinstance(space, str | os.PathLike | FlatSpace):
         raise ConfigError(f"space={space!r} is neither a FlatSpace nor a space file's path; pass a path "
                           "such as 'trees/lacer_space.json', a FlatSpace, or leave it out")
     if llm is not None and not isinstance(llm, str) and not callable(getattr(llm, "complete", None)):
@@ -41,6 +43,13 @@ def check_components(*, config: Any = None, catalog: Any = None, space: Any = No
     if rl_options is not None and not isinstance(rl_options, Mapping):
         raise ConfigError(f"rl_options={rl_options!r} is not a mapping; pass a dict such as "
                           "rl_options={'steps': 4096}")
+
+
+def check_evaluator(evaluator: Any) -> None:
+    """A `ConfigError` unless `evaluator` implements the `Evaluator` protocol."""
+    if not isinstance(evaluator, Evaluator):
+        raise ConfigError(f"evaluator={evaluator!r} does not implement the Evaluator protocol "
+                          "(observation_space, evaluate(tree, seed), describe())")
 
 
 def check_rl_options(rl_options: Mapping[str, Any] | None, evaluator_class: Any,

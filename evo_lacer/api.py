@@ -22,6 +22,7 @@ import torch
 
 from evo_lacer._arguments import (
     check_components,
+    check_evaluator,
     check_rl_options,
     check_run_dir,
     discard_unstarted,
@@ -83,9 +84,7 @@ def _make_evaluator(env: Any, observation_space: Any, fitness: FitnessFn | None,
         raise ConfigError("observation_space= is read from the env with env=; leave it out (it is for "
                           "fitness=)")
     if evaluator is not None:
-        if not isinstance(evaluator, Evaluator):
-            raise ConfigError(f"evaluator {evaluator!r} does not implement the Evaluator protocol "
-                              "(observation_space, evaluate(tree, seed), describe())")
+        check_evaluator(evaluator)
         return evaluator
     if fitness is not None:
         if observation_space is None:
@@ -338,9 +337,8 @@ def resume(
     from evo_lacer.runs._resume import check_run, recorded_parts
 
     check_components(catalog=catalog, space=space, llm=llm, progress=progress)
-    if evaluator is not None and not isinstance(evaluator, Evaluator):
-        raise ConfigError(f"evaluator={evaluator!r} does not implement the Evaluator protocol "
-                          "(observation_space, evaluate(tree, seed), describe())")
+    if evaluator is not None:
+        check_evaluator(evaluator)
     if isinstance(llm, str):
         parse_spec(llm)  # a misspelt llm is an error for every strategy, as in search()
     store = RunStore.open(check_run_dir(run_dir, "resume()"))
