@@ -25,6 +25,14 @@ Planned in session 34 (2026-12-04), before any LLM search ran on it: the hybrid 
 default model (SmolLM2, ``--llm embedded``, label ``hybrid+smollm2``), default settings, budget 48
 with 24 as its prefix, seeds 0-9, paired against session 33's ``--llm none`` hybrid runs of the
 same seeds (same machine); reported whatever it shows.
+
+Planned in session 35 (2026-12-04), before any search with this model ran on it: the hybrid with
+the stronger benchmark model, Qwen2.5-Coder-1.5B-Instruct (``--llm embedded:$MODEL`` from
+``../shared/tools/fetch-qwen-1.5b``, label ``hybrid+qwen``, ``--option llm_timeout_s=300`` as on
+the ring), default settings otherwise, budget 48 with 24 as its prefix, seeds 0-4 first and then
+seeds 5-9 the same way as far as the session's time allows, paired against session 33's
+``--llm none`` hybrid runs of the same seeds (same machine); every seed that finishes is reported,
+whatever it shows.
 """
 
 from __future__ import annotations
