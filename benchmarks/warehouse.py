@@ -33,6 +33,12 @@ the ring), default settings otherwise, budget 48 with 24 as its prefix, seeds 0-
 seeds 5-9 the same way as far as the session's time allows, paired against session 33's
 ``--llm none`` hybrid runs of the same seeds (same machine); every seed that finishes is reported,
 whatever it shows.
+
+Planned in session 35 (2026-12-04), after the hybrid+Qwen row and before any ``lacer`` search ran
+on the task: ``lacer`` at budget 12 (as on the ring and multisource), ``--llm none`` and with Qwen
+(label ``lacer+qwen``, ``--option llm_timeout_s=180`` as on the ring), default settings otherwise,
+seeds 0-4 first and then 5-9 as far as the session's time allows, each pair on this machine;
+every seed with both runs finished is reported, whatever it shows.
 """
 
 from __future__ import annotations
