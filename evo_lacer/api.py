@@ -276,12 +276,13 @@ def _refuse_unused_imitation_options(rl_options: Mapping[str, Any] | None, cheap
     if not imitation_only or cheap == "imitation":
         return
     if cheap == "ppo-short":
-        raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but cheap_fidelity is "
-                          "'ppo-short' (a short PPO run, no expert); pass cheap_fidelity='imitation' "
-                          "(--cheap-fidelity imitation) to use them, or drop them")
-    raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but fidelity is 'full' (PPO "
-                      "per candidate); pass fidelity='cheap' or 'halving' with cheap_fidelity='imitation' "
-                      "(--fidelity cheap --cheap-fidelity imitation) to use them, or drop them")
+        why = ("cheap_fidelity is 'ppo-short' (a short PPO run, no expert); pass cheap_fidelity='imitation' "
+               "(--cheap-fidelity imitation)")
+    else:
+        why = ("fidelity is 'full' (PPO per candidate); pass fidelity='cheap' or 'halving' with "
+               "cheap_fidelity='imitation' (--fidelity cheap --cheap-fidelity imitation)")
+    raise ConfigError(f"rl_options {imitation_only} set the imitation fidelity, but {why} to use them, or "
+                      "drop them")
 
 
 def _refuse_env_only(cfg: SearchConfig, rl_options: Mapping[str, Any] | None, task: str) -> None:
