@@ -64,7 +64,26 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-class CachingEvaluator:
+class Wrapping:
+    """An evaluator around another (`_inner`): every attribute it does not define is the inner
+    one's (observation_space, describe, isolate, ...); subclasses define `evaluate`."""
+
+    _inner: Any
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # (unpickling: `_inner` is not set yet)
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    @property
+    def observation_space(self) -> Any:
+        return self._inner.observation_space
+
+    def describe(self) -> str:
+        return str(self._inner.describe())
+
+
+class CachingEvaluator(Wrapping):
     """Wraps an evaluator; see module docstring. Picklable (the cache is re-read in each process)."""
 
     def __init__(self, inner: Any, path: str | os.PathLike[str], *, task: str, verify: float = 0.0,
@@ -82,12 +101,6 @@ class CachingEvaluator:
         self._known: dict[str, dict[str, Any]] = {}
         self._read_to = 0
 
-    # an evaluator's other attributes (observation_space, describe, isolate, ...) are the inner one's
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # (unpickling: `_inner` is not set yet)
-            raise AttributeError(name)
-        return getattr(self._inner, name)
-
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_known": {}, "_read_to": 0}
 
@@ -96,13 +109,6 @@ class CachingEvaluator:
 
     def __repr__(self) -> str:
         return f"CachingEvaluator({self._inner!r}, {str(self.path)!r}, task={self.task!r})"
-
-    @property
-    def observation_space(self) -> Any:
-        return self._inner.observation_space
-
-    def describe(self) -> str:
-        return str(self._inner.describe())
 
     def key(self, tree: Node, seed: int) -> str:
         text = json.dumps({"tree": node_to_dict(tree), "seed": int(seed), "salt": self.salt}, sort_keys=True)

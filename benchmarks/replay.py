@@ -29,7 +29,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from hybrid_budgets import task_evaluator  # noqa: E402  (a sibling module)
+from eval_cache import Wrapping  # noqa: E402  (sibling modules)
+from hybrid_budgets import task_evaluator  # noqa: E402
 
 from evo_lacer.evaluate import Feedback, Status  # noqa: E402
 from evo_lacer.runs import read_jsonl  # noqa: E402
@@ -44,7 +45,7 @@ def tree_key(tree: dict[str, Any]) -> str:
     return json.dumps(tree, sort_keys=True)
 
 
-class ReplayEvaluator:
+class ReplayEvaluator(Wrapping):
     """Answers from a stored run's record; an evaluator's other attributes are the inner one's."""
 
     def __init__(self, inner: Any, records: list[dict[str, Any]]) -> None:
@@ -54,18 +55,6 @@ class ReplayEvaluator:
             if r.get("evaluated") and r.get("feedback"):
                 self._answers[tree_key(r["tree"])].append(r["feedback"])
         self.misses = 0
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
-
-    @property
-    def observation_space(self) -> Any:
-        return self._inner.observation_space
-
-    def describe(self) -> str:
-        return str(self._inner.describe())
 
     def evaluate(self, tree: Node, seed: int) -> Feedback:
         queue = self._answers.get(tree_key(node_to_dict(tree)))

@@ -49,14 +49,19 @@ def test_the_stored_run_replays_to_the_same_trees_without_evaluating(stored):
     assert row["best"] == pytest.approx(best)
 
 
-def test_a_changed_setting_is_a_difference(stored, tmp_path):
-    changed = tmp_path / "changed"
-    changed.mkdir()
+def changed_copy(stored: Path, to: Path, key: str, value) -> Path:
+    """The stored run's record and config in `to`, one setting changed."""
+    to.mkdir()
     for name in ("candidates.jsonl", "run.json"):
-        (changed / name).write_bytes((stored / name).read_bytes())
-    doc = json.loads((changed / "run.json").read_text())
-    doc["config"]["seed"] = 6
-    (changed / "run.json").write_text(json.dumps(doc))
+        (to / name).write_bytes((stored / name).read_bytes())
+    doc = json.loads((to / "run.json").read_text())
+    doc["config"][key] = value
+    (to / "run.json").write_text(json.dumps(doc))
+    return to
+
+
+def test_a_changed_setting_is_a_difference(stored, tmp_path):
+    changed = changed_copy(stored, tmp_path / "changed", "seed", 6)
     with pytest.warns(RuntimeWarning, match="not in the record"):  # another seed: no tree is in it
         row = replay(changed, evaluator())
     assert row["first_difference"] is not None
@@ -64,12 +69,6 @@ def test_a_changed_setting_is_a_difference(stored, tmp_path):
 
 
 def test_a_run_with_an_llm_is_refused(stored, tmp_path):
-    changed = tmp_path / "llm"
-    changed.mkdir()
-    for name in ("candidates.jsonl", "run.json"):
-        (changed / name).write_bytes((stored / name).read_bytes())
-    doc = json.loads((changed / "run.json").read_text())
-    doc["config"]["llm"] = "embedded"
-    (changed / "run.json").write_text(json.dumps(doc))
+    changed = changed_copy(stored, tmp_path / "llm", "llm", "embedded")
     with pytest.raises(SystemExit, match="only runs without an LLM"):
         replay(changed, evaluator())
