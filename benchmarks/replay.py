@@ -31,9 +31,9 @@ sys.path.insert(0, str(HERE))
 
 from eval_cache import Wrapping  # noqa: E402  (sibling modules)
 from hybrid_budgets import task_evaluator  # noqa: E402
+from llm_parting import candidates, parting  # noqa: E402
 
 from evo_lacer.evaluate import Feedback, Status  # noqa: E402
-from evo_lacer.runs import read_jsonl  # noqa: E402
 from evo_lacer.tree import Node, node_to_dict  # noqa: E402
 
 PASSED = ("strategy", "budget", "seed", "llm", "workers")
@@ -70,7 +70,7 @@ def stored_options(config: dict[str, Any]) -> dict[str, Any]:
 
     defaults = json.loads(json.dumps(dataclasses.asdict(SearchConfig()), default=str))
     return {k: v for k, v in config.items()
-            if k in defaults and k not in PASSED and k != "run_dir" and v != defaults[k]}
+            if k in defaults and k not in PASSED and v != defaults[k]}
 
 
 def replay(run: Path, inner: Any) -> dict[str, Any]:
@@ -84,18 +84,16 @@ def replay(run: Path, inner: Any) -> dict[str, Any]:
     config = json.loads((run / "run.json").read_text())["config"]
     if config.get("llm", "none") != "none":
         raise SystemExit(f"{run}: llm={config['llm']!r}; only runs without an LLM can be replayed")
-    recorded = sorted(read_jsonl(run / "candidates.jsonl"), key=lambda r: int(r["id"]))
+    recorded = candidates(run)
     evaluator = ReplayEvaluator(inner, recorded)
     options = stored_options(config)
     with tempfile.TemporaryDirectory() as tmp:
         result = evo_lacer.search(evaluator=evaluator, strategy=config["strategy"], budget=config["budget"],
                                   seed=config["seed"], llm="none", workers=1, run_dir=Path(tmp) / "replay",
                                   **options)
-        made = sorted(read_jsonl(Path(tmp) / "replay" / "candidates.jsonl"), key=lambda r: int(r["id"]))
-    n = min(len(made), len(recorded))
-    at = next((i for i in range(n) if made[i]["tree_hash"] != recorded[i]["tree_hash"]), None)
+        made = candidates(Path(tmp) / "replay")
     return {"run": str(run), "options": options, "recorded": len(recorded), "replayed": len(made),
-            "first_difference": at, "misses": evaluator.misses,
+            "first_difference": parting(recorded, made)["parted_at"], "misses": evaluator.misses,
             "best": None if result.best_feedback is None else result.best_feedback.fitness}
 
 
@@ -104,9 +102,10 @@ def main() -> int:
     p.add_argument("runs", nargs="+", type=Path, help="stored run folders (run.json, candidates.jsonl)")
     p.add_argument("--task", required=True, help="the task the runs searched (hybrid_budgets.py's names)")
     args = p.parse_args()
+    inner = task_evaluator(args.task)
     differ = 0
     for run in args.runs:
-        row = replay(run, task_evaluator(args.task))
+        row = replay(run, inner)
         same = row["first_difference"] is None and row["replayed"] == row["recorded"]
         differ += not same
         at = row["first_difference"]
