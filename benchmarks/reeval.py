@@ -13,40 +13,54 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evo_lacer.tree import Node
 
 HELD_OUT_SEED = 1_000_003
 """First seed of the re-evaluations (search seeds are small integers; candidate seeds derive from them)."""
 
 
-def best_within(candidates: list[dict[str, Any]], budget: int) -> dict[str, Any] | None:
-    """The best OK candidate among the first `budget` evaluated ones (in id order; the same count as
-    the best-so-far curve), or None."""
+def scored(candidates: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The candidates with a score and a tree among the first `budget` evaluated ones (in id
+    order; the same count as the best-so-far curve)."""
     evaluated = [c for c in sorted(candidates, key=lambda c: int(c["id"])) if c.get("evaluated")][:budget]
-    ok = [c for c in evaluated if (c.get("feedback") or {}).get("fitness") is not None and c.get("tree")]
+    return [c for c in evaluated if (c.get("feedback") or {}).get("fitness") is not None and c.get("tree")]
+
+
+def best_within(candidates: list[dict[str, Any]], budget: int) -> dict[str, Any] | None:
+    """The best scored candidate among the first `budget` evaluated ones, or None."""
+    ok = scored(candidates, budget)
     return max(ok, key=lambda c: float(c["feedback"]["fitness"])) if ok else None
 
 
-def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
-    """Re-evaluate one (task, label, seed, budget)'s returned tree on `k` held-out seeds."""
+def rescore(task: str, tree: Node, k: int, device: str = "cpu") -> list[float | None]:
+    """`tree`'s fitness on `task` with each of the `k` held-out seeds (None: that evaluation failed),
+    on one torch thread."""
     import sys
 
     import torch
-
-    from evo_lacer.tree import node_from_dict
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from hybrid_budgets import task_evaluator
 
     torch.set_num_threads(1)
+    evaluator = task_evaluator(task, device)
+    values = [evaluator.evaluate(tree, HELD_OUT_SEED + j).fitness for j in range(k)]
+    return [None if v is None else float(v) for v in values]
+
+
+def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
+    """Re-evaluate one (task, label, seed, budget)'s returned tree on `k` held-out seeds."""
+    from evo_lacer.tree import node_from_dict
+
     lines = (Path(job["run_dir"]) / "candidates.jsonl").read_text().splitlines()
     cands = [json.loads(x) for x in lines if x.strip()]
     best = best_within(cands, int(job["budget"]))
     key = {k: job[k] for k in ("task", "label", "budget", "seed")}
     if best is None:
         return {**key, "candidate": None, "values": []}
-    evaluator = task_evaluator(job["task"], job.get("device", "cpu"))
-    tree = node_from_dict(best["tree"])
-    values = [evaluator.evaluate(tree, HELD_OUT_SEED + j).fitness for j in range(int(job["k"]))]
+    values = rescore(job["task"], node_from_dict(best["tree"]), int(job["k"]), job.get("device", "cpu"))
     return {**key, "candidate": int(best["id"]), "search_fitness": float(best["feedback"]["fitness"]),
-            "values": [None if v is None else float(v) for v in values]}
+            "values": values}

@@ -48,6 +48,16 @@ def test_smoke_grid_then_report_only(tmp_path: Path) -> None:
     assert f"{own['hybrid'] - own['random']:+.3f} [" in line and line.endswith(
         f", {int(own['hybrid'] > own['random'])}/1 |")
     assert "Held-out, paired" in paired.stdout
+    # returned.py re-scores each rule's pick on the same held-out seeds: rule best's pick is the
+    # tree reeval.jsonl re-evaluated, and its values come out the same
+    picked = subprocess.run([sys.executable, "benchmarks/returned.py", "--budgets", "6", "--jobs", "1",
+                             "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert picked.returncode == 0, picked.stdout[-2000:] + picked.stderr[-4000:]
+    rescored = {(r["run_dir"].split("/runs/")[1], r["candidate"]): r["values"]
+                for r in map(json.loads, (tmp_path / "returned.jsonl").read_text().splitlines())}
+    for r in held:
+        assert rescored[(f"multisource/{r['label']}/b6-s0", r["candidate"])] == r["values"]
+    assert "| multisource | hybrid | 6 | " in (tmp_path / "returned.md").read_text()
     # a run whose row was never written (the grid was cut) is resumed from its folder, not started again
     log = tmp_path / "runs" / "multisource" / "hybrid" / "b6-s0" / "candidates.jsonl"
     records = log.read_text()
