@@ -44,12 +44,15 @@ from evo_lacer.tree import node_from_dict  # noqa: E402
 RULES = ("best", "model")
 
 
-def model_means(candidates: Sequence[dict[str, Any]]) -> np.ndarray:
-    """The posterior mean of the screen's GP (noise fitted) at each of `candidates`, fitted on them."""
+def model_means(candidates: Sequence[dict[str, Any]]) -> tuple[np.ndarray, float]:
+    """The posterior mean of the screen's GP at each of `candidates`, fitted on them, and the noise
+    variance (on standardized scores) it chose: near 0 it interpolates, and ``model`` picks what
+    ``best`` picks."""
     rows = [tree_features(node_from_dict(c["tree"])) for c in candidates]
     y = [float(c["feedback"]["fitness"]) for c in candidates]
-    mean, _ = GPModel(rows, y, noise=None).predict(rows)
-    return mean
+    gp = GPModel(rows, y, noise=None)
+    mean, _ = gp.predict(rows)
+    return mean, gp.noise
 
 
 def model_within(candidates: Sequence[dict[str, Any]], budget: int) -> dict[str, Any] | None:
@@ -59,7 +62,7 @@ def model_within(candidates: Sequence[dict[str, Any]], budget: int) -> dict[str,
     ok = scored(list(candidates), budget)
     if len(ok) < 3:
         return best_within(list(candidates), budget)
-    mean = model_means(ok)
+    mean, _ = model_means(ok)
     score = [float(c["feedback"]["fitness"]) for c in ok]
     order = sorted(range(len(ok)), key=lambda i: (-mean[i], -score[i], int(ok[i]["id"])))
     return ok[order[0]]
@@ -91,6 +94,8 @@ def picks(out: Path, budgets: list[int]) -> list[dict[str, Any]]:
         cands = read_candidates(folder)
         row: dict[str, Any] = {k: r[k] for k in ("task", "label", "budget", "seed")}
         row["run_dir"] = str(folder)
+        ok = scored(cands, r["budget"])
+        row["noise"] = model_means(ok)[1] if len(ok) >= 3 else None
         for rule in RULES:
             c = pick(rule, cands, r["budget"])
             row[rule] = None if c is None else {
@@ -157,8 +162,8 @@ def report(rows: list[dict[str, Any]], scores: dict[tuple[str, int], float | Non
     mean difference model - best [bootstrap 90% of the mean], the runs where ``model`` is higher
     and those where both rules picked the same tree."""
     rng = np.random.default_rng(seed)
-    lines = ["| task | label | budget | seed | best: id, score, held-out | model: id, score, held-out "
-             "| model - best |", "|---|---|---|---|---|---|---|"]
+    lines = ["| task | label | budget | seed | model's noise | best: id, score, held-out "
+             "| model: id, score, held-out | model - best |", "|---|---|---|---|---|---|---|---|"]
     diffs: dict[tuple[str, str, int], list[float]] = {}
     same: dict[tuple[str, str, int], int] = {}
     for row in sorted(rows, key=lambda r: (r["task"], r["label"], r["budget"], r["seed"])):
@@ -168,7 +173,8 @@ def report(rows: list[dict[str, Any]], scores: dict[tuple[str, int], float | Non
         if d is not None:
             diffs.setdefault(key, []).append(d)
             same[key] = same.get(key, 0) + int(row["best"]["id"] == row["model"]["id"])
-        lines.append(f"| {row['task']} | {row['label']} | {row['budget']} | {row['seed']} | "
+        noise = "-" if row.get("noise") is None else f"{row['noise']:g}"
+        lines.append(f"| {row['task']} | {row['label']} | {row['budget']} | {row['seed']} | {noise} | "
                      f"{_cell(row, 'best', best)} | {_cell(row, 'model', model)} | "
                      + ("-" if d is None else f"{d:+.3f}") + " |")
     lines += ["", "| task | label | budget | model - best, mean [bootstrap 90%] | model higher | same tree |",

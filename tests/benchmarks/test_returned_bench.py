@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from returned import model_within, pick, report  # noqa: E402
+from returned import model_means, model_within, pick, report  # noqa: E402
 
 from evo_lacer.tree import branch, encoder, fusion, module, node_to_dict  # noqa: E402
 
@@ -44,6 +44,7 @@ def test_best_returns_the_lucky_score_and_model_the_tree_that_scores_well_every_
     cands = noisy_run()
     assert pick("best", cands, len(cands))["tree"] == tree(8)
     chosen = model_within(cands, len(cands))
+    assert model_means(cands)[1] > 0.01  # the repeats' spread: the model smooths
     assert chosen["tree"] == tree(64)
     assert chosen["feedback"]["fitness"] == pytest.approx(0.72)  # of a tree's repeats, its highest score
 
@@ -65,9 +66,9 @@ def test_the_report_pairs_the_rules_run_by_run() -> None:
                 "best": {"id": best, "fitness": 0.9, "tree": {}},
                 "model": {"id": model, "fitness": 0.8, "tree": {}}}
 
-    rows = [row(0, 5, 7), row(1, 3, 3)]
+    rows = [{**row(0, 5, 7), "noise": 0.3}, row(1, 3, 3)]
     scores = {("r0", 5): 0.50, ("r0", 7): 0.60, ("r1", 3): 0.40}
     text = report(rows, scores)
-    assert "| t | hybrid | 48 | 0 | 5, 0.900, 0.500 | 7, 0.800, 0.600 | +0.100 |" in text
-    assert "| t | hybrid | 48 | 1 | 3, 0.900, 0.400 | 3, 0.800, 0.400 | +0.000 |" in text
+    assert "| t | hybrid | 48 | 0 | 0.3 | 5, 0.900, 0.500 | 7, 0.800, 0.600 | +0.100 |" in text
+    assert "| t | hybrid | 48 | 1 | - | 3, 0.900, 0.400 | 3, 0.800, 0.400 | +0.000 |" in text
     assert "| t | hybrid | 48 | +0.050 [+0.000, +0.100] | 1/2 | 1/2 |" in text
