@@ -35,6 +35,12 @@ def best_within(candidates: list[dict[str, Any]], budget: int) -> dict[str, Any]
     return max(ok, key=lambda c: float(c["feedback"]["fitness"])) if ok else None
 
 
+def read_candidates(run_dir: Path) -> list[dict[str, Any]]:
+    """A run folder's ``candidates.jsonl``, read as JSON records."""
+    lines = (run_dir / "candidates.jsonl").read_text().splitlines()
+    return [json.loads(x) for x in lines if x.strip()]
+
+
 def rescore(task: str, tree: Node, k: int, device: str = "cpu") -> list[float | None]:
     """`tree`'s fitness on `task` with each of the `k` held-out seeds (None: that evaluation failed),
     on one torch thread."""
@@ -55,9 +61,7 @@ def reevaluate(job: dict[str, Any]) -> dict[str, Any]:
     """Re-evaluate one (task, label, seed, budget)'s returned tree on `k` held-out seeds."""
     from evo_lacer.tree import node_from_dict
 
-    lines = (Path(job["run_dir"]) / "candidates.jsonl").read_text().splitlines()
-    cands = [json.loads(x) for x in lines if x.strip()]
-    best = best_within(cands, int(job["budget"]))
+    best = best_within(read_candidates(Path(job["run_dir"])), int(job["budget"]))
     key = {k: job[k] for k in ("task", "label", "budget", "seed")}
     if best is None:
         return {**key, "candidate": None, "values": []}

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from budget_report import expand, load  # noqa: E402  (sibling modules)
 from hybrid_budgets import run_folder  # noqa: E402
-from reeval import best_within, rescore, scored  # noqa: E402
+from reeval import best_within, read_candidates, rescore, scored  # noqa: E402
 
 from evo_lacer.engine._screen import GPModel, tree_features  # noqa: E402
 from evo_lacer.tree import node_from_dict  # noqa: E402
@@ -59,13 +59,18 @@ def model_within(candidates: Sequence[dict[str, Any]], budget: int) -> dict[str,
     """Rule ``model``: the scored candidate among the first `budget` evaluations with the highest
     posterior mean (ties: the higher score, then the lower id); with fewer than 3 scored trees a
     model knows nothing, and the rule is ``best``'s."""
-    ok = scored(list(candidates), budget)
+    return _model_pick(scored(list(candidates), budget))[0]
+
+
+def _model_pick(ok: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, float | None]:
+    """Rule ``model``'s pick among the scored candidates `ok` and the model's noise (None: under 3
+    scores, no model; the pick is ``best``'s)."""
     if len(ok) < 3:
-        return best_within(list(candidates), budget)
-    mean, _ = model_means(ok)
+        return (max(ok, key=lambda c: float(c["feedback"]["fitness"])) if ok else None), None
+    mean, noise = model_means(ok)
     score = [float(c["feedback"]["fitness"]) for c in ok]
     order = sorted(range(len(ok)), key=lambda i: (-mean[i], -score[i], int(ok[i]["id"])))
-    return ok[order[0]]
+    return ok[order[0]], noise
 
 
 def pick(rule: str, candidates: Sequence[dict[str, Any]], budget: int) -> dict[str, Any] | None:
@@ -74,11 +79,6 @@ def pick(rule: str, candidates: Sequence[dict[str, Any]], budget: int) -> dict[s
     if rule == "model":
         return model_within(candidates, budget)
     raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
-
-
-def read_candidates(run_dir: Path) -> list[dict[str, Any]]:
-    lines = (run_dir / "candidates.jsonl").read_text().splitlines()
-    return [json.loads(x) for x in lines if x.strip()]
 
 
 def picks(out: Path, budgets: list[int]) -> list[dict[str, Any]]:
@@ -94,10 +94,9 @@ def picks(out: Path, budgets: list[int]) -> list[dict[str, Any]]:
         cands = read_candidates(folder)
         row: dict[str, Any] = {k: r[k] for k in ("task", "label", "budget", "seed")}
         row["run_dir"] = str(folder)
-        ok = scored(cands, r["budget"])
-        row["noise"] = model_means(ok)[1] if len(ok) >= 3 else None
-        for rule in RULES:
-            c = pick(rule, cands, r["budget"])
+        chosen: dict[str, dict[str, Any] | None] = {"best": best_within(cands, r["budget"])}
+        chosen["model"], row["noise"] = _model_pick(scored(cands, r["budget"]))
+        for rule, c in chosen.items():
             row[rule] = None if c is None else {
                 "id": int(c["id"]), "fitness": float(c["feedback"]["fitness"]), "tree": c["tree"]}
         rows.append(row)
