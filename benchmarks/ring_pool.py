@@ -20,6 +20,8 @@ import budget_report as br
 import numpy as np
 
 TASK, BUDGETS, LABELS = "ring-large", [24, 48], ["hybrid", "tpe"]
+CELLS = [(label, budget) for label in LABELS for budget in BUDGETS]
+"""The order of each earlier seed's four figures below."""
 
 OWN: dict[int, tuple[float, float, float, float]] = {
     # seed: (hybrid after 24, hybrid after 48, tpe after 24, tpe after 48), each search's own best
@@ -39,7 +41,7 @@ def rows_of(figures: dict[int, tuple[float, float, float, float]]) -> list[dict[
     """`budget_report` rows (key ``best``) of a table of earlier seeds."""
     rows = []
     for seed, values in figures.items():
-        for (label, budget), value in zip([(lb, b) for lb in LABELS for b in BUDGETS], values, strict=True):
+        for (label, budget), value in zip(CELLS, values, strict=True):
             rows.append({"task": TASK, "label": label, "budget": budget, "seed": seed, "best": value})
     return rows
 
@@ -48,7 +50,7 @@ def _complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of seeds that both labels have at both budgets."""
     have = {(r["label"], r["budget"], r["seed"]) for r in rows}
     seeds = {r["seed"] for r in rows
-             if all((lb, b, r["seed"]) in have for lb in LABELS for b in BUDGETS)}
+             if all((lb, b, r["seed"]) in have for lb, b in CELLS)}
     return [r for r in rows if r["seed"] in seeds and r["label"] in LABELS and r["budget"] in BUDGETS]
 
 
@@ -67,10 +69,7 @@ def held_rows(folders: list[Path]) -> list[dict[str, Any]]:
     """Held-out means per (label, budget, seed) in the folders' ``reeval.jsonl``, to three decimals."""
     rows = []
     for folder in folders:
-        path = folder / "reeval.jsonl"
-        if not path.exists():
-            continue
-        for (task, label, budget, seed), value in br.held_out_means(br.load(path)).items():
+        for (task, label, budget, seed), value in br.held_out_means(br.load(folder / "reeval.jsonl")).items():
             if task == TASK and value is not None:
                 rows.append({"task": TASK, "label": label, "budget": budget, "seed": seed,
                              "best": round(value, 3)})
